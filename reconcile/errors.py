@@ -1,0 +1,193 @@
+"""Every error the reconciler raises on purpose; imports nothing internal.
+
+    ReconcileError
+     ├── ConfigError(source)            bad YAML, schema or reference; carries file:line:col
+     │    └── ValidationError(reasons)  several problems gathered, reported at once
+     ├── KindDefinitionError            a kind in the registry is inconsistent (our bug)
+     ├── ApiError(method, url)          talking to the Infrai API failed
+     │    ├── TransportError            no HTTP answer (connect, timeout, dropped)
+     │    └── ApiStatusError(status, code, body)
+     │         ├── Unauthenticated (401), Forbidden (403), PaymentRequired (402)
+     │         ├── NotFound (404), Conflict (409), Unprocessable (422)
+     │         └── RateLimited (429), ServerError (5xx)
+     ├── UnsafePlan                     a plan the safety rules refuse
+     │    ├── TooMuchChange             past the delete/replace threshold: pass --force
+     │    └── ProtectedDelete           destroys a resource marked `protect: true`
+     ├── StalePlan                      a saved plan whose live state has moved on
+     ├── PlanFileError                  a saved plan file that cannot be used
+     └── ApplyError(report)             an apply that did not finish; the report says what did
+
+Messages name the object, the numbers and the fix.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+class ReconcileError(Exception):
+    """Base of every error the tool reports to a user (never with a traceback)."""
+
+    exit_code = 1
+
+
+@dataclass(frozen=True)
+class SourcePosition:
+    """Where in a config file something is: 1-based line and column."""
+
+    file: str
+    line: int | None = None
+    column: int | None = None
+
+    def __str__(self) -> str:
+        if self.line is None:
+            return self.file
+        if self.column is None:
+            return f"{self.file}:{self.line}"
+        return f"{self.file}:{self.line}:{self.column}"
+
+
+@dataclass(frozen=True)
+class Reason:
+    """One problem found in a config: where, at which path, and what is wrong."""
+
+    message: str
+    source: SourcePosition | None = None
+    path: str = ""
+
+    def __str__(self) -> str:
+        where = f"{self.source}: " if self.source else ""
+        at = f"{self.path}: " if self.path else ""
+        return f"{where}{at}{self.message}"
+
+
+class ConfigError(ReconcileError):
+    def __init__(self, message: str, source: SourcePosition | None = None, path: str = ""):
+        self.reason = Reason(message, source, path)
+        self.source = source
+        super().__init__(str(self.reason))
+
+
+class ValidationError(ConfigError):
+    """All the problems of a config at once, each with its location."""
+
+    def __init__(self, reasons: list[Reason]):
+        self.reasons = list(reasons)
+        first = self.reasons[0] if self.reasons else Reason("invalid configuration")
+        ReconcileError.__init__(self, self._format())
+        self.reason = first
+        self.source = first.source
+
+    def _format(self) -> str:
+        n = len(self.reasons)
+        head = f"{n} error{'s' if n != 1 else ''} in configuration:"
+        return "\n".join([head] + [f"  {r}" for r in self.reasons])
+
+
+class KindDefinitionError(ReconcileError):
+    """A kind in the registry contradicts itself. This is a bug in infrai-reconcile."""
+
+
+class ApiError(ReconcileError):
+    def __init__(self, message: str, method: str = "", url: str = ""):
+        self.method = method
+        self.url = url
+        super().__init__(message)
+
+
+class TransportError(ApiError):
+    """No HTTP answer: connection refused or dropped, or a timeout."""
+
+
+class ApiStatusError(ApiError):
+    hint = ""
+
+    def __init__(self, status: int, code: str, message: str, method: str = "", url: str = "",
+                 body: Any = None, field: str | None = None):
+        self.status = status
+        self.code = code
+        self.api_message = message
+        self.body = body
+        self.field = field
+        text = f"{method} {url} failed: HTTP {status} {code}: {message}"
+        if field:
+            text += f" (field {field})"
+        if self.hint:
+            text += f". {self.hint}"
+        super().__init__(text, method, url)
+
+
+class Unauthenticated(ApiStatusError):
+    hint = "Check INFRAI_API_KEY: the key is missing, unknown, revoked or past its rotation grace period"
+
+
+class Forbidden(ApiStatusError):
+    hint = "The API key lacks the scope this call needs; use a key with wider scopes"
+
+
+class PaymentRequired(ApiStatusError):
+    hint = "Top up the wallet (POST /v1/account/topup) or raise the budget's hard cap"
+
+
+class NotFound(ApiStatusError):
+    hint = "The object no longer exists; run plan again to see the current state"
+
+
+class Conflict(ApiStatusError):
+    hint = "The account changed under this operation; run plan again"
+
+
+class Unprocessable(ApiStatusError):
+    pass
+
+
+class RateLimited(ApiStatusError):
+    hint = "Rate limited; lower --parallelism or try again later"
+
+
+class ServerError(ApiStatusError):
+    hint = "The API failed; the call is safe to retry with the same idempotency key"
+
+
+STATUS_ERRORS: dict[int, type[ApiStatusError]] = {
+    401: Unauthenticated,
+    402: PaymentRequired,
+    403: Forbidden,
+    404: NotFound,
+    409: Conflict,
+    422: Unprocessable,
+    429: RateLimited,
+}
+
+
+def status_error_class(status: int) -> type[ApiStatusError]:
+    if status >= 500:
+        return ServerError
+    return STATUS_ERRORS.get(status, ApiStatusError)
+
+
+class UnsafePlan(ReconcileError):
+    exit_code = 1
+
+
+class TooMuchChange(UnsafePlan):
+    pass
+
+
+class ProtectedDelete(UnsafePlan):
+    pass
+
+
+class StalePlan(ReconcileError):
+    pass
+
+
+class PlanFileError(ReconcileError):
+    pass
+
+
+class ApplyError(ReconcileError):
+    def __init__(self, message: str, report: Any = None):
+        self.report = report
+        super().__init__(message)
