@@ -1,0 +1,59 @@
+"""The registry: every kind the reconciler manages, declared once as data.
+
+Adding a kind means adding one module here and listing it in `KINDS`; the config schema,
+planner, executor, renderers and export are generic over it.
+Imports: errors, and the kind modules of this package.
+"""
+
+from __future__ import annotations
+
+from graphlib import CycleError, TopologicalSorter
+
+from ..errors import KindDefinitionError
+from .base import ApiCall, Field, KindSpec, LiveContext, LiveItem, Meta, ReplaceStrategy  # noqa: F401
+from .account import AUTORECHARGE, BUDGET, ROUTING, TIER
+from .api_key import API_KEY
+from .bandwidth_alert import BANDWIDTH_ALERT
+from .member import MEMBER
+from .project import PROJECT
+from .webhook import WEBHOOK
+
+KINDS: tuple[KindSpec, ...] = (TIER, BUDGET, ROUTING, AUTORECHARGE, PROJECT, API_KEY, WEBHOOK, MEMBER, BANDWIDTH_ALERT)
+
+
+def _build(kinds: tuple[KindSpec, ...]) -> dict[str, KindSpec]:
+    registry: dict[str, KindSpec] = {}
+    for kind in kinds:
+        if kind.name in registry:
+            raise KindDefinitionError(f"kind {kind.name!r} is registered twice")
+        registry[kind.name] = kind
+    for kind in kinds:
+        for dep in kind.depends_on + ((kind.parent,) if kind.parent else ()):
+            if dep not in registry:
+                raise KindDefinitionError(f"kind {kind.name!r} depends on unknown kind {dep!r}")
+    return registry
+
+
+REGISTRY: dict[str, KindSpec] = _build(KINDS)
+BY_CONFIG_KEY: dict[str, KindSpec] = {k.config_key: k for k in KINDS if k.parent is None}
+
+
+def dependency_levels(kinds: tuple[KindSpec, ...] = KINDS) -> dict[str, int]:
+    """Level of each kind: 0 depends on nothing; creates run by ascending level, deletes descending."""
+    graph = {k.name: set(k.depends_on) | ({k.parent} if k.parent else set()) for k in kinds}
+    try:
+        order = list(TopologicalSorter(graph).static_order())
+    except CycleError as exc:
+        raise KindDefinitionError(f"kinds depend on each other in a cycle: {exc.args[1]}") from exc
+    levels: dict[str, int] = {}
+    for name in order:
+        levels[name] = max((levels[d] + 1 for d in graph[name]), default=0)
+    return levels
+
+
+LEVELS = dependency_levels()
+
+
+def check_registry() -> None:
+    for kind in KINDS:
+        kind.check()

@@ -1,0 +1,37 @@
+"""Projects: identified by name; scopes, metadata and rate limit are updated in place."""
+
+from __future__ import annotations
+
+from .base import Endpoint, Field, KindApi, KindSpec, Meta, sorted_set
+from .vocab import SCOPES
+
+SCOPE_LIST = {"type": "array", "items": {"type": "string", "enum": list(SCOPES)}}
+PROTECT = Meta({"type": "boolean"}, "true makes any plan that would delete or replace this resource fail.")
+
+PROJECT = KindSpec(
+    name="project",
+    title="project",
+    config_key="projects",
+    identity=("name",),
+    depends_on=("tier",),
+    description="A project groups API keys and carries scopes, metadata and a rate limit.",
+    fields={
+        "name": Field({"type": "string", "minLength": 1, "maxLength": 128}, required=True,
+                      description="Unique in the account; the project's identity (renaming means a new project)."),
+        "scopes": Field(SCOPE_LIST, normalize=sorted_set,
+                        description="Scopes its keys may hold; empty means the whole module."),
+        "metadata": Field({"type": "object", "maxProperties": 64, "propertyNames": {"maxLength": 64}},
+                          description="Free-form key/value metadata."),
+        "rate_limit_rpm": Field({"type": ["integer", "null"], "minimum": 1, "maximum": 1000000},
+                                settable_on_create=False,
+                                description="Requests per minute for the project's keys; null for unlimited."),
+        "created_at": Field({"type": "string"}, computed=True),
+    },
+    meta={"protect": PROTECT},
+    api=KindApi(
+        list=Endpoint("GET", "/v1/account/projects/list"),
+        create=Endpoint("POST", "/v1/account/projects/create"),
+        update=Endpoint("PATCH", "/v1/account/projects/update/{id}"),
+        delete=Endpoint("DELETE", "/v1/account/projects/delete/{id}"),
+    ),
+)

@@ -1,0 +1,43 @@
+"""Webhooks: identified by URL. The signing secret is write-only: set on register, never
+read back or updated, so changing it means replacing the webhook (`--replace ADDRESS`)."""
+
+from __future__ import annotations
+
+from .base import Endpoint, Field, KindApi, KindSpec, ReplaceStrategy, sorted_set
+from .project import PROTECT
+from .vocab import RETRY_POLICIES, WEBHOOK_EVENTS
+
+WEBHOOK = KindSpec(
+    name="webhook",
+    title="webhook",
+    config_key="webhooks",
+    identity=("url",),
+    depends_on=("tier",),
+    description="An HTTPS endpoint that receives signed account events.",
+    fields={
+        "url": Field({"type": "string", "pattern": "^https://", "maxLength": 2048}, required=True,
+                     description="Public https URL; unique in the account; the webhook's identity."),
+        "events": Field({"type": "array", "minItems": 1, "items": {"type": "string", "enum": list(WEBHOOK_EVENTS)}},
+                        required=True, normalize=sorted_set, description="Event types delivered to it."),
+        "description": Field({"type": "string", "maxLength": 256}, description="Free text, at most 256 characters."),
+        "active": Field({"type": "boolean"}, description="false pauses deliveries."),
+        "retry_policy": Field({"type": "string", "enum": list(RETRY_POLICIES)}, description="default or aggressive."),
+        "headers": Field({"type": "object", "maxProperties": 20,
+                          "additionalProperties": {"type": "string", "maxLength": 1024}},
+                         description="Extra HTTP headers sent with each delivery."),
+        "secret": Field({"type": "string", "minLength": 8, "maxLength": 256}, write_only=True, sensitive=True,
+                        updatable=False,
+                        description="Signing secret (use ${env:NAME}); generated when omitted. Never read back."),
+        "created_at": Field({"type": "string"}, computed=True),
+    },
+    meta={"protect": PROTECT},
+    api=KindApi(
+        list=Endpoint("GET", "/v1/account/webhooks/list"),
+        create=Endpoint("POST", "/v1/account/webhooks/register"),
+        update=Endpoint("PATCH", "/v1/account/webhooks/update/{id}"),
+        delete=Endpoint("DELETE", "/v1/account/webhooks/delete/{id}"),
+    ),
+    replace_strategy=ReplaceStrategy.DELETE_BEFORE_CREATE,  # the URL is unique
+    delete_is_irreversible=True,
+    secret_outputs=("secret",),
+)

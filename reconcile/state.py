@@ -1,0 +1,119 @@
+"""The two models the planner compares: the desired state (from config) and the live state
+(from the API), both keyed by resource address and normalised to one shape.
+
+Imports: errors, kinds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from .errors import SourcePosition
+from .kinds import REGISTRY, KindSpec, LiveItem
+
+
+def canonical_json(value: Any) -> str:
+    """One spelling per value: the input of every digest and fingerprint."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def digest(value: Any) -> str:
+    return hashlib.sha256(canonical_json(value).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class DesiredResource:
+    """One resource as the config declares it.
+
+    `values` holds only the fields the user wrote (normalised); omitted fields are not
+    managed. `meta` holds config-only settings such as `protect` or `rotate_after`.
+    `secret_refs` maps a sensitive field to the `${env:NAME}` spelling it came from, so
+    saved plans and exports can name the variable without holding the secret.
+    """
+
+    kind: str
+    identity: tuple[Any, ...]
+    values: Mapping[str, Any]
+    meta: Mapping[str, Any] = field(default_factory=dict)
+    source: SourcePosition | None = None
+    secret_refs: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def spec(self) -> KindSpec:
+        return REGISTRY[self.kind]
+
+    @property
+    def address(self) -> str:
+        return self.spec.address(self.identity)
+
+
+@dataclass
+class DesiredState:
+    resources: dict[str, DesiredResource] = field(default_factory=dict)
+    # Kinds whose undeclared live objects are deleted (config `prune:` or `--prune`).
+    prune: set[str] = field(default_factory=set)
+    stack: str | None = None
+    # The files the state was read from, for digests and messages.
+    sources: tuple[str, ...] = ()
+    # Free-form settings sections that later stages read (secret sinks, policies).
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    def of_kind(self, kind: str) -> list[DesiredResource]:
+        return [r for r in self.resources.values() if r.kind == kind]
+
+    def config_digest(self) -> str:
+        """Digest of what was declared; secrets enter only as their env variable names."""
+        data = []
+        for address in sorted(self.resources):
+            r = self.resources[address]
+            values = {k: (f"${{env:{r.secret_refs[k]}}}" if k in r.secret_refs else
+                          ("(sensitive)" if r.spec.fields.get(k) and r.spec.fields[k].sensitive else v))
+                      for k, v in r.values.items()}
+            data.append([address, values, dict(r.meta)])
+        return digest([data, sorted(self.prune), self.stack])
+
+
+@dataclass(frozen=True)
+class LiveResource:
+    kind: str
+    address: str
+    item: LiveItem
+
+    @property
+    def id(self) -> str | None:
+        return self.item.id
+
+    @property
+    def values(self) -> dict[str, Any]:
+        return self.item.values
+
+    def fingerprint(self) -> str:
+        """What a saved plan checks before applying a step planned against this object."""
+        spec = REGISTRY[self.kind]
+        managed = {k: v for k, v in self.item.values.items() if k in spec.fields and not spec.fields[k].computed}
+        return digest([self.item.id, managed])[:16]
+
+
+@dataclass
+class LiveState:
+    resources: dict[str, LiveResource] = field(default_factory=dict)
+    # Live objects that share an identity with an earlier one (e.g. two alerts of one
+    # threshold): never matched to config, deleted only when their kind is pruned.
+    duplicates: list[LiveResource] = field(default_factory=list)
+    # The key and project this tool is calling with: never deleted by a prune.
+    caller_key_id: str | None = None
+    caller_project_id: str | None = None
+    # Read-only account facts (balance, usage...) that impact analysis may use.
+    facts: dict[str, Any] = field(default_factory=dict)
+    # Kinds that were read (a targeted plan may read fewer).
+    kinds_read: set[str] = field(default_factory=set)
+    requests: int = 0
+
+    def of_kind(self, kind: str) -> list[LiveResource]:
+        return [r for r in self.resources.values() if r.kind == kind]
+
+    def fingerprint(self) -> str:
+        return digest(sorted((a, r.fingerprint()) for a, r in self.resources.items()))
