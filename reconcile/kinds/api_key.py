@@ -67,6 +67,7 @@ API_KEY = KindSpec(
         create=Endpoint("POST", "/v1/account/keys/create"),
         update=Endpoint("PATCH", "/v1/account/keys/update/{id}"),
         delete=Endpoint("DELETE", "/v1/account/keys/revoke/{id}"),
+        rotate=Endpoint("POST", "/v1/account/keys/rotate/{id}"),
         id_field="key_id",
     ),
     delete_is_irreversible=True,

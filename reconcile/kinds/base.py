@@ -72,6 +72,7 @@ class KindApi:
     create: Endpoint | None = None
     update: Endpoint | None = None
     delete: Endpoint | None = None
+    rotate: Endpoint | None = None
     id_field: str = "id"
     # Extra query parameters for the list call (e.g. include nothing revoked).
     list_params: Mapping[str, Any] = field(default_factory=dict)

@@ -1,0 +1,273 @@
+"""The executor: runs a Plan's changes as API calls, in dependency order, in parallel.
+
+A step starts as soon as every step it depends on has succeeded, with at most
+`parallelism` steps in flight (Terraform's bounded graph walk). Each mutating call carries
+an idempotency key derived from the plan's fingerprint and the step, so a retried call (or a
+re-run of the same saved plan) cannot act twice. On the first failure no new step starts;
+steps in flight finish; the report says what was done, what failed and what never started
+(`keep_going` instead skips only what depends on the failure).
+
+Imports: errors, kinds, state, plan, apply.events/secrets/journal, client (by protocol).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+import time
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping, Protocol
+
+from ..errors import ApiStatusError, NotFound, ReconcileError
+from ..kinds import REGISTRY, ApiCall, KindSpec, ReplaceStrategy
+from ..kinds.base import default_create_calls, default_update_calls
+from ..plan import Action, Change, Plan
+from .events import ApplyEvent, ApplyReport, StepResult, StepStatus
+from .secrets import Secret, SecretRouter
+
+log = logging.getLogger(__name__)
+
+DEFAULT_GRACE_HOURS = 24
+
+
+class CallingClient(Protocol):
+    def request(self, method: str, path: str, *, params: Any = None, json: Any = None,
+                idempotency_key: str | None = None) -> Any: ...
+    @property
+    def request_count(self) -> int: ...
+
+
+class Journal(Protocol):
+    def before_call(self, change: Change, call: ApiCall, key: str) -> None: ...
+    def after_call(self, change: Change, call: ApiCall, key: str, response: Any) -> None: ...
+
+
+@dataclass(frozen=True)
+class ExecutorOptions:
+    parallelism: int = 10
+    keep_going: bool = False
+
+
+class StopApply(ReconcileError):
+    """Raised inside a step when apply must not go on (a secret sink failed)."""
+
+
+class _Ids:
+    """Ids of live objects by address, filled in as creates succeed (thread-safe)."""
+
+    def __init__(self, initial: Mapping[str, str]):
+        self._ids = dict(initial)
+        self._lock = threading.Lock()
+
+    def id_of(self, address: str) -> str:
+        with self._lock:
+            try:
+                return self._ids[address]
+            except KeyError:
+                raise ReconcileError(f"{address} has no id: it was neither found live nor created") from None
+
+    def set(self, address: str, id_: str) -> None:
+        with self._lock:
+            self._ids[address] = id_
+
+
+class Executor:
+    def __init__(self, client: CallingClient, plan: Plan, *, live_ids: Mapping[str, str],
+                 options: ExecutorOptions = ExecutorOptions(), secrets: SecretRouter | None = None,
+                 journal: Journal | None = None, on_event: Callable[[ApplyEvent], None] | None = None,
+                 idempotency_seed: str | None = None):
+        self.client = client
+        self.plan = plan
+        self.options = options
+        self.secrets = secrets
+        self.journal = journal
+        self.on_event = on_event or (lambda e: None)
+        self.ids = _Ids(live_ids)
+        self.seed = idempotency_seed or plan.fingerprint
+        self._stop_secrets = threading.Event()
+
+    # -- scheduling ------------------------------------------------------------------
+    def run(self) -> ApplyReport:
+        started = time.monotonic()
+        requests_before = self.client.request_count
+        results = {c.address: StepResult(c) for c in self.plan.changes}
+        in_plan = set(results)
+        stopping = False
+        interrupted = False
+        running: dict[Future[StepResult], str] = {}
+        parallelism = max(1, self.options.parallelism)
+
+        def ready(result: StepResult) -> bool:
+            return all(results[d].status is StepStatus.SUCCEEDED for d in result.change.depends_on if d in in_plan)
+
+        def blocked(result: StepResult) -> bool:
+            return any(results[d].status in (StepStatus.FAILED, StepStatus.SKIPPED, StepStatus.NOT_STARTED)
+                       for d in result.change.depends_on if d in in_plan)
+
+        with ThreadPoolExecutor(max_workers=parallelism, thread_name_prefix="apply") as pool:
+            while True:
+                if not stopping:
+                    for result in results.values():
+                        if len(running) >= parallelism:
+                            break
+                        if result.status is not StepStatus.PENDING:
+                            continue
+                        if blocked(result):
+                            result.status = StepStatus.SKIPPED
+                            result.error = "a step it depends on did not succeed"
+                            self.on_event(ApplyEvent(result.change, StepStatus.SKIPPED, result.error))
+                        elif ready(result):
+                            result.status = StepStatus.RUNNING
+                            self.on_event(ApplyEvent(result.change, StepStatus.RUNNING))
+                            running[pool.submit(self._run_step, result.change)] = result.change.address
+                if not running:
+                    break  # anything still pending never became ready: reported below
+                try:
+                    finished, _ = wait(list(running), return_when=FIRST_COMPLETED)
+                except KeyboardInterrupt:
+                    # Ctrl-C: start nothing new, let the steps in flight finish, then report.
+                    interrupted = stopping = True
+                    continue
+                for future in finished:
+                    address = running.pop(future)
+                    outcome = future.result()
+                    results[address] = outcome
+                    self.on_event(ApplyEvent(outcome.change, outcome.status, outcome.error, outcome.elapsed_ms))
+                    if outcome.status is StepStatus.FAILED and not self.options.keep_going:
+                        stopping = True
+                if self._stop_secrets.is_set():
+                    stopping = True
+
+        for result in results.values():
+            if result.status is StepStatus.PENDING:
+                result.status = StepStatus.SKIPPED if blocked(result) else StepStatus.NOT_STARTED
+        ordered = [results[c.address] for c in self.plan.changes]
+        return ApplyReport(ordered, interrupted=interrupted, stopped_early=stopping,
+                           elapsed_s=time.monotonic() - started,
+                           requests=self.client.request_count - requests_before)
+
+    # -- one step --------------------------------------------------------------------
+    def _run_step(self, change: Change) -> StepResult:
+        result = StepResult(change, StepStatus.RUNNING)
+        t0 = time.monotonic()
+        try:
+            spec = REGISTRY[change.kind]
+            if change.action is Action.CREATE:
+                self._create(spec, change, result)
+            elif change.action is Action.UPDATE:
+                self._update(spec, change, result)
+            elif change.action is Action.DELETE:
+                self._delete(spec, change, result)
+            elif change.action is Action.REPLACE:
+                if spec.replace_strategy is ReplaceStrategy.CREATE_BEFORE_DELETE:
+                    self._create(spec, change, result)
+                    self._delete(spec, change, result)
+                else:
+                    self._delete(spec, change, result)
+                    self._create(spec, change, result)
+            elif change.action is Action.ROTATE:
+                self._rotate(spec, change, result)
+            result.status = StepStatus.SUCCEEDED
+        except ReconcileError as exc:
+            result.status = StepStatus.FAILED
+            result.error = str(exc)
+        except Exception as exc:  # noqa: BLE001 - a bug must not kill the other steps' report
+            log.exception("_run_step: unexpected error in %s", change.address)
+            result.status = StepStatus.FAILED
+            result.error = f"internal error: {type(exc).__name__}: {exc}"
+        result.elapsed_ms = int((time.monotonic() - t0) * 1000)
+        return result
+
+    def _call(self, change: Change, call: ApiCall, index: int, result: StepResult, id_: str | None = None) -> Any:
+        path = call.path.replace("{id}", id_) if id_ is not None else call.path
+        call = ApiCall(call.method, path, call.body, call.label)
+        key = self._idempotency_key(change, index)
+        if self.journal is not None:
+            self.journal.before_call(change, call, key)
+        response = self.client.request(call.method, path, json=dict(call.body) if call.body is not None else None,
+                                       idempotency_key=key)
+        result.calls += 1
+        result.replayed = result.replayed or bool(getattr(response, "replayed", False))
+        if self.journal is not None:
+            self.journal.after_call(change, call, key, response)
+        return getattr(response, "data", response)
+
+    def _idempotency_key(self, change: Change, index: int) -> str:
+        raw = f"{self.seed}|{change.address}|{change.action.value}|{index}"
+        return "rcl-" + hashlib.sha256(raw.encode()).hexdigest()[:40]
+
+    def _api_values(self, spec: KindSpec, values: Mapping[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in values.items() if k in spec.fields and not spec.fields[k].computed}
+
+    def _create(self, spec: KindSpec, change: Change, result: StepResult) -> None:
+        if self._stop_secrets.is_set() and spec.secret_outputs:
+            raise StopApply("not started: a secret sink failed earlier, and this step would produce a secret")
+        values = self._api_values(spec, change.after or {})
+        builder = spec.create_calls or default_create_calls
+        calls = builder(spec, values, change.identity, self.ids)
+        new_id: str | None = None
+        for i, call in enumerate(calls):
+            data = self._call(change, call, i, result, new_id)
+            if i == 0 and isinstance(data, dict):
+                new_id = data.get(spec.api.id_field)
+                if new_id:
+                    self.ids.set(change.address, new_id)
+                    result.new_id = new_id
+                    result.response = {k: v for k, v in data.items() if k not in spec.secret_outputs}
+                self._route_secrets(spec, change, data, new_id, user_given=set(values))
+
+    def _update(self, spec: KindSpec, change: Change, result: StepResult) -> None:
+        before = change.before or {}
+        after = change.after or {}
+        changed = {k: v for k, v in self._api_values(spec, after).items()
+                   if before.get(k) != v and k not in spec.identity}
+        builder = spec.update_calls or default_update_calls
+        for i, call in enumerate(builder(spec, self._api_values(spec, after), changed, before, change.live_id, self.ids)):
+            self._call(change, call, 10 + i, result)
+
+    def _delete(self, spec: KindSpec, change: Change, result: StepResult) -> None:
+        assert spec.api.delete is not None and change.live_id is not None
+        try:
+            self._call(change, ApiCall(spec.api.delete.method, spec.api.delete.path, None, f"delete {spec.title}"),
+                       20, result, change.live_id)
+        except NotFound:
+            pass  # already gone: the goal of a delete is reached
+
+    def _rotate(self, spec: KindSpec, change: Change, result: StepResult) -> None:
+        if spec.api.rotate is None:
+            raise ReconcileError(f"{spec.title}s cannot be rotated")
+        if change.diffs:
+            self._update(spec, change, result)
+        if self._stop_secrets.is_set():
+            raise StopApply("not started: a secret sink failed earlier, and this step would produce a secret")
+        grace = change.meta.get("grace_hours", DEFAULT_GRACE_HOURS)
+        data = self._call(change, ApiCall(spec.api.rotate.method, spec.api.rotate.path, {"grace_hours": grace},
+                                          "rotate"), 30, result, change.live_id)
+        self._route_secrets(spec, change, data, change.live_id, user_given=set())
+
+    def _route_secrets(self, spec: KindSpec, change: Change, data: Any, id_: str | None, user_given: set[str]) -> None:
+        if not isinstance(data, dict):
+            return
+        for name in spec.secret_outputs:
+            value = data.get(name)
+            if not value or name in user_given:
+                continue  # the user supplied this secret: it is theirs already
+            secret = Secret(change.address, change.kind, name, value,
+                            project=change.identity[0] if spec.parent else None, id=id_)
+            if self.secrets is None:
+                continue
+            try:
+                self.secrets.put(secret)
+            except ReconcileError:
+                self._stop_secrets.set()
+                raise
+
+
+def live_ids(live: Any) -> dict[str, str]:
+    return {address: r.id for address, r in live.resources.items() if r.id}
+
+
+def api_error_code(error: Exception) -> str | None:
+    return error.code if isinstance(error, ApiStatusError) else None

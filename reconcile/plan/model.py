@@ -1,0 +1,183 @@
+"""The plan as typed, frozen data: what will change, how, and in which order.
+
+`Plan.to_data()` is the one plain form that feeds the JSON renderer, saved plans and the
+fingerprint, with sensitive values masked.
+Imports: errors, kinds, state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, Mapping
+
+from ..kinds import REGISTRY
+from ..state import digest
+
+MASK = "(sensitive)"
+PLAN_FORMAT_VERSION = 1
+
+
+class Action(str, Enum):
+    CREATE = "create"
+    UPDATE = "update"
+    REPLACE = "replace"
+    DELETE = "delete"
+    ROTATE = "rotate"
+
+    @property
+    def destroys(self) -> bool:
+        return self in (Action.DELETE, Action.REPLACE)
+
+
+@dataclass(frozen=True)
+class FieldDiff:
+    path: str
+    before: Any
+    after: Any
+    sensitive: bool = False
+
+    def to_data(self) -> dict[str, Any]:
+        if self.sensitive:
+            return {"path": self.path, "before": MASK if self.before is not None else None,
+                    "after": MASK if self.after is not None else None, "sensitive": True}
+        return {"path": self.path, "before": self.before, "after": self.after}
+
+
+@dataclass(frozen=True)
+class Change:
+    address: str
+    kind: str
+    identity: tuple[Any, ...]
+    action: Action
+    before: Mapping[str, Any] | None
+    after: Mapping[str, Any] | None
+    diffs: tuple[FieldDiff, ...] = ()
+    reasons: tuple[str, ...] = ()
+    live_id: str | None = None
+    depends_on: tuple[str, ...] = ()
+    level: int = 0
+    live_fingerprint: str | None = None
+    meta: Mapping[str, Any] = field(default_factory=dict)
+    # The env variable names sensitive `after` values came from (never the values).
+    secret_refs: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def irreversible(self) -> bool:
+        """True when undoing the step cannot restore what was there (ids, secrets lost)."""
+        spec = REGISTRY[self.kind]
+        if self.action in (Action.DELETE, Action.REPLACE):
+            return spec.delete_is_irreversible or bool(spec.sensitive_fields & set((self.before or {}).keys()))
+        return self.action is Action.ROTATE
+
+    @property
+    def actions(self) -> list[str]:
+        """Terraform-style action list: replace is delete+create in its execution order."""
+        if self.action is Action.REPLACE:
+            from ..kinds import ReplaceStrategy
+
+            if REGISTRY[self.kind].replace_strategy is ReplaceStrategy.CREATE_BEFORE_DELETE:
+                return ["create", "delete"]
+            return ["delete", "create"]
+        return [self.action.value]
+
+    def to_data(self) -> dict[str, Any]:
+        spec = REGISTRY[self.kind]
+        return {
+            "address": self.address,
+            "kind": self.kind,
+            "action": self.action.value,
+            "actions": self.actions,
+            "id": self.live_id,
+            "before": _mask(self.before, spec.sensitive_fields),
+            "after": _mask(self.after, spec.sensitive_fields, self.secret_refs),
+            "diffs": [d.to_data() for d in self.diffs],
+            "reasons": list(self.reasons),
+            "depends_on": list(self.depends_on),
+            "level": self.level,
+            "irreversible": self.irreversible,
+            "live_fingerprint": self.live_fingerprint,
+        }
+
+
+@dataclass(frozen=True)
+class Unmanaged:
+    """A live object the config does not declare, left alone."""
+
+    address: str
+    kind: str
+    reason: str = "not declared"
+
+
+@dataclass(frozen=True)
+class Plan:
+    changes: tuple[Change, ...]
+    unmanaged: tuple[Unmanaged, ...] = ()
+    warnings: tuple[str, ...] = ()
+    targets: tuple[str, ...] = ()
+    config_digest: str = ""
+    live_fingerprint: str = ""
+    live_counts: Mapping[str, int] = field(default_factory=dict)
+    # Kinds whose state this plan covers (a targeted plan covers fewer).
+    kinds: tuple[str, ...] = ()
+
+    @property
+    def partial(self) -> bool:
+        return bool(self.targets)
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(self.changes)
+
+    def counts(self) -> dict[str, int]:
+        result = {a.value: 0 for a in Action}
+        for c in self.changes:
+            result[c.action.value] += 1
+        return result
+
+    def summary(self) -> str:
+        n = self.counts()
+        text = (f"Plan: {n['create']} to create, {n['update']} to update, {n['replace']} to replace, "
+                f"{n['delete']} to delete")
+        if n["rotate"]:
+            text += f", {n['rotate']} to rotate"
+        return text + "."
+
+    def by_address(self) -> dict[str, Change]:
+        return {c.address: c for c in self.changes}
+
+    def to_data(self) -> dict[str, Any]:
+        unmanaged_counts: dict[str, int] = {}
+        for u in self.unmanaged:
+            unmanaged_counts[u.kind] = unmanaged_counts.get(u.kind, 0) + 1
+        return {
+            "format_version": PLAN_FORMAT_VERSION,
+            "partial": self.partial,
+            "targets": list(self.targets),
+            "config_digest": self.config_digest,
+            "live_fingerprint": self.live_fingerprint,
+            "summary": self.counts(),
+            "changes": [c.to_data() for c in self.changes],
+            "unmanaged": [{"address": u.address, "kind": u.kind, "reason": u.reason} for u in self.unmanaged],
+            "unmanaged_counts": unmanaged_counts,
+            "warnings": list(self.warnings),
+        }
+
+    @property
+    def fingerprint(self) -> str:
+        """Same desired and live state → same fingerprint: the seed of idempotency keys."""
+        data = self.to_data()
+        return digest([data["changes"], data["live_fingerprint"], data["config_digest"]])
+
+
+def _mask(values: Mapping[str, Any] | None, sensitive: frozenset[str],
+          refs: Mapping[str, str] | None = None) -> dict[str, Any] | None:
+    if values is None:
+        return None
+    out = {}
+    for k, v in values.items():
+        if k in sensitive and v is not None:
+            out[k] = f"${{env:{refs[k]}}}" if refs and k in refs else MASK
+        else:
+            out[k] = v
+    return out

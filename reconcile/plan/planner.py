@@ -1,0 +1,328 @@
+"""The planner: (desired, live, options) → Plan. Pure: no I/O, no clock of its own.
+
+Pipeline, per kind in registry order:
+  match desired and live by address → compare declared fields (`==` first, DeepDiff only on
+  the pairs that differ) → create / update / replace / rotate / delete or unmanaged →
+  cascade deletes to children → dependencies between changes → order → targets.
+
+Imports: errors, kinds, state, plan.model.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Iterable
+
+from deepdiff import DeepDiff
+
+from ..errors import ConfigError
+from ..kinds import KINDS, LEVELS, REGISTRY, KindSpec
+from ..kinds.units import parse_duration_hours
+from ..state import DesiredResource, DesiredState, LiveResource, LiveState
+from .model import Action, Change, FieldDiff, Plan, Unmanaged
+
+KIND_ORDER = {k.name: i for i, k in enumerate(KINDS)}
+
+
+@dataclass(frozen=True)
+class PlanOptions:
+    # Kinds pruned in addition to those the config prunes (`--prune` = all).
+    prune: frozenset[str] = frozenset()
+    targets: tuple[str, ...] = ()
+    # Addresses to replace even though nothing differs (`--replace`).
+    replace: tuple[str, ...] = ()
+    # The API's notion of now, for rotation policies (the emulator's clock in tests).
+    now: datetime | None = None
+    # Ownership marker check: returns a reason when a live object may not be deleted.
+    ownership: Any = None
+    extra_warnings: tuple[str, ...] = field(default_factory=tuple)
+
+
+def build_plan(desired: DesiredState, live: LiveState, options: PlanOptions = PlanOptions()) -> Plan:
+    prune = set(desired.prune) | set(options.prune)
+    changes: list[Change] = []
+    unmanaged: list[Unmanaged] = []
+    warnings: list[str] = list(options.extra_warnings)
+    now = options.now or datetime.now(timezone.utc)
+
+    for kind in KINDS:
+        wanted = {r.address: r for r in desired.of_kind(kind.name)}
+        have = {r.address: r for r in live.of_kind(kind.name)}
+        for address, want in wanted.items():
+            if kind.singleton:
+                got = have.get(address)
+                if got is None:
+                    warnings.append(f"{address}: the API did not return it; it was not read")
+                    continue
+                change = _compare(kind, want, got, address in options.replace, now)
+            elif address in have:
+                change = _compare(kind, want, have[address], address in options.replace, now)
+            else:
+                change = _create(kind, want)
+            if change is not None:
+                changes.append(change)
+        if kind.singleton:
+            continue
+        for address, got in have.items():
+            if address in wanted:
+                continue
+            reason = _keep_reason(kind, got, live, prune, options)
+            if reason is None:
+                changes.append(_delete(kind, got, "not declared and pruning is on"))
+            else:
+                unmanaged.append(Unmanaged(address, kind.name, reason))
+    for dup in live.duplicates:
+        kind = REGISTRY[dup.kind]
+        reason = _keep_reason(kind, dup, live, prune, options)
+        if reason is None:
+            changes.append(_delete(kind, dup, "a duplicate of a declared object"))
+        else:
+            unmanaged.append(Unmanaged(f"{dup.address}#{dup.id}", dup.kind, "duplicate; " + reason))
+
+    changes = _cascade_deletes(changes, live)
+    changes = _link(changes, live)
+    if options.targets:
+        changes = _target(changes, options.targets)
+        unmanaged = []
+    changes.sort(key=_order_key)
+    return Plan(
+        changes=tuple(changes),
+        unmanaged=tuple(sorted(unmanaged, key=lambda u: (KIND_ORDER[u.kind], u.address))),
+        warnings=tuple(warnings),
+        targets=tuple(options.targets),
+        config_digest=desired.config_digest(),
+        live_fingerprint=live.fingerprint(),
+        live_counts=_counts(live),
+        kinds=tuple(sorted(live.kinds_read)),
+    )
+
+
+# -- comparing one resource -------------------------------------------------------------
+def _compare(kind: KindSpec, want: DesiredResource, got: LiveResource, force_replace: bool,
+             now: datetime) -> Change | None:
+    diffs: list[FieldDiff] = []
+    changed: dict[str, Any] = {}
+    replace_reasons: list[str] = []
+    for name, value in want.values.items():
+        f = kind.fields.get(name)
+        if f is None or f.computed or f.write_only or name in kind.identity:
+            continue
+        current = got.values.get(name)
+        if value == current:
+            continue
+        changed[name] = value
+        diffs.extend(_field_diffs(name, current, value, f.sensitive))
+        if not f.updatable:
+            replace_reasons.append(f"{name} cannot be changed in place")
+    if force_replace:
+        replace_reasons.append("replacement requested with --replace")
+
+    before = dict(got.values)
+    after = {**before, **want.values}
+    rotate_reason = _rotation_due(kind, want, got, now)
+    if replace_reasons:
+        action = Action.REPLACE
+        reasons = tuple(replace_reasons)
+        if kind.name == "api_key" and not any("cannot" in r for r in replace_reasons):
+            # A key is never replaced on request: rotating keeps its id, with a grace period.
+            action, reasons = Action.ROTATE, ("rotation requested with --replace",)
+    elif rotate_reason:
+        action, reasons = Action.ROTATE, (rotate_reason,)
+    elif changed:
+        action, reasons = Action.UPDATE, ()
+    else:
+        return None
+    return Change(
+        address=want.address, kind=kind.name, identity=want.identity, action=action,
+        before=before, after=after, diffs=tuple(diffs), reasons=reasons, live_id=got.id,
+        level=LEVELS[kind.name], live_fingerprint=got.fingerprint(), meta=dict(want.meta),
+        secret_refs=dict(want.secret_refs),
+    )
+
+
+def _field_diffs(name: str, before: Any, after: Any, sensitive: bool) -> list[FieldDiff]:
+    if sensitive or not (isinstance(before, dict) and isinstance(after, dict)):
+        return [FieldDiff(name, before, after, sensitive)]
+    # Only nested mappings get field-level paths; DeepDiff runs on this one pair alone.
+    diff = DeepDiff(before, after, verbose_level=2)
+    out: list[FieldDiff] = []
+    for bucket in ("dictionary_item_added", "dictionary_item_removed", "values_changed", "type_changes",
+                   "iterable_item_added", "iterable_item_removed"):
+        for path, entry in (diff.get(bucket) or {}).items():
+            p = name + _deepdiff_path(path)
+            if bucket == "dictionary_item_added" or bucket == "iterable_item_added":
+                out.append(FieldDiff(p, None, entry))
+            elif bucket in ("dictionary_item_removed", "iterable_item_removed"):
+                out.append(FieldDiff(p, entry, None))
+            else:
+                out.append(FieldDiff(p, entry.get("old_value"), entry.get("new_value")))
+    return sorted(out, key=lambda d: d.path) or [FieldDiff(name, before, after)]
+
+
+_DD_PART = re.compile(r"\[('(?:[^'\\]|\\.)*'|\d+)\]")
+
+
+def _deepdiff_path(path: str) -> str:
+    parts = []
+    for token in _DD_PART.findall(path):
+        if token.startswith("'"):
+            key = token[1:-1]
+            parts.append(f".{key}" if re.match(r"^[A-Za-z_][A-Za-z0-9_-]*$", key) else f"[{token}]")
+        else:
+            parts.append(f"[{token}]")
+    return "".join(parts)
+
+
+def _rotation_due(kind: KindSpec, want: DesiredResource, got: LiveResource, now: datetime) -> str | None:
+    policy = want.meta.get("rotate_after")
+    if policy is None:
+        return None
+    try:
+        hours = parse_duration_hours(policy)
+    except ValueError as exc:
+        raise ConfigError(f"{want.address}: rotate_after: {exc}", want.source) from exc
+    since_field = "last_rotated_at" if got.values.get("last_rotated_at") else "created_at"
+    since = _parse_time(got.values.get(since_field))
+    if since is None:
+        return None
+    age_hours = (now - since).total_seconds() / 3600
+    if age_hours < hours:
+        return None
+    what = "last rotated" if since_field == "last_rotated_at" else "created"
+    return f"{what} {_age(age_hours)} ago; policy rotate_after {policy}"
+
+
+def _age(hours: float) -> str:
+    return f"{hours / 24:.0f} days" if hours >= 48 else f"{hours:.0f} hours"
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        t = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return t if t.tzinfo else t.replace(tzinfo=timezone.utc)
+
+
+def _create(kind: KindSpec, want: DesiredResource) -> Change:
+    after = dict(want.values)
+    diffs = tuple(FieldDiff(k, None, v, kind.fields[k].sensitive) for k, v in sorted(after.items())
+                  if k in kind.fields and not kind.fields[k].computed)
+    return Change(address=want.address, kind=kind.name, identity=want.identity, action=Action.CREATE,
+                  before=None, after=after, diffs=diffs, level=LEVELS[kind.name], meta=dict(want.meta),
+                  secret_refs=dict(want.secret_refs))
+
+
+def _delete(kind: KindSpec, got: LiveResource, reason: str) -> Change:
+    return Change(address=got.address if got.item.identity else f"{got.address}#{got.id}", kind=kind.name,
+                  identity=got.item.identity, action=Action.DELETE, before=dict(got.values), after=None,
+                  reasons=(reason,), live_id=got.id, level=LEVELS[kind.name],
+                  live_fingerprint=got.fingerprint())
+
+
+def _keep_reason(kind: KindSpec, got: LiveResource, live: LiveState, prune: set[str],
+                 options: PlanOptions) -> str | None:
+    """Why a live object the config does not declare must be left alone (None: delete it)."""
+    if kind.name not in prune:
+        return "not declared"
+    if got.id is not None and got.id in (live.caller_key_id, live.caller_project_id):
+        return "it holds the API key this tool is using"
+    if kind.never_prune is not None:
+        why = kind.never_prune(got.item)
+        if why:
+            return why
+    if options.ownership is not None:
+        why = options.ownership(kind, got)
+        if why:
+            return why
+    return None
+
+
+def _cascade_deletes(changes: list[Change], live: LiveState) -> list[Change]:
+    """Deleting a parent deletes its children in the API: show them, so counts and
+    protections see them too."""
+    deleted_parents = {c.live_id: c.address for c in changes if c.action is Action.DELETE and c.live_id}
+    present = {c.address for c in changes}
+    extra = []
+    for kind in KINDS:
+        if kind.parent is None:
+            continue
+        for r in live.of_kind(kind.name):
+            parent_address = deleted_parents.get(r.item.parent_id or "")
+            if parent_address and r.address not in present:
+                extra.append(_delete(kind, r, f"its {REGISTRY[kind.parent].title} {parent_address} is deleted"))
+    return changes + extra
+
+
+def _link(changes: list[Change], live: LiveState) -> list[Change]:
+    """Fill in which changes each one waits for: a child's create waits for its parent's
+    create; a parent's delete waits for its children's deletes; a kind waits for the
+    singleton kinds it depends on (e.g. the tier, whose limits it may need)."""
+    by_address = {c.address: c for c in changes}
+    by_kind: dict[str, list[Change]] = {}
+    for c in changes:
+        by_kind.setdefault(c.kind, []).append(c)
+    linked = []
+    for c in changes:
+        spec = REGISTRY[c.kind]
+        deps: list[str] = []
+        if c.action is not Action.DELETE:
+            if spec.parent is not None:
+                parent_address = REGISTRY[spec.parent].address(c.identity[:-1])
+                parent = by_address.get(parent_address)
+                if parent is not None and parent.action is not Action.DELETE:
+                    deps.append(parent_address)
+            for dep_kind in spec.depends_on:
+                if REGISTRY[dep_kind].singleton:
+                    deps.extend(d.address for d in by_kind.get(dep_kind, []))
+        else:
+            for child_kind in KINDS:
+                if child_kind.parent == c.kind:
+                    deps.extend(d.address for d in by_kind.get(child_kind.name, [])
+                                if d.action is Action.DELETE and d.identity[:-1] == c.identity)
+        linked.append(_with(c, depends_on=tuple(sorted(set(deps)))))
+    return linked
+
+
+def _with(c: Change, **kw: Any) -> Change:
+    from dataclasses import replace
+
+    return replace(c, **kw)
+
+
+def _target(changes: list[Change], targets: Iterable[str]) -> list[Change]:
+    """Keep the targeted changes (an address or any address under it) and what they need."""
+    by_address = {c.address: c for c in changes}
+    keep: set[str] = set()
+    todo = [c.address for c in changes if any(_matches(c.address, t) for t in targets)]
+    while todo:
+        a = todo.pop()
+        if a in keep:
+            continue
+        keep.add(a)
+        todo.extend(d for d in by_address[a].depends_on if d in by_address)
+    return [c for c in changes if c.address in keep]
+
+
+def _matches(address: str, target: str) -> bool:
+    return address == target or address.startswith(target + ".") or address.startswith(target + "#")
+
+
+def _order_key(c: Change) -> tuple[int, int, int, str]:
+    if c.action is Action.DELETE:
+        return (1, -c.level, KIND_ORDER[c.kind], c.address)
+    return (0, c.level, KIND_ORDER[c.kind], c.address)
+
+
+def _counts(live: LiveState) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for r in live.resources.values():
+        counts[r.kind] = counts.get(r.kind, 0) + 1
+    for r in live.duplicates:
+        counts[r.kind] = counts.get(r.kind, 0) + 1
+    return counts
+
