@@ -1,0 +1,197 @@
+"""`create_app`: the emulator's Starlette application and its explicit routing table.
+
+Each documented capability is wrapped by `_endpoint`, which authenticates the bearer key,
+applies the project rate limit and the capability's scope, parses parameters (query for
+GET, JSON object body otherwise), runs mutating handlers under the idempotency guard, and
+turns every failure into the one JSON error shape: no input produces a 500.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any, Sequence
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from . import routes_billing, routes_emulator, routes_misc, routes_projects_keys, routes_webhooks
+from .auth import RateLimiter, authenticate, require_scope
+from .clock import Clock
+from .context import Capability, Ctx, EmulatorState
+from .errors import ApiError, error_response, internal_error_response, validation_error
+from .faults import FaultConfig, FaultMiddleware
+from .idempotency import IdempotencyGuard, Replay, resolve_key
+from .store import Store, dumps
+from .validation import path_id_matches
+
+log = logging.getLogger(__name__)
+
+CAPABILITIES: tuple[Capability, ...] = (
+    *routes_projects_keys.CAPABILITIES,
+    *routes_webhooks.CAPABILITIES,
+    *routes_billing.CAPABILITIES,
+    *routes_misc.CAPABILITIES,
+)
+
+# GET parameters that are not strings; anything that does not coerce is a 400.
+QUERY_INTEGERS = frozenset({"limit"})
+QUERY_BOOLEANS = frozenset({"include_revoked"})
+MAX_BODY_BYTES = 1 << 20
+
+
+def json_response(status: int, body: "dict | str", headers: dict[str, str] | None = None) -> Response:
+    text = body if isinstance(body, str) else dumps(body)
+    return Response(text, status_code=status, media_type="application/json", headers=headers)
+
+
+def _query_params(request: Request) -> dict[str, Any]:
+    params: dict[str, Any] = {}
+    for name, value in request.query_params.items():
+        if name in QUERY_INTEGERS:
+            try:
+                params[name] = int(value)
+            except ValueError:
+                raise validation_error(name, f"{name} must be an integer") from None
+        elif name in QUERY_BOOLEANS:
+            if value.lower() not in ("true", "false", "1", "0"):
+                raise validation_error(name, f"{name} must be true or false")
+            params[name] = value.lower() in ("true", "1")
+        else:
+            params[name] = value
+    return params
+
+
+async def read_json_object(request: Request) -> dict[str, Any]:
+    raw = await request.body()
+    if len(raw) > MAX_BODY_BYTES:
+        raise ApiError(400, "INVALID_JSON", "body larger than 1 MiB")
+    if not raw.strip():
+        return {}
+    try:
+        value = json.loads(raw)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise ApiError(400, "INVALID_JSON", "body is not valid JSON") from None
+    if not isinstance(value, dict):
+        raise ApiError(400, "INVALID_JSON", "body must be a JSON object")
+    return value
+
+
+async def _params(request: Request, method: str) -> dict[str, Any]:
+    if method == "GET":
+        return _query_params(request)
+    body = await read_json_object(request)
+    if method == "DELETE":
+        # DELETEs carry no body in the seed's examples: the query string counts too.
+        query = _query_params(request)
+        return {**query, **body}
+    return body
+
+
+def _endpoint(cap: Capability):
+    async def endpoint(request: Request) -> Response:
+        emu: EmulatorState = request.app.state.emulator
+        try:
+            now = emu.clock.now()
+            caller = authenticate(emu.store, request.headers.get("authorization"), now)
+            if caller.rate_limit_rpm:
+                emu.limiter.hit(caller.project_id, caller.rate_limit_rpm)
+            require_scope(caller, cap.scope)
+            params = await _params(request, cap.method)
+            path_id = request.path_params.get("id")
+            if cap.id_field and path_id is not None:
+                path_id_matches(params, cap.id_field, path_id)
+            ctx = Ctx(request, emu, caller, params, path_id, now)
+            if cap.method == "GET":
+                status, body = await cap.handler(ctx)
+                return json_response(status, body)
+            key = resolve_key(request.headers, params)
+            if key is None:
+                status, body = await cap.handler(ctx)
+                return json_response(status, body)
+            outcome = await emu.idempotency.run(
+                key, f"{cap.method} {request.url.path}", params, now, lambda: cap.handler(ctx)
+            )
+            if isinstance(outcome, Replay):
+                return json_response(outcome.status, outcome.body, {"Idempotent-Replayed": "true"})
+            return json_response(*outcome)
+        except ApiError as error:
+            return error_response(error)
+        except Exception:  # a bug, but the client still gets the contract's error shape
+            log.exception("endpoint: unexpected error in %s", cap.name)
+            return internal_error_response()
+
+    endpoint.__name__ = cap.name.replace(".", "_")
+    return endpoint
+
+
+async def _http_exception(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 405:
+        return error_response(ApiError(405, "METHOD_NOT_ALLOWED", f"{request.method} is not allowed on this path",
+                                       headers=dict(exc.headers or {})))
+    if exc.status_code == 404:
+        return error_response(ApiError(404, "NOT_FOUND", f"no route {request.url.path}"))
+    return error_response(ApiError(exc.status_code, "ERROR", str(exc.detail)))
+
+
+class _FaultSlot:
+    """Builds the FaultMiddleware when Starlette builds its stack, and keeps a reference on
+    the emulator state so `/_emulator/faults` can replace its config at runtime."""
+
+    def __init__(self, app: ASGIApp, state: EmulatorState) -> None:
+        self.inner = FaultMiddleware(app, state.fault_config)
+        state.fault_middleware = self.inner
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.inner(scope, receive, send)
+
+
+def build_routes(capabilities: Sequence[Capability]) -> list[Route]:
+    routes = [Route(cap.path, _endpoint(cap), methods=[cap.method], name=cap.name) for cap in capabilities]
+    routes.extend(routes_emulator.ROUTES)
+    return routes
+
+
+def create_app(
+    db_path: str = ":memory:",
+    *,
+    faults: "FaultConfig | None" = None,
+    webhook_delivery: bool = False,
+    allow_webhook_hosts: Sequence[str] = (),
+    resolve_hosts: bool = False,
+) -> Starlette:
+    """The emulator app over the SQLite database at `db_path` (bootstrapped on first use)."""
+    clock = Clock()
+    store = Store(db_path, clock)
+    state = EmulatorState(
+        store=store,
+        clock=clock,
+        limiter=RateLimiter(clock),
+        idempotency=IdempotencyGuard(store),
+        webhook_delivery=webhook_delivery,
+        allow_webhook_hosts=tuple(allow_webhook_hosts),
+        resolve_hosts=resolve_hosts,
+        fault_config=faults if faults is not None else FaultConfig(),
+    )
+    app = Starlette(
+        routes=build_routes(CAPABILITIES),
+        middleware=[Middleware(_FaultSlot, state=state)],
+        exception_handlers={HTTPException: _http_exception},
+    )
+    app.state.emulator = state
+    return app
+
+
+def bootstrap_secret(db_path: str) -> str:
+    """The bootstrap key's secret of the emulator database at `db_path` (created if new)."""
+    store = Store(db_path, Clock())
+    try:
+        return store.meta_get("bootstrap_secret") or ""
+    finally:
+        store.conn.close()
