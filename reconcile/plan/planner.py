@@ -77,7 +77,7 @@ def build_plan(desired: DesiredState, live: LiveState, options: PlanOptions = Pl
         kind = REGISTRY[dup.kind]
         reason = _keep_reason(kind, dup, live, prune, options)
         if reason is None:
-            changes.append(_delete(kind, dup, "a duplicate of a declared object"))
+            changes.append(_delete(kind, dup, "a duplicate of a declared object", f"{dup.address}#{dup.id}"))
         else:
             unmanaged.append(Unmanaged(f"{dup.address}#{dup.id}", dup.kind, "duplicate; " + reason))
 
@@ -217,8 +217,8 @@ def _create(kind: KindSpec, want: DesiredResource) -> Change:
                   secret_refs=dict(want.secret_refs))
 
 
-def _delete(kind: KindSpec, got: LiveResource, reason: str) -> Change:
-    return Change(address=got.address if got.item.identity else f"{got.address}#{got.id}", kind=kind.name,
+def _delete(kind: KindSpec, got: LiveResource, reason: str, address: str | None = None) -> Change:
+    return Change(address=address or got.address, kind=kind.name,
                   identity=got.item.identity, action=Action.DELETE, before=dict(got.values), after=None,
                   reasons=(reason,), live_id=got.id, level=LEVELS[kind.name],
                   live_fingerprint=got.fingerprint())

@@ -1,0 +1,76 @@
+"""The workflow in library form: load → read live → plan → check → apply.
+
+The CLI is a thin layer over these functions; tests and benchmarks call them directly.
+Imports: everything but cli and emulator.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Callable, Iterable
+
+from .apply import ApplyEvent, ApplyReport, Executor, ExecutorOptions, SecretRouter, live_ids
+from .kinds import KINDS, REGISTRY
+from .live import read_live
+from .live.reader import server_now
+from .plan import Plan, PlanOptions, SafetyLimits, build_plan, check_protected, check_thresholds
+from .state import DesiredState, LiveState
+
+PRUNABLE = tuple(k.name for k in KINDS if not k.singleton)
+
+
+def prune_kinds(values: Iterable[str]) -> frozenset[str]:
+    """`--prune` (all) or `--prune projects,keys`: config keys or kind names → kind names."""
+    out: set[str] = set()
+    for value in values:
+        for part in filter(None, (p.strip() for p in value.split(","))):
+            if part in ("all", "*", "true"):
+                out.update(PRUNABLE)
+                continue
+            match = [k.name for k in KINDS if part in (k.name, k.config_key) and not k.singleton]
+            if not match:
+                from .errors import ReconcileError
+
+                raise ReconcileError(f"--prune {part}: unknown kind; use one of: "
+                                     + ", ".join(k.config_key for k in KINDS if not k.singleton))
+            out.update(match)
+    return frozenset(out)
+
+
+@dataclass
+class Planned:
+    plan: Plan
+    live: LiveState
+    desired: DesiredState
+
+
+def make_plan(client: Any, desired: DesiredState, *, prune: frozenset[str] = frozenset(),
+              targets: tuple[str, ...] = (), replace: tuple[str, ...] = (), ownership: Any = None,
+              parallelism: int = 8) -> Planned:
+    live = read_live(client, parallelism=parallelism)
+    now = server_now(live) or datetime.now(timezone.utc)
+    plan = build_plan(desired, live, PlanOptions(prune=prune, targets=targets, replace=replace, now=now,
+                                                 ownership=ownership))
+    return Planned(plan, live, desired)
+
+
+def check_plan(planned: Planned, *, force: bool, limits: SafetyLimits = SafetyLimits()) -> None:
+    """Raise UnsafePlan when the plan destroys protected resources or too much."""
+    protected = {a for a, r in planned.desired.resources.items() if r.meta.get("protect")}
+    check_protected(planned.plan, protected)
+    if not force:
+        check_thresholds(planned.plan, limits)
+
+
+def apply_plan(client: Any, plan: Plan, live: LiveState, *, parallelism: int = 10, keep_going: bool = False,
+               secrets: SecretRouter | None = None, journal: Any = None,
+               on_event: Callable[[ApplyEvent], None] | None = None) -> ApplyReport:
+    executor = Executor(client, plan, live_ids=live_ids(live),
+                        options=ExecutorOptions(parallelism=parallelism, keep_going=keep_going),
+                        secrets=secrets, journal=journal, on_event=on_event)
+    return executor.run()
+
+
+def kind_title(name: str) -> str:
+    return REGISTRY[name].title

@@ -1,0 +1,40 @@
+"""The machine-readable plan and apply report (versioned; schemas/plan.schema.json)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .. import __version__
+from ..apply.events import ApplyReport
+from ..plan import Plan
+
+JSON_FORMAT_VERSION = "1.0"
+
+
+def plan_document(plan: Plan) -> dict[str, Any]:
+    data = plan.to_data()
+    return {"format_version": JSON_FORMAT_VERSION, "tool_version": __version__, "type": "plan",
+            "plan_fingerprint": plan.fingerprint, **{k: v for k, v in data.items() if k != "format_version"}}
+
+
+def report_document(report: ApplyReport, plan: Plan | None = None) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "format_version": JSON_FORMAT_VERSION,
+        "tool_version": __version__,
+        "type": "apply",
+        "ok": report.ok,
+        "interrupted": report.interrupted,
+        "counts": report.counts(),
+        "requests": report.requests,
+        "elapsed_s": round(report.elapsed_s, 3),
+        "steps": [
+            {"address": r.change.address, "kind": r.change.kind, "action": r.change.action.value,
+             "status": r.status.value, "error": r.error, "id": r.new_id or r.change.live_id,
+             "replayed": r.replayed, "calls": r.calls, "elapsed_ms": r.elapsed_ms}
+            for r in report.results
+        ],
+        "notes": list(report.notes),
+    }
+    if plan is not None:
+        doc["plan"] = plan_document(plan)
+    return doc

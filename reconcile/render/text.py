@@ -1,0 +1,96 @@
+"""The human plan and apply report for terminals and CI logs (Terraform-like)."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import click
+
+from ..apply.events import ApplyReport, StepStatus
+from ..kinds import REGISTRY
+from ..plan import Action, Plan
+from .common import COLOR, SYMBOL, diff_values, fmt, headline
+
+
+def _styler(color: bool) -> Callable[..., str]:
+    def style(text: str, **kw: object) -> str:
+        return click.style(text, **kw) if color else text  # type: ignore[arg-type]
+    return style
+
+
+def render_plan_text(plan: Plan, *, color: bool = False, show_unmanaged: bool = True) -> str:
+    s = _styler(color)
+    lines: list[str] = []
+    if plan.partial:
+        lines.append(s(f"Partial plan: only {', '.join(plan.targets)} and what they depend on.", fg="yellow"))
+        lines.append("")
+    if not plan.changes:
+        lines.append("No changes. The account matches the configuration.")
+    for c in plan.changes:
+        symbol = SYMBOL[c.action]
+        lines.append(s(f"  {symbol} {c.address}", fg=COLOR[c.action], bold=True) + f"  {headline(c)}")
+        if c.action is Action.DELETE:
+            continue
+        width = max((len(d.path) for d in c.diffs), default=0)
+        for d in c.diffs:
+            before, after = diff_values(d)
+            if c.action is Action.CREATE:
+                lines.append(f"      {d.path.ljust(width)} = {after}")
+            elif d.before is None and not d.sensitive:
+                lines.append(s(f"      + {d.path.ljust(width)} = {after}", fg="green"))
+            elif d.after is None and not d.sensitive:
+                lines.append(s(f"      - {d.path.ljust(width)} = {before}", fg="red"))
+            else:
+                lines.append(f"      {d.path.ljust(width)} : {before} → {after}")
+    if show_unmanaged and plan.unmanaged:
+        counts: dict[str, int] = {}
+        for u in plan.unmanaged:
+            counts[u.kind] = counts.get(u.kind, 0) + 1
+        parts = [f"{n} {REGISTRY[k].title}{'s' if n != 1 else ''}" for k, n in counts.items()]
+        lines.append("")
+        lines.append(f"Unmanaged (live, not declared, left alone): {', '.join(parts)}.")
+        for u in plan.unmanaged[:20]:
+            lines.append(f"    {u.address}  ({u.reason})")
+        if len(plan.unmanaged) > 20:
+            lines.append(f"    … and {len(plan.unmanaged) - 20} more")
+    for w in plan.warnings:
+        lines.append(s(f"Warning: {w}", fg="yellow"))
+    lines.append("")
+    lines.append(s(plan.summary(), bold=True))
+    return "\n".join(lines) + "\n"
+
+
+_STATUS_WORD = {
+    StepStatus.SUCCEEDED: ("done", "green"),
+    StepStatus.FAILED: ("FAILED", "red"),
+    StepStatus.SKIPPED: ("skipped", "yellow"),
+    StepStatus.NOT_STARTED: ("not started", "yellow"),
+    StepStatus.UNDONE: ("undone", "magenta"),
+}
+
+
+def render_report_text(report: ApplyReport, *, color: bool = False) -> str:
+    s = _styler(color)
+    lines = []
+    for r in report.results:
+        word, fg = _STATUS_WORD.get(r.status, (r.status.value, "white"))
+        line = f"  {SYMBOL[r.change.action]} {r.change.address}: {r.change.action.value} " + s(word, fg=fg)
+        if r.new_id:
+            line += f" (id {r.new_id})"
+        if r.replayed:
+            line += " (replayed by the API: it had already been done)"
+        lines.append(line)
+        if r.error:
+            lines.append(s(f"      {r.error}", fg="red"))
+    for note in report.notes:
+        lines.append(note)
+    lines.append("")
+    lines.append(s(report.summary(), bold=True) + f" {report.requests} requests in {report.elapsed_s:.1f}s.")
+    return "\n".join(lines) + "\n"
+
+
+def event_line(address: str, action: str, status: str, detail: str = "") -> str:
+    return f"{address}: {action} {status}{(' - ' + detail) if detail else ''}"
+
+
+__all__ = ["render_plan_text", "render_report_text", "event_line", "fmt"]

@@ -1,0 +1,160 @@
+from datetime import datetime, timezone
+
+import pytest
+
+from reconcile.errors import ProtectedDelete, TooMuchChange
+from reconcile.plan import Action, PlanOptions, build_plan, check_protected, check_thresholds
+
+from plan_builders import desired, key, live, project, want
+
+
+def test_create_project_and_its_key_in_dependency_order():
+    d = desired(want("project", name="web", scopes=["keys:write", "account:read"]),
+                want("api_key", project="web", name="ci", scopes=["account:read"]))
+    plan = build_plan(d, live())
+    assert [(c.address, c.action) for c in plan.changes] == [
+        ("projects.web", Action.CREATE), ("projects.web.keys.ci", Action.CREATE)]
+    assert plan.changes[1].depends_on == ("projects.web",)
+    assert plan.summary() == "Plan: 2 to create, 0 to update, 0 to replace, 0 to delete."
+
+
+def test_no_changes_when_live_matches_even_if_order_differs():
+    d = desired(want("project", name="web", scopes=["keys:write", "account:read"]))
+    l = live(project("p1", "web", scopes=["account:read", "keys:write"]))
+    assert build_plan(d, l).changes == ()
+
+
+def test_update_shows_field_level_diffs_for_nested_metadata():
+    d = desired(want("project", name="web", metadata={"team": "web", "tier": "gold"}))
+    l = live(project("p1", "web", metadata={"team": "api", "old": 1}))
+    (change,) = build_plan(d, l).changes
+    assert change.action is Action.UPDATE
+    assert [(x.path, x.before, x.after) for x in change.diffs] == [
+        ("metadata.old", 1, None), ("metadata.team", "api", "web"), ("metadata.tier", None, "gold")]
+
+
+def test_omitted_fields_are_not_managed():
+    d = desired(want("project", name="web"))
+    l = live(project("p1", "web", scopes=["account:read"], rate_limit_rpm=50))
+    assert build_plan(d, l).changes == ()
+
+
+def test_undeclared_objects_are_unmanaged_unless_pruned():
+    d = desired(want("project", name="web"))
+    l = live(project("p1", "web"), project("p2", "old"))
+    plan = build_plan(d, l)
+    assert plan.changes == ()
+    assert [(u.address, u.reason) for u in plan.unmanaged] == [("projects.old", "not declared")]
+    pruned = build_plan(d, l, PlanOptions(prune=frozenset({"project"})))
+    assert [(c.address, c.action) for c in pruned.changes] == [("projects.old", Action.DELETE)]
+
+
+def test_deleting_a_project_shows_its_keys_deleted_first():
+    l = live(project("p1", "old"), key("k1", "p1", "ci"))
+    plan = build_plan(desired(), l, PlanOptions(prune=frozenset({"project"})))
+    assert [(c.address, c.action) for c in plan.changes] == [
+        ("projects.old.keys.ci", Action.DELETE), ("projects.old", Action.DELETE)]
+    assert plan.changes[1].depends_on == ("projects.old.keys.ci",)
+
+
+def test_prune_never_deletes_the_callers_own_key():
+    l = live(project("p1", "default"), key("k1", "p1", "bootstrap"), caller_key="k1")
+    plan = build_plan(desired(want("project", name="default")), l, PlanOptions(prune=frozenset({"api_key"})))
+    assert plan.changes == ()
+    assert plan.unmanaged[0].reason == "it holds the API key this tool is using"
+
+
+def test_member_role_change_is_a_replace_with_reason():
+    d = desired(want("member", email="Ops@Example.com", role="admin"))
+    l = live(("member", {"member_id": "m1", "email": "ops@example.com", "role": "viewer", "status": "invited"}))
+    (change,) = build_plan(d, l).changes
+    assert change.action is Action.REPLACE
+    assert change.reasons == ("role cannot be changed in place",)
+    assert change.actions == ["delete", "create"]
+
+
+def test_alert_identity_is_the_threshold_in_bytes():
+    d = desired(want("bandwidth_alert", threshold_bytes="1GiB"))
+    l = live(("bandwidth_alert", {"id": "a1", "threshold_bytes": 1073741824, "enabled": True}))
+    assert build_plan(d, l).changes == ()
+
+
+def test_duplicate_live_alerts_are_deleted_only_when_pruned():
+    d = desired(want("bandwidth_alert", threshold_bytes=100))
+    l = live(("bandwidth_alert", {"id": "a1", "threshold_bytes": 100, "enabled": True}),
+             ("bandwidth_alert", {"id": "a2", "threshold_bytes": 100, "enabled": True}))
+    assert build_plan(d, l).changes == ()
+    pruned = build_plan(d, l, PlanOptions(prune=frozenset({"bandwidth_alert"})))
+    assert [(c.address, c.live_id) for c in pruned.changes] == [("bandwidth_alerts[100]#a2", "a2")]
+
+
+def test_singleton_update_keeps_undeclared_live_values_for_the_put():
+    d = desired(want("budget", hard_cap_usd=500))
+    l = live(("budget", {"period": "daily", "hard_cap_usd": None, "alert_threshold_usd": 20}))
+    (change,) = build_plan(d, l).changes
+    assert change.action is Action.UPDATE
+    assert change.after == {"period": "daily", "hard_cap_usd": 500, "alert_threshold_usd": 20}
+
+
+def test_pending_tier_downgrade_counts_as_converged():
+    d = desired(want("tier", tier="standard"))
+    l = live(("tier", {"tier": "pro", "pending_tier": "standard", "limits": {}, "billing_period": "monthly"}))
+    assert build_plan(d, l).changes == ()
+
+
+def test_rotation_policy_rotates_only_old_keys():
+    now = datetime(2026, 6, 1, tzinfo=timezone.utc)
+    d = desired(want("project", name="web"),
+                want("api_key", {"rotate_after": "90d"}, project="web", name="old"),
+                want("api_key", {"rotate_after": "90d"}, project="web", name="new"),
+                want("api_key", {"rotate_after": "90d"}, project="web", name="rotated"))
+    l = live(project("p1", "web"),
+             key("k1", "p1", "old", created_at="2026-01-01T00:00:00Z"),
+             key("k2", "p1", "new", created_at="2026-05-01T00:00:00Z"),
+             key("k3", "p1", "rotated", created_at="2025-01-01T00:00:00Z", last_rotated_at="2026-04-01T00:00:00Z"))
+    plan = build_plan(d, l, PlanOptions(now=now))
+    assert [(c.address, c.action) for c in plan.changes] == [("projects.web.keys.old", Action.ROTATE)]
+    assert plan.changes[0].reasons == ("created 151 days ago; policy rotate_after 90d",)
+
+
+def test_targeting_keeps_dependencies_and_marks_the_plan_partial():
+    d = desired(want("project", name="web"), want("api_key", project="web", name="ci"),
+                want("project", name="api"))
+    plan = build_plan(d, live(), PlanOptions(targets=("projects.web.keys.ci",)))
+    assert plan.partial
+    assert [c.address for c in plan.changes] == ["projects.web", "projects.web.keys.ci"]
+
+
+def test_protect_refuses_a_replace():
+    d = desired(want("member", {"protect": True}, email="a@b.co", role="admin"))
+    l = live(("member", {"member_id": "m1", "email": "a@b.co", "role": "viewer", "status": "active"}))
+    plan = build_plan(d, l)
+    with pytest.raises(ProtectedDelete, match=r'members\["a@b.co"\] \(replace\)'):
+        check_protected(plan, set())
+
+
+def test_threshold_refuses_mass_deletes_with_counts():
+    projects = [project(f"p{i}", f"p{i}") for i in range(12)]
+    plan = build_plan(desired(), live(*projects), PlanOptions(prune=frozenset({"project"})))
+    with pytest.raises(TooMuchChange, match=r"12 of 12 projects \(100%\).*--force"):
+        check_thresholds(plan)
+    small = build_plan(desired(), live(*projects[:10]), PlanOptions(prune=frozenset({"project"})))
+    check_thresholds(small)  # 10 is not more than the threshold
+
+
+def test_plan_data_masks_sensitive_values_and_names_env_refs():
+    from reconcile.state import DesiredResource
+
+    r = DesiredResource("webhook", ("https://h.example.com/x",),
+                        {"url": "https://h.example.com/x", "events": ["key.rotated"], "secret": "s3cr3t-value"},
+                        secret_refs={"secret": "HOOK_SECRET"})
+    plan = build_plan(desired(r), live())
+    text = str(plan.to_data())
+    assert "s3cr3t-value" not in text
+    assert "${env:HOOK_SECRET}" in text
+
+
+def test_fingerprint_is_stable_for_the_same_inputs():
+    d = desired(want("project", name="web"))
+    assert build_plan(d, live()).fingerprint == build_plan(d, live()).fingerprint
+    assert build_plan(d, live()).fingerprint != build_plan(desired(want("project", name="api")), live()).fingerprint
