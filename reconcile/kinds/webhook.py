@@ -15,7 +15,7 @@ WEBHOOK = KindSpec(
     depends_on=("tier",),
     description="An HTTPS endpoint that receives signed account events.",
     fields={
-        "url": Field({"type": "string", "pattern": "^https://", "maxLength": 2048}, required=True,
+        "url": Field({"type": "string", "pattern": "^https://[^/?#@\\s]+([/?#]\\S*)?$", "maxLength": 2048}, required=True,
                      description="Public https URL; unique in the account; the webhook's identity."),
         "events": Field({"type": "array", "minItems": 1, "items": {"type": "string", "enum": list(WEBHOOK_EVENTS)}},
                         required=True, normalize=sorted_set, description="Event types delivered to it."),
