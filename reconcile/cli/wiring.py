@@ -13,7 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
+import httpx
+
 from ..client import InfraiClient
+from ..client.asgi import SyncASGITransport
 from ..errors import ReconcileError
 
 DEFAULT_ENDPOINT = "https://api.infrai.cc"
@@ -34,15 +37,13 @@ def open_client(conn: Connection) -> Iterator[InfraiClient]:
     max_connections = max(16, conn.parallelism * 2)
     if conn.local_db is not None:
         # Only --local imports the emulator: the reconciler core never does.
-        from starlette.testclient import TestClient
-
         from ..emulator.app import create_app
 
         app = create_app(conn.local_db)
         key = app.state.emulator.bootstrap_secret
-        # One TestClient entered for the whole run: one event loop serves every request,
-        # so the emulator's SQLite connection is used from one thread at a time.
-        with TestClient(app, base_url=LOCAL_BASE_URL, raise_server_exceptions=False) as http:
+        # One event loop serves every request, so the emulator's SQLite connection is used
+        # from one thread at a time, as under uvicorn.
+        with httpx.Client(transport=SyncASGITransport(app), base_url=LOCAL_BASE_URL) as http:
             with InfraiClient(LOCAL_BASE_URL, key, http=http, max_connections=max_connections) as client:
                 yield client
         return

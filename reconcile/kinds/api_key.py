@@ -62,8 +62,9 @@ API_KEY = KindSpec(
                             "Hours the old secret stays valid after a rotation (0-168, default 24)."),
     },
     api=KindApi(
+        # Documented without pagination, but the API honours cursor/limit when given
+        # (docs/emulator.md); paging bounds the size of one response on big accounts.
         list=Endpoint("GET", "/v1/account/keys/list"),
-        paginated=False,
         create=Endpoint("POST", "/v1/account/keys/create"),
         update=Endpoint("PATCH", "/v1/account/keys/update/{id}"),
         delete=Endpoint("DELETE", "/v1/account/keys/revoke/{id}"),
