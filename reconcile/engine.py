@@ -6,7 +6,7 @@ Imports: everything but cli and emulator.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterable
 
@@ -14,6 +14,7 @@ from .apply import ApplyEvent, ApplyReport, Executor, ExecutorOptions, SecretRou
 from .kinds import KINDS, REGISTRY
 from .live import read_live
 from .live.reader import server_now
+from .plan.saved import SavedPlan, check_not_stale, without
 from .plan import Plan, PlanOptions, SafetyLimits, build_plan, check_protected, check_thresholds
 from .state import DesiredState, LiveState
 
@@ -42,7 +43,24 @@ def prune_kinds(values: Iterable[str]) -> frozenset[str]:
 class Planned:
     plan: Plan
     live: LiveState
-    desired: DesiredState
+    desired: DesiredState | None
+    # Steps of a saved plan found already applied (skipped).
+    already_done: list[str] = field(default_factory=list)
+    # A saved plan keeps its own fingerprint as the seed of idempotency keys, so applying
+    # it twice replays rather than repeats.
+    idempotency_seed: str | None = None
+
+
+def replan_saved(client: Any, saved: SavedPlan, *, force: bool, limits: SafetyLimits = SafetyLimits(),
+                 parallelism: int = 8) -> Planned:
+    """Re-read live state and keep the saved plan's steps, refusing if it went stale."""
+    live = read_live(client, parallelism=parallelism)
+    done = check_not_stale(saved.plan, live)
+    plan = without(saved.plan, set(done))
+    check_protected(plan, set())
+    if not force:
+        check_thresholds(plan, limits)
+    return Planned(plan, live, None, done, saved.plan.fingerprint)
 
 
 def make_plan(client: Any, desired: DesiredState, *, prune: frozenset[str] = frozenset(),
@@ -65,10 +83,11 @@ def check_plan(planned: Planned, *, force: bool, limits: SafetyLimits = SafetyLi
 
 def apply_plan(client: Any, plan: Plan, live: LiveState, *, parallelism: int = 10, keep_going: bool = False,
                secrets: SecretRouter | None = None, journal: Any = None,
-               on_event: Callable[[ApplyEvent], None] | None = None) -> ApplyReport:
+               on_event: Callable[[ApplyEvent], None] | None = None,
+               idempotency_seed: str | None = None) -> ApplyReport:
     executor = Executor(client, plan, live_ids=live_ids(live),
                         options=ExecutorOptions(parallelism=parallelism, keep_going=keep_going),
-                        secrets=secrets, journal=journal, on_event=on_event)
+                        secrets=secrets, journal=journal, on_event=on_event, idempotency_seed=idempotency_seed)
     return executor.run()
 
 

@@ -19,7 +19,8 @@ import click
 from .. import __version__
 from ..apply import ApplyEvent, FileSink, SecretRouter, StepStatus
 from ..apply.secrets import SecretSink
-from ..engine import Planned, apply_plan, check_plan, make_plan, prune_kinds
+from ..engine import apply_plan, check_plan, make_plan, prune_kinds, replan_saved
+from ..plan.saved import is_plan_file, load_plan, write_plan
 from ..errors import ReconcileError, ValidationError
 from ..plan import Plan
 from ..render import plan_document, render_plan_markdown, render_plan_text, render_report_text, report_document
@@ -166,16 +167,22 @@ def _render(plan: Plan, fmt: str, color: bool) -> str:
 @plan_options
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True)
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when the plan has changes (drift).")
+@click.option("--out", "out_file", type=click.Path(dir_okay=False), help="Save the plan for `apply PLANFILE`.")
 @handle_errors
 def plan(paths: tuple[str, ...], var_pairs: tuple[str, ...], var_files: tuple[str, ...], endpoint: str | None,
          local_db: str | None, parallelism: int, prune: tuple[str, ...], targets: tuple[str, ...],
-         replace: tuple[str, ...], color: str, no_color: bool, fmt: str, detailed_exitcode: bool) -> int:
+         replace: tuple[str, ...], color: str, no_color: bool, fmt: str, detailed_exitcode: bool,
+         out_file: str | None) -> int:
     """Show what apply would change, without changing anything."""
     desired = _load(paths, var_pairs, var_files)
     with open_client(Connection(endpoint, local_db, parallelism)) as client:
         planned = make_plan(client, desired, prune=prune_kinds(prune), targets=targets, replace=replace)
     check_plan(planned, force=True)  # protections fail the plan too; thresholds only stop apply
     Out(_color(color, no_color)).result(_render(planned.plan, fmt, _color(color, no_color)))
+    if out_file:
+        write_plan(out_file, planned.plan, {"prune": sorted(prune_kinds(prune)), "targets": list(targets),
+                                            "replace": list(replace), "files": list(desired.sources)})
+        Out(False).info(f"Saved the plan to {out_file}. Apply exactly these steps with: reconcile apply {out_file}")
     if detailed_exitcode and planned.plan.has_changes:
         return EXIT_CHANGES
     return EXIT_OK
@@ -197,13 +204,20 @@ def apply(paths: tuple[str, ...], var_pairs: tuple[str, ...], var_files: tuple[s
           local_db: str | None, parallelism: int, prune: tuple[str, ...], targets: tuple[str, ...],
           replace: tuple[str, ...], color: str, no_color: bool, auto_approve: bool, force: bool, keep_going: bool,
           secrets_out: str | None, show_secrets: bool, fmt: str) -> int:
-    """Make the account match the configuration."""
+    """Make the account match the configuration (PATHS), or apply a saved plan (PLANFILE)."""
     colored = _color(color, no_color) and fmt == "text"
     out = Out(colored)
-    desired = _load(paths, var_pairs, var_files)
+    saved = load_plan(paths[0]) if len(paths) == 1 and is_plan_file(paths[0]) else None
+    desired = None if saved else _load(paths, var_pairs, var_files)
     with open_client(Connection(endpoint, local_db, parallelism)) as client:
-        planned = make_plan(client, desired, prune=prune_kinds(prune), targets=targets, replace=replace)
-        check_plan(planned, force=force)
+        if saved is not None:
+            planned = replan_saved(client, saved, force=force)
+            if planned.already_done:
+                out.info(f"{len(planned.already_done)} step(s) of the saved plan are already applied: "
+                         + ", ".join(planned.already_done))
+        else:
+            planned = make_plan(client, desired, prune=prune_kinds(prune), targets=targets, replace=replace)
+            check_plan(planned, force=force)
         if fmt == "text":
             out.result(render_plan_text(planned.plan, color=colored))
         if not planned.plan.has_changes:
@@ -219,7 +233,8 @@ def apply(paths: tuple[str, ...], var_pairs: tuple[str, ...], var_files: tuple[s
         router = SecretRouter(sinks, default_recovery_path(secrets_out))
         with _progress(out, fmt == "text", len(planned.plan.changes)) as on_event:
             report = apply_plan(client, planned.plan, planned.live, parallelism=parallelism,
-                                keep_going=keep_going, secrets=router, on_event=on_event)
+                                keep_going=keep_going, secrets=router, on_event=on_event,
+                                idempotency_seed=planned.idempotency_seed)
     if router.delivered:
         where = secrets_out or str(default_recovery_path(None))
         report.notes.append(f"{len(router.delivered)} secret(s) written to {where} (mode 0600).")

@@ -1,0 +1,222 @@
+"""Saved plans: `plan --out FILE` writes one, `apply FILE` applies exactly its steps.
+
+The file is versioned JSON. It holds the steps as planned, the digest of the config, the
+fingerprint of each live object a step was planned against, and never a secret: sensitive
+values are kept as the environment variable they came from plus a digest of the value, and
+are read from that variable again at apply time (a different value makes the plan stale).
+
+Pure: (de)serialisation and the staleness rules; the engine reads live state.
+Imports: errors, kinds, state, plan.model.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Mapping
+
+from .. import __version__
+from ..errors import PlanFileError, StalePlan
+from ..kinds import REGISTRY
+from ..state import LiveState
+from .model import Action, Change, FieldDiff, Plan, Unmanaged
+
+FILE_FORMAT = "infrai-reconcile-plan"
+FILE_VERSION = 1
+
+
+def _secret_digest(value: str) -> str:
+    return "sha256:" + hashlib.sha256(value.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class SavedPlan:
+    plan: Plan
+    created_at: str
+    tool_version: str
+    options: Mapping[str, Any]
+    # address → field → {"env": NAME | None, "digest": "sha256:…"}
+    secrets: Mapping[str, Mapping[str, Mapping[str, str | None]]]
+    path: str = ""
+
+
+def dump_plan(plan: Plan, options: Mapping[str, Any], now: datetime | None = None) -> str:
+    secrets: dict[str, dict[str, dict[str, str | None]]] = {}
+    steps = []
+    for c in plan.changes:
+        data = c.to_data()
+        data["identity"] = list(c.identity)
+        data["meta"] = dict(c.meta)
+        spec = REGISTRY[c.kind]
+        for name in spec.sensitive_fields & set((c.after or {}).keys()):
+            value = (c.after or {})[name]
+            if value is None:
+                continue
+            secrets.setdefault(c.address, {})[name] = {"env": c.secret_refs.get(name), "digest": _secret_digest(str(value))}
+        steps.append(data)
+    doc = {
+        "format": FILE_FORMAT,
+        "format_version": FILE_VERSION,
+        "tool_version": __version__,
+        "created_at": (now or datetime.now(timezone.utc)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "config_digest": plan.config_digest,
+        "live_fingerprint": plan.live_fingerprint,
+        "plan_fingerprint": plan.fingerprint,
+        "options": dict(options),
+        "targets": list(plan.targets),
+        "summary": plan.counts(),
+        "steps": steps,
+        "secrets": secrets,
+        "unmanaged": [{"address": u.address, "kind": u.kind, "reason": u.reason} for u in plan.unmanaged],
+        "live_counts": dict(plan.live_counts),
+    }
+    return json.dumps(doc, indent=2, sort_keys=False, ensure_ascii=False) + "\n"
+
+
+def write_plan(path: str | Path, plan: Plan, options: Mapping[str, Any]) -> None:
+    p = Path(path)
+    tmp = p.with_name(f".{p.name}.tmp")
+    tmp.write_text(dump_plan(plan, options), encoding="utf-8")
+    os.replace(tmp, p)  # never a half-written plan file
+
+
+def is_plan_file(path: str | Path) -> bool:
+    p = Path(path)
+    if not p.is_file():
+        return False
+    try:
+        with p.open("rb") as f:
+            head = f.read(200)
+    except OSError:
+        return False
+    return head.lstrip().startswith(b"{") and FILE_FORMAT.encode() in head
+
+
+def load_plan(path: str | Path, env: Mapping[str, str] | None = None) -> SavedPlan:
+    env = os.environ if env is None else env
+    try:
+        doc = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise PlanFileError(f"{path}: not a readable plan file ({exc})") from None
+    if not isinstance(doc, dict) or doc.get("format") != FILE_FORMAT:
+        raise PlanFileError(f"{path}: not an infrai-reconcile plan file")
+    if doc.get("format_version") != FILE_VERSION:
+        raise PlanFileError(f"{path}: plan format version {doc.get('format_version')} is not supported "
+                            f"by this version ({FILE_VERSION}); plan again with this version")
+    secrets = doc.get("secrets") or {}
+    changes = []
+    try:
+        for s in doc["steps"]:
+            kind = REGISTRY[s["kind"]]
+            after = dict(s["after"]) if s.get("after") is not None else None
+            refs: dict[str, str] = {}
+            for name, info in (secrets.get(s["address"]) or {}).items():
+                after = _restore_secret(s["address"], name, info, after, env, path)
+                if info.get("env"):
+                    refs[name] = info["env"]
+            changes.append(Change(
+                address=s["address"], kind=kind.name, identity=tuple(s.get("identity") or ()),
+                action=Action(s["action"]), before=s.get("before"), after=after,
+                diffs=tuple(FieldDiff(d["path"], d.get("before"), d.get("after"), bool(d.get("sensitive")))
+                            for d in s.get("diffs", [])),
+                reasons=tuple(s.get("reasons", [])), live_id=s.get("id"), depends_on=tuple(s.get("depends_on", [])),
+                level=int(s.get("level", 0)), live_fingerprint=s.get("live_fingerprint"), meta=s.get("meta") or {},
+                secret_refs=refs))
+        plan = Plan(changes=tuple(changes),
+                    unmanaged=tuple(Unmanaged(u["address"], u["kind"], u["reason"]) for u in doc.get("unmanaged", [])),
+                    targets=tuple(doc.get("targets", [])), config_digest=doc.get("config_digest", ""),
+                    live_fingerprint=doc.get("live_fingerprint", ""), live_counts=doc.get("live_counts") or {})
+    except (KeyError, TypeError, ValueError) as exc:
+        raise PlanFileError(f"{path}: the plan file is damaged ({type(exc).__name__}: {exc})") from None
+    if plan.fingerprint != doc.get("plan_fingerprint"):
+        raise PlanFileError(f"{path}: the plan file was edited after it was written (fingerprint mismatch)")
+    return SavedPlan(plan, doc.get("created_at", ""), doc.get("tool_version", ""), doc.get("options") or {},
+                     secrets, str(path))
+
+
+def _restore_secret(address: str, name: str, info: Mapping[str, Any], after: dict[str, Any] | None,
+                    env: Mapping[str, str], path: str | Path) -> dict[str, Any] | None:
+    if after is None:
+        return after
+    var = info.get("env")
+    if not var:
+        raise PlanFileError(f"{path}: {address}.{name} was written literally in the config, and a saved plan "
+                            "never holds secrets. Write it as ${env:NAME} and plan again.")
+    value = env.get(var)
+    if value is None:
+        raise PlanFileError(f"{address}.{name} comes from the environment variable {var}, which is not set; "
+                            "set it to the value used at plan time")
+    if _secret_digest(value) != info.get("digest"):
+        raise StalePlan(f"plan is stale: {address}.{name} (from {var}) has a different value than at plan time")
+    return {**after, name: value}
+
+
+def stale_steps(plan: Plan, live: LiveState) -> tuple[list[str], list[str]]:
+    """Compare each step with live state now: (already done, changed since planning).
+
+    A step is already done when live already looks as the step would leave it (the plan
+    was applied before); it is stale when what it was planned against has changed.
+    """
+    done: list[str] = []
+    stale: list[str] = []
+    for c in plan.changes:
+        spec = REGISTRY[c.kind]
+        current = live.resources.get(c.address) if "#" not in c.address else None
+        if c.action is Action.CREATE:
+            if current is None:
+                continue
+            if _matches_after(spec, c, current.values):
+                done.append(c.address)
+            else:
+                stale.append(f"{c.address}: it was created by someone else since the plan")
+            continue
+        if c.action is Action.DELETE:
+            gone = all(r.id != c.live_id for r in list(live.resources.values()) + live.duplicates)
+            if gone:
+                done.append(c.address)
+            continue
+        if current is None:
+            stale.append(f"{c.address}: it no longer exists")
+            continue
+        if current.fingerprint() == c.live_fingerprint:
+            continue
+        if c.action is Action.UPDATE and _matches_after(spec, c, current.values):
+            done.append(c.address)
+        elif c.action is Action.ROTATE and current.values.get("last_rotated_at") != (c.before or {}).get("last_rotated_at"):
+            done.append(c.address)
+        else:
+            changed = sorted(k for k in set(current.values) | set(c.before or {})
+                             if k in spec.fields and not spec.fields[k].computed
+                             and current.values.get(k) != (c.before or {}).get(k))
+            stale.append(f"{c.address}: changed since the plan ({', '.join(changed) or 'its id'})")
+    return done, stale
+
+
+def _matches_after(spec: Any, c: Change, values: Mapping[str, Any]) -> bool:
+    for d in c.diffs:
+        top = d.path.split(".")[0].split("[")[0]
+        f = spec.fields.get(top)
+        if f is None or f.write_only or f.computed:
+            continue
+        if values.get(top) != (c.after or {}).get(top):
+            return False
+    return True
+
+
+def without(plan: Plan, addresses: set[str]) -> Plan:
+    """The plan minus steps already done (their dependents no longer wait for them)."""
+    kept = tuple(replace(c, depends_on=tuple(d for d in c.depends_on if d not in addresses))
+                 for c in plan.changes if c.address not in addresses)
+    return replace(plan, changes=kept)
+
+
+def check_not_stale(plan: Plan, live: LiveState) -> list[str]:
+    done, stale = stale_steps(plan, live)
+    if stale:
+        raise StalePlan("plan is stale: the account changed since it was planned:\n  "
+                        + "\n  ".join(stale) + "\nRun plan again and review the new plan.")
+    return done
