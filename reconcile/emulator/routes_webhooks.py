@@ -77,6 +77,11 @@ def _webhook(ctx: Ctx) -> dict:
 
 
 # -- delivery ---------------------------------------------------------------------------
+def _delivery_allowed(emu: EmulatorState, url: str) -> bool:
+    host = (urlsplit(url).hostname or "").lower().rstrip(".")
+    return host in {h.lower().strip("[]").rstrip(".") for h in emu.allow_webhook_hosts}
+
+
 async def _send(emu: EmulatorState, webhook: dict, event_type: str, payload: dict, msg_id: str,
                 extra_fields: dict[str, Any]) -> dict:
     """One delivery attempt, recorded as a `delivery` object of the webhook."""
@@ -88,7 +93,7 @@ async def _send(emu: EmulatorState, webhook: dict, event_type: str, payload: dic
         status: int | None = int(extra.get("receiver_status", 200))
         ok = 200 <= status < 300
         error = None if ok else f"receiver answered {status}"
-    elif (urlsplit(webhook["url"]).hostname or "") not in emu.allow_webhook_hosts:
+    elif not _delivery_allowed(emu, webhook["url"]):
         status, ok, error = None, False, "delivery not allowed"
     else:
         result = await deliver(webhook["url"], extra.get("secret", ""), event_type, payload,
