@@ -1,0 +1,142 @@
+"""InfraiClient requests: URLs, headers, idempotency header, replayed flag, events and log
+lines, request counting under threads, and ownership of the httpx client."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Callable
+
+import httpx
+import pytest
+
+from client_fakes import BASE, SECRET, Server, error, ok  # type: ignore[import-not-found]
+from reconcile import __version__
+from reconcile.client import InfraiClient, RequestEvent, RetryPolicy
+
+
+def test_absolute_url_from_our_base_and_headers(server: Server) -> None:
+    server.answer(ok({"id": "proj_1"}))
+    # The http client's own base_url is ignored: requests go to URLs built from ours.
+    with httpx.Client(transport=httpx.MockTransport(server), base_url="http://elsewhere") as http:
+        client = InfraiClient(BASE + "/", SECRET, http=http)
+        response = client.request("get", "/v1/account/projects/proj_1", params={"include_revoked": True})
+    sent = server.requests[0]
+    assert str(sent.url) == f"{BASE}/v1/account/projects/proj_1?include_revoked=true"
+    assert sent.method == "GET" and sent.content == b""
+    assert sent.headers["authorization"] == f"Bearer {SECRET}"
+    assert sent.headers["accept"] == "application/json"
+    assert sent.headers["user-agent"] == f"infrai-reconcile/{__version__}"
+    assert "idempotency-key" not in sent.headers
+    assert (response.status, response.data, response.replayed, response.attempts) == (200, {"id": "proj_1"}, False, 1)
+
+
+def test_base_url_with_a_path_prefix(server: Server) -> None:
+    server.answer(ok())
+    with httpx.Client(transport=httpx.MockTransport(server)) as http:
+        InfraiClient("http://127.0.0.1:8080/api/", SECRET, http=http).get("/v1/account/tier")
+    assert str(server.requests[0].url) == "http://127.0.0.1:8080/api/v1/account/tier"
+
+
+def test_idempotency_key_as_header_body_untouched(client: InfraiClient, server: Server) -> None:
+    server.answer(ok({"key_id": "key_1"}, status=201, headers={"Idempotent-Replayed": "true"}))
+    body = {"name": "ci", "scopes": []}
+    response = client.request("POST", "/v1/account/keys/create", json=body, idempotency_key="apply-7-key-ci")
+    assert server.requests[0].headers["idempotency-key"] == "apply-7-key-ci"
+    assert server.bodies() == [body]
+    assert response.replayed and response.status == 201
+    assert response.headers["idempotent-replayed"] == "true"
+
+
+def test_empty_success_body_is_none(client: InfraiClient, server: Server) -> None:
+    server.answer(httpx.Response(204))
+    assert client.request("DELETE", "/v1/account/webhooks/wh_1", idempotency_key="k").data is None
+
+
+def test_get_shortcut_passes_params(client: InfraiClient, server: Server) -> None:
+    server.answer(ok({"period": "monthly"}))
+    assert client.get("/v1/account/budget", start="2026-01-01", limit=5) == {"period": "monthly"}
+    assert server.requests[0].url.params == httpx.QueryParams({"start": "2026-01-01", "limit": "5"})
+    client.get("/v1/account/budget")
+    assert server.requests[1].url.query == b""
+
+
+def test_events_and_debug_log_lines_without_bodies(make_client: Callable[..., InfraiClient], server: Server,
+                                                   caplog: pytest.LogCaptureFixture) -> None:
+    events: list[RequestEvent] = []
+    client = make_client(on_event=events.append)
+    server.answer(httpx.ReadError("reset"), error(503, "UNAVAILABLE"), ok({"secret": "whsec_TOPSECRET"}))
+    with caplog.at_level(logging.DEBUG, logger="reconcile.client.http"):
+        client.request("POST", "/v1/account/webhooks/register", json={"secret": "whsec_TOPSECRET"},
+                       idempotency_key="k")
+    assert [(e.method, e.path, e.status, e.attempt, e.error) for e in events] == [
+        ("POST", "/v1/account/webhooks/register", None, 1, "ReadError"),
+        ("POST", "/v1/account/webhooks/register", 503, 2, "UNAVAILABLE"),
+        ("POST", "/v1/account/webhooks/register", 200, 3, None),
+    ]
+    assert all(e.elapsed_ms >= 0 for e in events)
+    lines = [r.getMessage() for r in caplog.records]
+    assert [line.rsplit(", ", 1)[0] for line in lines] == [
+        "request: POST /v1/account/webhooks/register -> ReadError (attempt 1",
+        "request: POST /v1/account/webhooks/register -> 503 (attempt 2",
+        "request: POST /v1/account/webhooks/register -> 200 (attempt 3",
+    ]
+    assert all(line.endswith(" ms)") for line in lines)
+    assert not any("TOPSECRET" in line or SECRET in line for line in caplog.text.splitlines())
+
+
+def test_request_count_is_exact_under_32_threads(make_client: Callable[..., InfraiClient], server: Server,
+                                                 sleeps: list[float]) -> None:
+    lock = threading.Lock()
+    seen = 0
+
+    def flaky(request: httpx.Request) -> httpx.Response:
+        # Every third request overall fails once, so retries are counted too.
+        nonlocal seen
+        with lock:
+            seen += 1
+            n = seen
+        return error(503, "UNAVAILABLE") if n % 3 == 0 else ok({"n": n})
+
+    server.answer(flaky)
+    client = make_client()
+    with ThreadPoolExecutor(32) as pool:
+        responses = list(pool.map(lambda i: client.request("GET", f"/v1/account/projects/p{i}"), range(640)))
+    assert len(responses) == 640
+    assert client.request_count == seen == sum(r.attempts for r in responses)
+    assert client.request_count == 640 + len(sleeps)
+
+
+def test_given_http_client_is_not_closed(server: Server) -> None:
+    http = httpx.Client(transport=httpx.MockTransport(server))
+    with InfraiClient(BASE, SECRET, http=http):
+        pass
+    assert not http.is_closed
+    http.close()
+
+
+def test_own_http_client_built_with_limits_and_closed() -> None:
+    with InfraiClient(BASE, SECRET, timeout=5.0, max_connections=17) as client:
+        http = client._http
+        assert http.timeout == httpx.Timeout(5.0)
+        assert http.headers["authorization"] == f"Bearer {SECRET}"
+        pool = http._transport._pool  # type: ignore[attr-defined]
+        assert (pool._max_connections, pool._max_keepalive_connections) == (17, 17)
+    assert http.is_closed
+
+
+def test_key_not_in_repr(client: InfraiClient) -> None:
+    assert repr(client) == f"InfraiClient({BASE!r})"
+    assert SECRET not in repr(client) and SECRET not in str(vars(RetryPolicy()))
+
+
+def test_read_timeout_message_names_our_timeout(raises: Callable[..., Any]) -> None:
+    def timeout(request: httpx.Request) -> httpx.Response:
+        raise httpx.ReadTimeout("timed out", request=request)
+
+    client = InfraiClient(BASE, SECRET, timeout=2.5, retry=RetryPolicy(max_attempts=1))
+    client._http._transport = httpx.MockTransport(timeout)  # our own client, but no sockets
+    exc = raises(Exception, client.request, "GET", "/v1/account/tier")
+    assert "no answer within the read timeout (2.5 s)" in str(exc)
+    client.close()
