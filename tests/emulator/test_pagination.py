@@ -25,8 +25,9 @@ def test_walking_pages_while_inserting_never_skips_or_repeats(client):
         cursor = page["next_cursor"]
         if cursor is None:
             break
-    assert len(seen) == len(set(seen)) == 1 + 20 + 5
-    assert seen[:2] == ["default", "p00"] and seen[-1] == "late4"
+    assert added >= 3
+    assert len(seen) == len(set(seen)) == 1 + 20 + added
+    assert seen[:2] == ["default", "p00"] and seen[-1] == f"late{added - 1}"
 
 
 def test_default_limit_is_100_and_last_page_has_null_cursor(client):
