@@ -1,0 +1,622 @@
+"""Config files → one validated `DesiredState`, or one `ValidationError` with every problem.
+
+The pipeline, per file: read YAML with positions (yaml_loader) → interpolate references
+(interpolate) → validate against the schema derived from the registry (schema) → turn
+each clean item into a `DesiredResource`. Then across files: merge, refusing a resource
+declared twice or a singleton/top-level setting declared differently, naming both places;
+then the reference checks that need several values at once. Problems never stop the run
+early: they are gathered, sorted by file and line, and raised once.
+
+Imports: errors, kinds, state and this package.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping, Sequence
+from urllib.parse import urlsplit
+
+import jsonschema
+
+from ..errors import ConfigError, Reason, SourcePosition, ValidationError
+from ..kinds import KINDS, KindSpec
+from ..kinds.units import DURATION_PATTERN, parse_duration_hours
+from ..state import DesiredResource, DesiredState
+from .interpolate import format_path, interpolate
+from .schema import (PATTERN_HINTS, SETTINGS_SECTIONS, build_schema, children, config_names, implied_fields,
+                     prunable, scalar_field, top_level, type_text)
+from .yaml_loader import Document, PathT, read_yaml_file
+
+YAML_SUFFIXES = (".yaml", ".yml")
+# Top-level keys that hold one value for the whole config (besides singleton kinds).
+_SETTINGS = ("version", "stack", "prune") + tuple(SETTINGS_SECTIONS)
+# JSON numbers above this lose precision in most clients (and in the API's JSON).
+MAX_JSON_INT = 2**53
+
+
+# -- public API ---------------------------------------------------------------------------
+def load_config(paths: Sequence[str | Path], *, env: Mapping[str, str] | None = None,
+                variables: Mapping[str, Any] | None = None,
+                var_files: Sequence[str | Path] = ()) -> DesiredState:
+    """Read, merge and validate config files (or directories of them) into a DesiredState.
+
+    Raises ValidationError (a ConfigError) listing every problem found, sorted by place.
+    """
+    state, reasons = _Loader(env, variables).run(paths, var_files)
+    if reasons:
+        raise ValidationError(reasons)
+    return state
+
+
+def validate_only(paths: Sequence[str | Path], *, env: Mapping[str, str] | None = None,
+                  variables: Mapping[str, Any] | None = None,
+                  var_files: Sequence[str | Path] = ()) -> list[Reason]:
+    """Every problem of the config, sorted; an empty list when it is valid."""
+    return _Loader(env, variables).run(paths, var_files)[1]
+
+
+def config_files(paths: Sequence[str | Path]) -> tuple[list[str], list[Reason]]:
+    """The files `paths` name: a directory stands for its `*.yaml`/`*.yml` files, sorted,
+    not recursive (so a `vars/` folder beside them is not read as config). A file named
+    twice is read once."""
+    files: list[str] = []
+    reasons: list[Reason] = []
+    seen: set[Path] = set()
+    for p in paths:
+        path = Path(p)
+        if path.is_dir():
+            found = sorted(c for c in path.iterdir() if c.suffix in YAML_SUFFIXES and c.is_file())
+            if not found:
+                reasons.append(Reason("the directory holds no *.yaml or *.yml file", SourcePosition(str(p))))
+        elif path.exists():
+            found = [path]
+        else:
+            reasons.append(Reason("no such file or directory", SourcePosition(str(p))))
+            found = []
+        for f in found:
+            key = f.resolve()
+            if key not in seen:
+                seen.add(key)
+                files.append(str(f))
+    return files, reasons
+
+
+@lru_cache(maxsize=1)
+def _validator() -> jsonschema.Draft202012Validator:
+    return jsonschema.Draft202012Validator(build_schema())
+
+
+# -- where a path of the config lands in the registry ---------------------------------------
+_TOP: dict[str, KindSpec] = {k.config_key: k for k in top_level(KINDS)}
+
+
+def field_at(path: PathT) -> tuple[KindSpec, str, int] | None:
+    """(kind, field name, length of the field's path) for a path at or below a field."""
+    if not path or not isinstance(path[0], str) or path[0] not in _TOP:
+        return None
+    kind, depth = _TOP[path[0]], 1
+    while True:
+        if kind.singleton:
+            scalar = scalar_field(kind)
+            if scalar is not None:
+                return kind, scalar, depth
+            if len(path) <= depth or not isinstance(path[depth], str):
+                return None
+            name = config_names(kind).get(path[depth])
+            return (kind, name, depth + 1) if name else None
+        if len(path) < depth + 2 or not isinstance(path[depth], int):
+            return None
+        key = path[depth + 1]
+        child = next((c for c in children(kind) if c.config_key == key), None)
+        if child is not None:
+            kind, depth = child, depth + 2
+            continue
+        name = config_names(kind).get(str(key))
+        return (kind, name, depth + 2) if name else None
+
+
+def _wants_text(path: PathT) -> bool:
+    found = field_at(path)
+    if found is None or len(path) != found[2]:
+        return True
+    kind, name, _ = found
+    types = kind.fields[name].schema.get("type", "string")
+    return "string" in ([types] if isinstance(types, str) else types)
+
+
+def _sensitive(path: PathT) -> bool:
+    found = field_at(path)
+    return found is not None and found[0].fields[found[1]].sensitive
+
+
+# -- schema messages ----------------------------------------------------------------------
+_TYPE_WORDS = {"string": "a string", "integer": "an integer", "number": "a number", "boolean": "true or false",
+               "array": "a list", "object": "a mapping", "null": "null"}
+
+
+def _type_of(value: Any) -> str:
+    for t, name in ((bool, "true/false"), (int, "an integer"), (float, "a number"), (str, "a string"),
+                    (list, "a list"), (dict, "a mapping")):
+        if isinstance(value, t):
+            return name
+    return "null"
+
+
+def _show(value: Any) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+    if len(text) > 60:
+        text = text[:57] + "..."
+    return f"'{text}'"
+
+
+def _name(path: PathT) -> str:
+    """The value's own name for messages (the full path is in Reason.path): `secret`,
+    `scopes[1]`."""
+    for n in range(len(path) - 1, -1, -1):
+        if isinstance(path[n], str):
+            return format_path(path[n:])
+    return "the config"
+
+
+class _SchemaMessages:
+    """Turns jsonschema errors into Reasons: located, worded for people, and never quoting
+    a sensitive value (jsonschema's own messages echo the instance)."""
+
+    def __init__(self, doc: Document, failed: set[PathT]):
+        self.doc = doc
+        self.reasons: list[Reason] = []
+        self.bad: set[PathT] = set()
+        # Values whose interpolation failed: already reported, still holding `${...}`.
+        self.failed = failed
+
+    def add(self, message: str, path: PathT, *, key: bool = False) -> None:
+        self.bad.add(path)
+        self.reasons.append(Reason(message, self.doc.position(path, key=key), format_path(path)))
+
+    def error(self, e: jsonschema.ValidationError) -> None:
+        path: PathT = tuple(e.absolute_path)
+        if any(path[:n] in self.failed for n in range(len(path) + 1)):
+            return
+        v, inst, sch = e.validator, e.instance, e.schema
+        secret = _sensitive(path)
+        shown = "the value" if secret else _show(inst)
+        name = _name(path)
+        if "propertyNames" in e.schema_path:
+            # The instance is a key of the mapping at `path`.
+            self.add(f"key {_show(inst)} is too long (maximum {sch.get('maxLength')} characters)"
+                     if v == "maxLength" else f"key {_show(inst)} is not allowed", path + (str(inst),), key=True)
+        elif v == "additionalProperties" and e.validator_value is False:
+            allowed = list(sch.get("properties", {}))
+            for extra in inst:
+                if extra in allowed:
+                    continue
+                close = difflib.get_close_matches(extra, allowed, n=1)
+                hint = f"; did you mean '{close[0]}'?" if close else ""
+                self.add(f"unknown field '{extra}'{hint} (allowed: {', '.join(allowed)})", path + (extra,), key=True)
+        elif v == "required":
+            for missing in e.validator_value:
+                if missing not in inst:
+                    self.add(f"missing required field '{missing}'", path)
+        elif v == "type":
+            wanted = [e.validator_value] if isinstance(e.validator_value, str) else e.validator_value
+            got = _type_of(inst) + ("" if secret or isinstance(inst, (dict, list)) else f" ({shown})")
+            self.add(f"{name} must be {' or '.join(_TYPE_WORDS.get(t, t) for t in wanted)}, not {got}", path)
+        elif v == "enum":
+            allowed = ", ".join(str(x) for x in e.validator_value)
+            self.add(f"{shown} is not one of: {allowed}", path)
+        elif v == "const":
+            self.add(f"{name} must be {json.dumps(e.validator_value)}" + ("" if secret else f", not {shown}"), path)
+        elif v in ("minLength", "maxLength"):
+            word = "short (minimum" if v == "minLength" else "long (maximum"
+            self.add(f"{name} is too {word} {e.validator_value} characters)", path)
+        elif v in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+            word = {"minimum": "at least", "maximum": "at most", "exclusiveMinimum": "more than",
+                    "exclusiveMaximum": "less than"}[v]
+            self.add(f"{name} must be {word} {e.validator_value}" + ("" if secret else f" (got {inst})"), path)
+        elif v in ("minItems", "maxItems"):
+            word = "at least" if v == "minItems" else "at most"
+            self.add(f"{name} needs {word} {e.validator_value} item{'s' if e.validator_value != 1 else ''}", path)
+        elif v == "maxProperties":
+            self.add(f"{name} has more than {e.validator_value} entries", path)
+        elif v == "uniqueItems":
+            seen: list[Any] = []
+            repeated = next((x for x in inst if x in seen or seen.append(x)), None)  # type: ignore[func-returns-value]
+            what = "an item" if secret else _show(repeated)
+            self.add(f"{name} lists {what} more than once", path)
+        elif v == "pattern":
+            hint = PATTERN_HINTS.get(e.validator_value)
+            if secret:
+                self.add(f"{name} does not have the expected form", path)
+            elif hint:
+                self.add(f"{shown} {hint}", path)
+            else:
+                self.add(f"{shown} is not valid: expected {sch.get('description') or e.validator_value}", path)
+        elif v in ("anyOf", "oneOf"):
+            branches = [c for c in (e.context or []) if self._type_fits(inst, e.validator_value[c.relative_schema_path[0]])]
+            if branches:
+                for c in branches:
+                    self.error(c)
+            else:
+                self.add(f"{name} must be {type_text(sch)}", path)
+        else:
+            self.add(f"{name} is not valid" if secret else e.message, path)
+
+    @staticmethod
+    def _type_fits(instance: Any, branch: Mapping[str, Any]) -> bool:
+        types = branch.get("type")
+        if types is None:
+            return True
+        types = [types] if isinstance(types, str) else types
+        return any(jsonschema.Draft202012Validator.TYPE_CHECKER.is_type(instance, t) for t in types)
+
+
+# -- building resources -------------------------------------------------------------------
+@dataclass
+class _Item:
+    resource: DesiredResource
+    doc: Document
+    path: PathT
+    raw: Mapping[str, Any]
+    # False for an item with problems, kept only to detect duplicates.
+    valid: bool = True
+
+
+@dataclass
+class _Placed:
+    """A top-level setting or singleton, remembered with where it was written."""
+
+    value: Any
+    source: SourcePosition
+
+
+def _identity_key(value: Any) -> Any:
+    """How identities compare for duplicates: URLs by scheme, host and port case-blind
+    (`HTTPS://Hooks.example.com:443/x` is `https://hooks.example.com/x`)."""
+    if isinstance(value, str) and "://" in value:
+        try:
+            u = urlsplit(value)
+            host = (u.hostname or "").lower()
+            port = u.port
+        except ValueError:
+            return value
+        netloc = host if port in (None, 443 if u.scheme.lower() == "https" else 80) else f"{host}:{port}"
+        return (u.scheme.lower(), netloc, u.path or "/", u.query)
+    return value
+
+
+@dataclass
+class _Loader:
+    env: Mapping[str, str] | None
+    variables: Mapping[str, Any] | None
+    reasons: list[Reason] = field(default_factory=list)
+    items: dict[tuple[str, tuple[Any, ...]], _Item] = field(default_factory=dict)
+    placed: dict[str, _Placed] = field(default_factory=dict)
+    singletons: dict[str, _Item] = field(default_factory=dict)
+
+    def reason(self, message: str, source: SourcePosition | None, path: PathT | str = ()) -> None:
+        self.reasons.append(Reason(message, source, path if isinstance(path, str) else format_path(path)))
+
+    def run(self, paths: Sequence[str | Path], var_files: Sequence[str | Path]) -> tuple[DesiredState, list[Reason]]:
+        variables = self.read_var_files(var_files)
+        variables.update(self.variables or {})
+        env = os.environ if self.env is None else self.env
+        files, problems = config_files(paths)
+        self.reasons += problems
+        validator = _validator()
+        for file in files:
+            doc = self.read(file)
+            if doc is not None:
+                self.read_doc(doc, env, variables, validator)
+        state = DesiredState(sources=tuple(files))
+        self.finish(state)
+        self.check(state)
+        order = {f: i for i, f in enumerate([str(v) for v in var_files] + files)}
+        self.reasons.sort(key=lambda r: (order.get(r.source.file, len(order)) if r.source else -1,
+                                         r.source.file if r.source else "",
+                                         (r.source.line or 0) if r.source else 0,
+                                         (r.source.column or 0) if r.source else 0, r.path, r.message))
+        return state, self.reasons
+
+    def read(self, file: str | Path) -> Document | None:
+        try:
+            return read_yaml_file(file)
+        except ConfigError as exc:
+            self.reasons.append(exc.reason)
+            return None
+
+    def read_var_files(self, var_files: Sequence[str | Path]) -> dict[str, Any]:
+        variables: dict[str, Any] = {}
+        for f in var_files:
+            doc = self.read(f)
+            if doc is None or doc.value is None:
+                continue
+            if not isinstance(doc.value, dict):
+                self.reason(f"a var file must be a mapping of variable names to values, not {_type_of(doc.value)}",
+                            doc.position(()))
+                continue
+            variables.update(doc.value)  # later files win
+        return variables
+
+    def read_doc(self, doc: Document, env: Mapping[str, str], variables: Mapping[str, Any],
+                 validator: jsonschema.Draft202012Validator) -> None:
+        if doc.value is None:
+            return  # an empty file is an empty config
+        if not isinstance(doc.value, dict):
+            self.reason("the top level must be a mapping of config keys (version, projects, webhooks, ...), "
+                        f"not {_type_of(doc.value)}", doc.position(()))
+            return
+        result = interpolate(doc, env=env, variables=variables, wants_text=_wants_text, sensitive=_sensitive)
+        self.reasons += result.reasons
+        value = result.value
+        messages = _SchemaMessages(doc, result.failed)
+        for error in validator.iter_errors(value):
+            messages.error(error)
+        self.reasons += messages.reasons
+        bad = messages.bad | result.failed
+        builder = _Builder(doc, bad, result.env_refs)
+        for key, raw in value.items():
+            kind = _TOP.get(key)
+            if kind is not None and not kind.singleton:
+                if isinstance(raw, list):
+                    for item in builder.items(kind, raw, (key,), ()):
+                        self.add_item(item)
+                continue
+            if not builder.clean((key,)):
+                continue
+            if key in _SETTINGS:
+                self.place(key, raw, doc.position((key,)))
+            elif kind is not None:
+                item = builder.singleton(kind, raw)
+                if item is not None and self.place(key, raw, item.resource.source):
+                    self.singletons[kind.name] = item
+        self.reasons += builder.reasons
+
+    def place(self, key: str, value: Any, source: SourcePosition) -> bool:
+        """Remember a one-per-config value; False when another file already set it differently."""
+        first = self.placed.get(key)
+        if first is None:
+            self.placed[key] = _Placed(value, source)
+            return True
+        if first.value != value:
+            self.reason(f"{key} is defined differently at {first.source} and at {source}; "
+                        "keep one definition", source, key)
+        return False
+
+    def add_item(self, item: _Item) -> None:
+        r = item.resource
+        key = (r.kind, tuple(_identity_key(v) for v in r.identity))
+        first = self.items.get(key)
+        if first is not None:
+            self.reason(f"{r.spec.title} {r.address} is declared twice: at {first.resource.source} and at {r.source}",
+                        r.source, item.path)
+            return
+        self.items[key] = item
+
+    def finish(self, state: DesiredState) -> None:
+        for item in self.valid_items():
+            state.resources[item.resource.address] = item.resource
+        if "stack" in self.placed:
+            state.stack = self.placed["stack"].value
+        prune = self.placed["prune"].value if "prune" in self.placed else False
+        kinds = prunable()
+        if prune is True:
+            state.prune = {k.name for k in kinds.values()}
+        elif isinstance(prune, list):
+            state.prune = {kinds[key].name for key in prune if key in kinds}
+        state.settings = {k: self.placed[k].value for k in SETTINGS_SECTIONS if k in self.placed}
+
+    def valid_items(self) -> list[_Item]:
+        return [i for i in list(self.singletons.values()) + list(self.items.values()) if i.valid]
+
+    def check(self, state: DesiredState) -> None:
+        items = self.valid_items()
+        for check in CHECKS:
+            for message, item, path in check(items):
+                self.reason(message, item.doc.position(path), path)
+
+
+class _Builder:
+    """Builds the resources of one file, skipping any item under which a problem was found."""
+
+    def __init__(self, doc: Document, bad: set[PathT], env_refs: Mapping[PathT, str]):
+        self.doc = doc
+        self.bad = bad
+        self.env_refs = env_refs
+        self.reasons: list[Reason] = []
+
+    def clean(self, path: PathT, nested: Iterable[str] = ()) -> bool:
+        """No problem at or below `path`, except inside the nested lists named."""
+        skip = set(nested)
+        n = len(path)
+        return not any(p[:n] == path and not (len(p) > n and p[n] in skip) for p in self.bad)
+
+    def values(self, kind: KindSpec, raw: Mapping[str, Any], path: PathT) -> dict[str, Any] | None:
+        """The fields written, under their field names, normalised; None after a problem."""
+        names = config_names(kind)
+        values: dict[str, Any] = {}
+        ok = True
+        for spelling, value in raw.items():
+            name = names.get(spelling)
+            if name is None:
+                continue
+            try:
+                values[name] = kind.fields[name].norm(value)
+            except (ValueError, TypeError, OverflowError) as exc:
+                where = path + (spelling,)
+                self.reasons.append(Reason(str(exc) if not kind.fields[name].sensitive else f"{spelling} is not valid",
+                                           self.doc.position(where), format_path(where)))
+                ok = False
+        return values if ok else None
+
+    def secret_refs(self, kind: KindSpec, raw: Mapping[str, Any], path: PathT) -> dict[str, str]:
+        names = config_names(kind)
+        return {names[s]: self.env_refs[path + (s,)] for s in raw
+                if s in names and kind.fields[names[s]].sensitive and path + (s,) in self.env_refs}
+
+    def singleton(self, kind: KindSpec, raw: Any) -> _Item | None:
+        path: PathT = (kind.config_key,)
+        scalar = scalar_field(kind)
+        # The scalar form's value sits at the key itself: `tier: pro` is tier's `tier` field.
+        base = path if scalar is None else ()
+        if scalar is not None:
+            raw = {scalar: raw}
+        values = self.values(kind, raw, base)
+        if values is None:
+            return None
+        meta = {k: v for k, v in raw.items() if k in kind.meta}
+        resource = DesiredResource(kind.name, (), values, meta, self.doc.position(path),
+                                   self.secret_refs(kind, raw, base))
+        return _Item(resource, self.doc, path, raw)
+
+    def items(self, kind: KindSpec, raws: list[Any], path: PathT, parent: tuple[Any, ...]) -> list[_Item]:
+        out: list[_Item] = []
+        nested = children(kind)
+        for i, raw in enumerate(raws):
+            at = path + (i,)
+            if not isinstance(raw, dict):
+                continue
+            valid = self.clean(at, (c.config_key for c in nested))
+            if not valid:
+                # Still take part in duplicate detection when the identity itself is sound,
+                # so that one run reports both problems.
+                raw = {s: v for s, v in raw.items() if config_names(kind).get(s) in kind.identity
+                       and self.clean(at + (s,))}
+            values = self.values(kind, raw, at)
+            if values is None:
+                continue
+            values = {**dict(zip(implied_fields(kind), parent)), **values}
+            if not valid and any(f not in values for f in kind.identity):
+                continue
+            identity = tuple(values.get(f) for f in kind.identity)
+            meta = {k: v for k, v in raw.items() if k in kind.meta}
+            resource = DesiredResource(kind.name, identity, values, meta, self.doc.position(at),
+                                       self.secret_refs(kind, raw, at))
+            out.append(_Item(resource, self.doc, at, raw, valid))
+            for child in nested:
+                if isinstance(raws[i].get(child.config_key), list):
+                    out += self.items(child, raws[i][child.config_key], at + (child.config_key,), identity)
+        return out
+
+
+# -- reference checks ---------------------------------------------------------------------
+# Each takes every built item and yields (message, item, path of the offending value).
+Check = Callable[[list[_Item]], Iterable[tuple[str, _Item, PathT]]]
+
+
+def _of(items: list[_Item], kind: str) -> list[_Item]:
+    return [i for i in items if i.resource.kind == kind]
+
+
+def check_scopes_within_parent(items: list[_Item]) -> Iterable[tuple[str, _Item, PathT]]:
+    """A nested resource's `scopes` must lie within its parent's, when the parent lists
+    some (an empty list means everything): the API refuses the key otherwise."""
+    by_address = {i.resource.address: i for i in items}
+    for item in items:
+        spec = item.resource.spec
+        if spec.parent is None or not isinstance(item.raw.get("scopes"), list):
+            continue
+        parent_address = next((a for a in by_address if item.resource.address.startswith(a + ".")
+                               and by_address[a].resource.kind == spec.parent), None)
+        if parent_address is None:
+            continue
+        parent = by_address[parent_address].resource
+        allowed = parent.values.get("scopes") or []
+        if not allowed:
+            continue
+        for n, scope in enumerate(item.raw["scopes"]):
+            if scope not in allowed:
+                yield (f"'{scope}' is not among the scopes of {parent.spec.title} '{parent.identity[-1]}' "
+                       f"({', '.join(allowed)}); add it there or drop it here",
+                       item, item.path + ("scopes", n))
+
+
+def check_pinned_in_chain(items: list[_Item]) -> Iterable[tuple[str, _Item, PathT]]:
+    """Pinned vendors outside a declared chain override would never be used as declared."""
+    for item in _of(items, "routing"):
+        chain, pinned = item.raw.get("chain_override"), item.raw.get("pinned_vendors")
+        if isinstance(chain, list) and isinstance(pinned, list):
+            for n, vendor in enumerate(pinned):
+                if vendor not in chain:
+                    yield (f"'{vendor}' is pinned but not in chain_override ({', '.join(chain) or 'empty'})",
+                           item, item.path + ("pinned_vendors", n))
+
+
+def check_budget_order(items: list[_Item]) -> Iterable[tuple[str, _Item, PathT]]:
+    """An alert above the hard cap could never fire: spending stops at the cap."""
+    for item in _of(items, "budget"):
+        alert, cap = item.resource.values.get("alert_threshold_usd"), item.resource.values.get("hard_cap_usd")
+        if isinstance(alert, (int, float)) and isinstance(cap, (int, float)) and alert > cap:
+            yield (f"alert_threshold_usd ({alert}) is above hard_cap_usd ({cap}); the alert could never fire",
+                   item, item.path + ("alert_threshold_usd",))
+
+
+def check_normalised_numbers(items: list[_Item]) -> Iterable[tuple[str, _Item, PathT]]:
+    """Values parsed from text (`10GiB`) are checked against the field's bounds only now,
+    and must fit a JSON number exactly."""
+    for item in items:
+        spec = item.resource.spec
+        for spelling, name in config_names(spec).items():
+            value = item.resource.values.get(name)
+            if isinstance(item.raw.get(spelling), str) and isinstance(value, int) and not isinstance(value, bool):
+                low = spec.fields[name].schema.get("minimum")
+                if low is not None and value < low:
+                    yield f"{spelling} must be at least {low} (got {value})", item, item.path + (spelling,)
+                elif value > MAX_JSON_INT:
+                    yield f"{spelling} must be at most {MAX_JSON_INT} (2^53; got {value})", item, item.path + (spelling,)
+
+
+def check_durations(items: list[_Item]) -> Iterable[tuple[str, _Item, PathT]]:
+    """A duration setting of zero (`rotate_after: 0d`) would act on every run."""
+    for item in items:
+        for name, meta in item.resource.spec.meta.items():
+            if meta.schema.get("pattern") == DURATION_PATTERN and name in item.raw:
+                try:
+                    hours = parse_duration_hours(item.raw[name])
+                except ValueError:
+                    continue  # the schema reported it
+                if hours < 1:
+                    yield f"{name} must be at least 1h (got {item.raw[name]!r})", item, item.path + (name,)
+
+
+_HEADER_TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+_RESERVED_HEADERS = ("host", "content-length", "authorization")
+
+
+def check_webhook_headers(items: list[_Item]) -> Iterable[tuple[str, _Item, PathT]]:
+    """The API refuses header names that are not HTTP tokens and the ones it sets itself."""
+    for item in _of(items, "webhook"):
+        headers = item.raw.get("headers")
+        for name in headers if isinstance(headers, dict) else ():
+            at = item.path + ("headers", name)
+            if not _HEADER_TOKEN.match(name):
+                yield f"header name {name!r} is not a valid HTTP header name", item, at
+            elif name.lower() in _RESERVED_HEADERS or name.lower().startswith("webhook-"):
+                yield f"header {name!r} is set by Infrai itself and cannot be overridden", item, at
+
+
+def check_metadata_size(items: list[_Item]) -> Iterable[tuple[str, _Item, PathT]]:
+    """Project metadata is capped at 16 KiB as JSON by the API."""
+    for item in _of(items, "project"):
+        metadata = item.raw.get("metadata")
+        if isinstance(metadata, dict):
+            size = len(json.dumps(metadata, ensure_ascii=False, separators=(",", ":")).encode())
+            if size > 16 * 1024:
+                yield f"metadata is {size} bytes as JSON; the API allows at most 16384", item, item.path + ("metadata",)
+
+
+def check_alert_count(items: list[_Item]) -> Iterable[tuple[str, _Item, PathT]]:
+    """The API holds at most 100 bandwidth alerts per account."""
+    alerts = _of(items, "bandwidth_alert")
+    if len(alerts) > 100:
+        yield f"{len(alerts)} bandwidth alerts are declared; the API allows at most 100", alerts[100], alerts[100].path
+
+
+CHECKS: tuple[Check, ...] = (check_scopes_within_parent, check_pinned_in_chain, check_budget_order,
+                             check_normalised_numbers, check_durations, check_webhook_headers,
+                             check_metadata_size, check_alert_count)

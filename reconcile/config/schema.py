@@ -1,0 +1,351 @@
+"""The config file's JSON Schema (draft 2020-12) and its reference page, derived from the
+kinds registry: adding a kind to `reconcile.kinds.KINDS` changes both with no edit here.
+
+How a kind appears in the config:
+- a singleton is a mapping of its fields under its `config_key`; a singleton whose only
+  field is named like its key (`tier`) is written as that field's scalar value;
+- any other kind is a list of mappings under its `config_key`, nested inside its parent's
+  items when it has a `parent` (keys inside projects); the identity fields it inherits
+  from the parent are implied by the nesting and not written;
+- computed fields are absent; fields are spelled as their `config_aliases` say; `meta`
+  settings sit next to the fields; identity and required fields are required.
+
+`python -m reconcile.config.schema` rewrites schemas/config.schema.json; `--docs` rewrites
+docs/config-reference.md; `--check` exits 1 when either differs from a fresh generation.
+Imports: kinds only (and errors, through them).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import sys
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+from ..kinds import KINDS, KindSpec
+from ..kinds.units import DURATION_PATTERN, SIZE_PATTERN
+
+SCHEMA_ID = "https://infrai.dev/schemas/reconcile/config.schema.json"
+DRAFT = "https://json-schema.org/draft/2020-12/schema"
+STACK_PATTERN = "^[a-z0-9-]{1,40}$"
+# Free-form sections for later features: stored raw in DesiredState.settings.
+SETTINGS_SECTIONS = {
+    "secrets": "Where secrets returned by the API (new key secrets) are written. Free-form for now; kept in the loaded state's settings.",
+    "policy": "Plan safety policy. Free-form for now; kept in the loaded state's settings.",
+}
+# What a failed `pattern` means, in words (jsonschema would only quote the regex).
+PATTERN_HINTS = {
+    SIZE_PATTERN: "is not a size: use a number of bytes or e.g. 500MB, 10GiB",
+    DURATION_PATTERN: "is not a duration: use e.g. 12h, 90d or 2w",
+    STACK_PATTERN: "is not a stack name: use 1 to 40 characters among a-z, 0-9 and -",
+}
+
+ROOT = Path(__file__).resolve().parents[2]
+SCHEMA_PATH = ROOT / "schemas" / "config.schema.json"
+DOCS_PATH = ROOT / "docs" / "config-reference.md"
+
+
+# -- how kinds map onto the config (shared with the loader) ---------------------------
+def scalar_field(kind: KindSpec) -> str | None:
+    """The field a singleton is written as directly (`tier: pro`), if it is one of those."""
+    managed = list(kind.managed_fields)
+    if kind.singleton and managed == [kind.config_key] and not kind.meta:
+        return kind.config_key
+    return None
+
+
+def implied_fields(kind: KindSpec, kinds: Sequence[KindSpec] = KINDS) -> tuple[str, ...]:
+    """Identity fields a nested kind takes from its parent (a key's `project`)."""
+    if kind.parent is None:
+        return ()
+    parent = next(k for k in kinds if k.name == kind.parent)
+    inherited = len(parent.identity) + len(implied_fields(parent, kinds))
+    return kind.identity[:inherited]
+
+
+def config_names(kind: KindSpec) -> dict[str, str]:
+    """Config spelling → field name, for the fields a user writes (aliases applied)."""
+    spelled = {field: alias for alias, field in kind.config_aliases.items()}
+    implied = set(implied_fields(kind))
+    return {spelled.get(name, name): name for name in kind.managed_fields if name not in implied}
+
+
+def children(kind: KindSpec, kinds: Sequence[KindSpec] = KINDS) -> list[KindSpec]:
+    return [k for k in kinds if k.parent == kind.name]
+
+
+def top_level(kinds: Sequence[KindSpec] = KINDS) -> list[KindSpec]:
+    return [k for k in kinds if k.parent is None]
+
+
+def prunable(kinds: Sequence[KindSpec] = KINDS) -> dict[str, KindSpec]:
+    """Config keys `prune:` may list → kinds (every kind with many objects)."""
+    return {k.config_key: k for k in kinds if not k.singleton}
+
+
+# -- the schema -------------------------------------------------------------------------
+def _described(schema: Any, description: str) -> dict[str, Any]:
+    out = copy.deepcopy(dict(schema))
+    if description:
+        out["description"] = description
+    return out
+
+
+def _fields_schema(kind: KindSpec, kinds: Sequence[KindSpec]) -> dict[str, Any]:
+    props: dict[str, Any] = {}
+    required: list[str] = []
+    names = config_names(kind)
+    for spelling, name in names.items():
+        f = kind.fields[name]
+        props[spelling] = _described(f.schema, f.description)
+        if f.required or name in kind.identity:
+            required.append(spelling)
+    for name, meta in kind.meta.items():
+        props[name] = _described(meta.schema, meta.description)
+    for child in children(kind, kinds):
+        props[child.config_key] = {"type": "array", "description": child.description,
+                                   "items": {"$ref": f"#/$defs/{child.name}"}}
+    out: dict[str, Any] = {"type": "object", "title": kind.title}
+    if kind.description:
+        out["description"] = kind.description
+    out["additionalProperties"] = False
+    out["properties"] = props
+    if required:
+        out["required"] = required
+    return out
+
+
+def build_schema(kinds: Sequence[KindSpec] = KINDS) -> dict[str, Any]:
+    """The JSON Schema of one config file (every top-level key is optional)."""
+    props: dict[str, Any] = {
+        "version": {"const": 1, "description": "Config format version; only 1 exists."},
+        "stack": {"type": "string", "pattern": STACK_PATTERN,
+                  "description": "Name of the ownership stack this config manages (1-40 of a-z, 0-9, -)."},
+        "prune": {
+            "description": "Delete live objects the config does not declare: true for every kind "
+                           "with many objects, or a list of their config keys.",
+            "anyOf": [
+                {"type": "boolean"},
+                {"type": "array", "uniqueItems": True,
+                 "items": {"type": "string", "enum": list(prunable(kinds))}},
+            ],
+        },
+    }
+    defs: dict[str, Any] = {}
+    for kind in kinds:
+        if not kind.singleton:
+            defs[kind.name] = _fields_schema(kind, kinds)
+    for kind in top_level(kinds):
+        scalar = scalar_field(kind)
+        if scalar is not None:
+            props[kind.config_key] = _described(kind.fields[scalar].schema,
+                                                kind.description or kind.fields[scalar].description)
+        elif kind.singleton:
+            props[kind.config_key] = _fields_schema(kind, kinds)
+        else:
+            props[kind.config_key] = {"type": "array", "description": kind.description,
+                                      "items": {"$ref": f"#/$defs/{kind.name}"}}
+    for name, description in SETTINGS_SECTIONS.items():
+        props[name] = {"type": "object", "description": description}
+    return {
+        "$schema": DRAFT,
+        "$id": SCHEMA_ID,
+        "title": "infrai-reconcile configuration",
+        "description": "One config file; several files merge (docs/config-reference.md).",
+        "type": "object",
+        "additionalProperties": False,
+        "properties": props,
+        "$defs": defs,
+    }
+
+
+def schema_text(schema: dict[str, Any] | None = None) -> str:
+    return json.dumps(schema or build_schema(), indent=2, ensure_ascii=False) + "\n"
+
+
+# -- the reference page -----------------------------------------------------------------
+def type_text(schema: Any) -> str:
+    """A JSON Schema in a few words, for the reference tables."""
+    if not isinstance(schema, dict):
+        return ""
+    if "$ref" in schema:
+        name = schema["$ref"].rsplit("/", 1)[-1]
+        return f"[{name}](#{name}-items)"
+    if "const" in schema:
+        return f"`{json.dumps(schema['const'])}`"
+    if "anyOf" in schema:
+        return " or ".join(type_text(s) for s in schema["anyOf"])
+    types = schema.get("type", "any")
+    types = [types] if isinstance(types, str) else list(types)
+    words = []
+    for t in types:
+        if t == "array":
+            words.append(f"list of {type_text(schema.get('items', {})) or 'values'}")
+        elif t == "object":
+            words.append("mapping")
+        elif t == "string" and "enum" in schema:
+            words.append("one of " + ", ".join(f"`{v}`" for v in schema["enum"]))
+        else:
+            words.append(t)
+    text = " or ".join(words)
+    bounds = [f"{k} {schema[k]}" for k in ("minimum", "maximum", "minLength", "maxLength",
+                                             "minItems", "maxItems", "maxProperties") if k in schema]
+    if schema.get("uniqueItems"):
+        bounds.append("no repeats")
+    if "pattern" in schema:
+        hint = PATTERN_HINTS.get(schema["pattern"])
+        bounds.append(f"pattern `{schema['pattern']}`" if hint is None else hint.replace("is not a", "a").split(":")[0])
+    return text + (f" ({', '.join(bounds)})" if bounds else "")
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _table(props: dict[str, Any], required: Iterable[str]) -> list[str]:
+    req = set(required)
+    lines = ["| key | type | required | description |", "|---|---|---|---|"]
+    for name, sub in props.items():
+        lines.append(f"| `{name}` | {_cell(type_text(sub))} | {'yes' if name in req else ''} | "
+                     f"{_cell(sub.get('description', ''))} |")
+    return lines
+
+
+def render_docs(schema: dict[str, Any] | None = None) -> str:
+    schema = schema or build_schema()
+    out = [DOC_INTRO.rstrip(), "", "## Top level", ""]
+    out += _table(schema["properties"], ())
+    for name, sub in schema["properties"].items():
+        if sub.get("type") == "object" and "properties" in sub:
+            out += ["", f"## `{name}`", "", sub.get("description", ""), ""]
+            out += _table(sub["properties"], sub.get("required", ()))
+    for name, sub in schema["$defs"].items():
+        out += ["", f"## `{name}` items", "", sub.get("description", ""), ""]
+        out += _table(sub["properties"], sub.get("required", ()))
+    return "\n".join(out) + "\n"
+
+
+DOC_INTRO = """\
+# Config reference
+
+<!-- Generated by `python -m reconcile.config.schema --docs` from the kinds registry and the
+hand-written text in reconcile/config/schema.py (DOC_INTRO). Do not edit: a test fails
+when this file differs from a fresh generation. -->
+
+The config declares the account's desired state in YAML. `reconcile validate`, `plan` and
+`apply` read it with `reconcile.config.load_config`. Its JSON Schema is
+`schemas/config.schema.json` (draft 2020-12; point your editor's YAML language server at
+it). The tables below are generated from the kinds registry.
+
+```yaml
+version: 1
+stack: web-platform
+prune: [projects, webhooks]
+tier: pro
+budget: {period: monthly, hard_cap_usd: 500, alert_threshold_usd: 400}
+projects:
+  - name: web
+    scopes: [account:read, keys:write]
+    keys:
+      - {name: ci, scopes: [account:read], rotate_after: 90d}
+webhooks:
+  - url: https://hooks.example.com/infrai
+    events: [budget.alert, key.rotated]
+    secret: ${env:WEBHOOK_SECRET}
+bandwidth_alerts:
+  - threshold: 10GiB
+```
+
+## Files
+
+- Each path given is a file or a directory. A directory stands for its `*.yaml` and
+  `*.yml` files, sorted by name, **not recursively** (a `vars/` folder beside them is not
+  read as config). A file named twice is read once. A missing path, or a directory with
+  no YAML file, is an error.
+- Files merge: lists of one kind concatenate. `version`, `stack`, `prune`, `secrets`,
+  `policy` and the singletons (`tier`, `budget`, `routing`, `autorecharge`) may appear in
+  several files only with the same value; otherwise the error names both places.
+- A resource declared twice, in one file or across files, is an error naming both places.
+  Identities compare normalised: project and key names exactly, member emails
+  case-insensitively, webhook URLs with scheme and host lower-cased and the default port
+  dropped, bandwidth alerts by their threshold in bytes (`1GiB` is `1073741824`).
+- An empty file is an empty config.
+
+## YAML
+
+`yaml.safe_load` semantics (YAML 1.1 scalars, anchors, aliases, `<<` merge keys), plus:
+duplicate keys in a mapping are an error; mapping keys are kept as written (`on:` is the
+key `"on"`, not `true`); dates stay text; tags other than YAML's core ones (`!!binary`,
+`!!set`, custom `!tags`) are refused; `.inf`/`.nan` are refused (not JSON). Limits: 10 MiB
+per file, 64 levels of nesting, 100,000 values after alias expansion. A file must be
+UTF-8 (a leading BOM is allowed); the first bad byte is reported with its line and column.
+
+## Interpolation
+
+In string values (never in keys), in one pass (a substituted value is not scanned again):
+
+| spelling | value |
+|---|---|
+| `${env:NAME}` | the environment variable; an error when unset |
+| `${env:NAME:-default}` | the default when NAME is unset or empty (as in the shell) |
+| `${var:NAME}` | a variable: `variables` (CLI `--var`) win over var files, later var files win over earlier ones |
+| `$${` | a literal `${` |
+
+A value that is exactly one reference keeps the referenced value's type: a variable may
+be a number, a list or a mapping. Environment values are text, read with YAML's scalar
+rules (`600` → 600, `true` → true) only where the field does not accept a string, so
+`rate_limit_rpm: ${env:RPM}` works while `name: ${env:NAME}` stays text. A list or
+mapping variable cannot be embedded in longer text. Var files are YAML mappings and are
+not interpolated themselves. Interpolation applies to the `secrets` and `policy` sections
+too (write `$${` to keep a literal). For a sensitive field (a webhook `secret`) written as
+exactly `${env:NAME}`, the loaded state remembers NAME (`secret_refs`) so that plans and
+digests can name the variable without holding the secret.
+
+## Errors
+
+Every problem of every file is reported at once, sorted by file (in the order read) and
+line, as `file:line:col: path: message`, where `path` looks like
+`projects[2].keys[0].scopes[1]`. The value of a sensitive field is never quoted in a
+message. Besides the schema below, these are checked before the API sees anything:
+
+- a key's `scopes` must be among its project's scopes when the project lists any (an
+  empty or absent list means all scopes), reported at the key's scope;
+- `routing.pinned_vendors` must be in `routing.chain_override` when that is a list;
+- `budget.alert_threshold_usd` must not exceed `budget.hard_cap_usd` (the alert could
+  never fire);
+- webhook URLs must be `https://` with a host and no credentials (schema);
+- sizes written as text (`threshold: 10GiB`) must come to a whole number of bytes of at
+  least 1 and at most 2^53;
+- duration settings (`rotate_after`) must be at least 1h;
+- webhook header names must be HTTP tokens and not one Infrai sets itself (`Host`,
+  `Content-Length`, `Authorization`, `Webhook-*`);
+- project `metadata` must be at most 16 KiB as JSON;
+- at most 100 bandwidth alerts.
+
+## Pruning
+
+`prune: true` deletes undeclared live objects of every kind with many objects;
+`prune: [projects, keys]` only of those kinds; absent or `false`, nothing undeclared is
+deleted. Singletons are never deleted.
+"""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    targets = [(SCHEMA_PATH, schema_text())] if "--docs" not in args else [(DOCS_PATH, render_docs())]
+    if "--check" in args:
+        targets = [(SCHEMA_PATH, schema_text()), (DOCS_PATH, render_docs())]
+        stale = [str(p) for p, text in targets if not p.exists() or p.read_text(encoding="utf-8") != text]
+        for p in stale:
+            print(f"{p} is out of date: run python -m reconcile.config.schema{' --docs' if p == str(DOCS_PATH) else ''}")
+        return 1 if stale else 0
+    for path, text in targets:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
