@@ -167,8 +167,8 @@ class InfraiClient:
         display = self._display_base + path
         has_key = idempotency_key is not None
         headers: dict[str, str] | None = self._headers or None
-        if has_key:
-            headers = {**self._headers, "Idempotency-Key": idempotency_key}  # type: ignore[dict-item]
+        if idempotency_key is not None:
+            headers = {**self._headers, "Idempotency-Key": idempotency_key}
         policy = self._retry
         attempt = 0
         while True:

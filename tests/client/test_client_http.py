@@ -128,7 +128,7 @@ def test_own_http_client_built_with_limits_and_closed() -> None:
 
 def test_key_not_in_repr(client: InfraiClient) -> None:
     assert repr(client) == f"InfraiClient({BASE!r})"
-    assert SECRET not in repr(client) and SECRET not in str(vars(RetryPolicy()))
+    assert SECRET not in repr(client) and SECRET not in str(vars(client).get("_http"))
 
 
 def test_read_timeout_message_names_our_timeout(raises: Callable[..., Any]) -> None:
