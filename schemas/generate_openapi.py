@@ -51,7 +51,10 @@ def ref(name: str) -> Schema:
 
 def nullable(schema: Schema) -> Schema:
     kind = schema["type"]
-    return {**schema, "type": [kind, "null"] if isinstance(kind, str) else [*kind, "null"]}
+    result = {**schema, "type": [kind, "null"] if isinstance(kind, str) else [*kind, "null"]}
+    if "enum" in schema:
+        result["enum"] = [*schema["enum"], None]
+    return result
 
 
 def obj(properties: dict[str, Schema], *, optional: tuple[str, ...] = ()) -> Schema:
