@@ -27,7 +27,7 @@ import yaml
 from yaml.nodes import ScalarNode
 
 from ..errors import Reason
-from .yaml_loader import Document, PathT
+from .yaml_loader import Document, PathT, format_path
 
 _TOKEN = re.compile(r"(\$\$\{)|\$\{([^}]*)\}|(\$\{)")
 _WHOLE = re.compile(r"\$\{([^}]*)\}")
@@ -158,23 +158,3 @@ def interpolate(doc: Document, *, env: Mapping[str, str], variables: Mapping[str
     it = _Interpolator(doc, env, variables, wants_text, sensitive)
     it.result.value = it.walk(doc.value, ())
     return it.result
-
-
-_SIMPLE_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
-
-
-def format_path(path: PathT) -> str:
-    """`("projects", 2, "keys", 0)` → `projects[2].keys[0]`; odd keys as `["a b"]`."""
-    out = ""
-    for part in path:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        elif _SIMPLE_KEY.match(part):
-            out += f".{part}" if out else part
-        else:
-            out += "[" + _quote(part) + "]"
-    return out
-
-
-def _quote(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'

@@ -28,10 +28,10 @@ from ..errors import ConfigError, Reason, SourcePosition, ValidationError
 from ..kinds import KINDS, KindSpec
 from ..kinds.units import DURATION_PATTERN, parse_duration_hours
 from ..state import DesiredResource, DesiredState
-from .interpolate import format_path, interpolate
+from .interpolate import interpolate
 from .schema import (PATTERN_HINTS, SETTINGS_SECTIONS, build_schema, children, config_names, implied_fields,
                      prunable, scalar_field, top_level, type_text)
-from .yaml_loader import Document, PathT, read_yaml_file
+from .yaml_loader import Document, PathT, format_path, read_yaml_file
 
 YAML_SUFFIXES = (".yaml", ".yml")
 # Top-level keys that hold one value for the whole config (besides singleton kinds).

@@ -18,6 +18,7 @@ Imports: errors only.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -64,6 +65,26 @@ class Document:
             line, col = self.positions[p]
             return SourcePosition(self.file, line, col)
         return SourcePosition(self.file, 1, 1)
+
+
+_SIMPLE_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
+
+
+def format_path(path: PathT) -> str:
+    """`("projects", 2, "keys", 0)` → `projects[2].keys[0]`; odd keys as `["a b"]`."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif _SIMPLE_KEY.match(part):
+            out += f".{part}" if out else part
+        else:
+            out += "[" + _quote(part) + "]"
+    return out
+
+
+def _quote(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 class _DepthError(Exception):
@@ -119,8 +140,10 @@ def _decode(file: str, data: bytes) -> str:
 
 def read_yaml_text(file: str, text: str) -> Document:
     """Parse YAML `text` that came from `file` (used for messages only)."""
-    loader = _Composer(text)
+    loader: _Composer | None = None
     try:
+        # The reader checks the characters already in the constructor.
+        loader = _Composer(text)
         node = loader.get_single_node()
     except _DepthError as exc:
         raise ConfigError(f"nesting is deeper than {MAX_DEPTH} levels", _where(file, exc.mark)) from None
@@ -138,7 +161,8 @@ def read_yaml_text(file: str, text: str) -> Document:
     except yaml.YAMLError as exc:
         raise ConfigError(f"YAML error: {exc}", SourcePosition(file)) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     doc = Document(file, None)
     if node is not None:
         doc.value = _Builder(doc, loader).build(node, (), 0)
@@ -167,16 +191,16 @@ class _Builder:
         self.constructor = loader
         self.count = 0
 
-    def error(self, message: str, node: Node) -> ConfigError:
-        return ConfigError(message, _where(self.doc.file, node.start_mark))
+    def error(self, message: str, node: Node, path: PathT = ()) -> ConfigError:
+        return ConfigError(message, _where(self.doc.file, node.start_mark), format_path(path))
 
     def build(self, node: Node, path: PathT, depth: int) -> Any:
         self.count += 1
         if self.count > MAX_NODES:
             raise self.error(f"the document expands to more than {MAX_NODES:,} values "
-                             "(aliases referring to aliases?)", node)
+                             "(aliases referring to aliases?)", node, path)
         if depth > MAX_DEPTH:
-            raise self.error(f"nesting is deeper than {MAX_DEPTH} levels (a recursive alias?)", node)
+            raise self.error(f"nesting is deeper than {MAX_DEPTH} levels (a recursive alias?)", node, path)
         self.doc.positions.setdefault(path, _pos(node.start_mark))
         if isinstance(node, ScalarNode):
             return self.scalar(node)
@@ -219,7 +243,8 @@ class _Builder:
             key = str(key_node.value)
             if key in seen:
                 line, col = _pos(seen[key].start_mark)
-                raise self.error(f"duplicate key {key!r} (first defined at line {line}, column {col})", key_node)
+                raise self.error(f"duplicate key {key!r} (first defined at line {line}, column {col})", key_node,
+                                 path + (key,))
             seen[key] = key_node
             self.doc.key_positions[path + (key,)] = _pos(key_node.start_mark)
             result[key] = self.build(value_node, path + (key,), depth + 1)
