@@ -82,6 +82,10 @@ def connection_options(fn: Callable) -> Callable:
                       metavar="[DB]", help=f"Use the embedded emulator with this SQLite file (default {DEFAULT_LOCAL_DB}).")(fn)
     fn = click.option("--parallelism", type=click.IntRange(1, 256), default=10, show_default=True,
                       envvar="INFRAI_PARALLELISM", help="Concurrent API calls.")(fn)
+    fn = click.option("--retries", type=click.IntRange(0, 20), default=5, show_default=True, envvar="INFRAI_RETRIES",
+                      help="Retries of a failed call (connection errors, 429, 5xx; writes only with their idempotency key).")(fn)
+    fn = click.option("--retry-delay", type=click.FloatRange(0, 60), default=0.2, show_default=True,
+                      envvar="INFRAI_RETRY_DELAY", help="Base of the exponential backoff, in seconds.")(fn)
     return fn
 
 
@@ -170,12 +174,12 @@ def _render(plan: Plan, fmt: str, color: bool) -> str:
 @click.option("--out", "out_file", type=click.Path(dir_okay=False), help="Save the plan for `apply PLANFILE`.")
 @handle_errors
 def plan(paths: tuple[str, ...], var_pairs: tuple[str, ...], var_files: tuple[str, ...], endpoint: str | None,
-         local_db: str | None, parallelism: int, prune: tuple[str, ...], targets: tuple[str, ...],
+         local_db: str | None, parallelism: int, retries: int, retry_delay: float, prune: tuple[str, ...], targets: tuple[str, ...],
          replace: tuple[str, ...], color: str, no_color: bool, fmt: str, detailed_exitcode: bool,
          out_file: str | None) -> int:
     """Show what apply would change, without changing anything."""
     desired = _load(paths, var_pairs, var_files)
-    with open_client(Connection(endpoint, local_db, parallelism)) as client:
+    with open_client(Connection(endpoint, local_db, parallelism, retries, retry_delay)) as client:
         planned = make_plan(client, desired, prune=prune_kinds(prune), targets=targets, replace=replace)
     check_plan(planned, force=True)  # protections fail the plan too; thresholds only stop apply
     Out(_color(color, no_color)).result(_render(planned.plan, fmt, _color(color, no_color)))
@@ -201,7 +205,7 @@ def plan(paths: tuple[str, ...], var_pairs: tuple[str, ...], var_files: tuple[st
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @handle_errors
 def apply(paths: tuple[str, ...], var_pairs: tuple[str, ...], var_files: tuple[str, ...], endpoint: str | None,
-          local_db: str | None, parallelism: int, prune: tuple[str, ...], targets: tuple[str, ...],
+          local_db: str | None, parallelism: int, retries: int, retry_delay: float, prune: tuple[str, ...], targets: tuple[str, ...],
           replace: tuple[str, ...], color: str, no_color: bool, auto_approve: bool, force: bool, keep_going: bool,
           secrets_out: str | None, show_secrets: bool, fmt: str) -> int:
     """Make the account match the configuration (PATHS), or apply a saved plan (PLANFILE)."""
@@ -209,7 +213,7 @@ def apply(paths: tuple[str, ...], var_pairs: tuple[str, ...], var_files: tuple[s
     out = Out(colored)
     saved = load_plan(paths[0]) if len(paths) == 1 and is_plan_file(paths[0]) else None
     desired = None if saved else _load(paths, var_pairs, var_files)
-    with open_client(Connection(endpoint, local_db, parallelism)) as client:
+    with open_client(Connection(endpoint, local_db, parallelism, retries, retry_delay)) as client:
         if saved is not None:
             planned = replan_saved(client, saved, force=force)
             if planned.already_done:

@@ -15,7 +15,7 @@ from typing import Iterator
 
 import httpx
 
-from ..client import InfraiClient
+from ..client import InfraiClient, RetryPolicy
 from ..client.asgi import SyncASGITransport
 from ..errors import ReconcileError
 
@@ -29,6 +29,12 @@ class Connection:
     endpoint: str | None
     local_db: str | None
     parallelism: int = 10
+    retries: int = 5
+    retry_delay: float = 0.2
+
+    @property
+    def retry_policy(self) -> RetryPolicy:
+        return RetryPolicy(max_attempts=self.retries + 1, base_delay=self.retry_delay)
 
 
 @contextlib.contextmanager
@@ -44,7 +50,8 @@ def open_client(conn: Connection) -> Iterator[InfraiClient]:
         # One event loop serves every request, so the emulator's SQLite connection is used
         # from one thread at a time, as under uvicorn.
         with httpx.Client(transport=SyncASGITransport(app), base_url=LOCAL_BASE_URL) as http:
-            with InfraiClient(LOCAL_BASE_URL, key, http=http, max_connections=max_connections) as client:
+            with InfraiClient(LOCAL_BASE_URL, key, http=http, max_connections=max_connections,
+                              retry=conn.retry_policy) as client:
                 yield client
         return
     key = os.environ.get("INFRAI_API_KEY")
@@ -53,7 +60,7 @@ def open_client(conn: Connection) -> Iterator[InfraiClient]:
             "INFRAI_API_KEY is not set: export the API key of the account to manage, "
             "or pass --local to work against the embedded emulator.")
     endpoint = conn.endpoint or os.environ.get("INFRAI_BASE_URL") or DEFAULT_ENDPOINT
-    with InfraiClient(endpoint, key, max_connections=max_connections) as client:
+    with InfraiClient(endpoint, key, max_connections=max_connections, retry=conn.retry_policy) as client:
         yield client
 
 

@@ -20,7 +20,8 @@ WEBHOOK = KindSpec(
         "events": Field({"type": "array", "minItems": 1, "items": {"type": "string", "enum": list(WEBHOOK_EVENTS)}},
                         required=True, normalize=sorted_set, description="Event types delivered to it."),
         "description": Field({"type": "string", "maxLength": 256}, description="Free text, at most 256 characters."),
-        "active": Field({"type": "boolean"}, description="false pauses deliveries."),
+        # register has no `active` parameter: a webhook declared inactive is registered, then updated.
+        "active": Field({"type": "boolean"}, settable_on_create=False, description="false pauses deliveries."),
         "retry_policy": Field({"type": "string", "enum": list(RETRY_POLICIES)}, description="default or aggressive."),
         "headers": Field({"type": "object", "maxProperties": 20,
                           "additionalProperties": {"type": "string", "maxLength": 1024}},
