@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import EXAMPLES, assert_no_secrets
+from e2e_support import EXAMPLES, assert_no_secrets
 
 EXAMPLE_DIRS = sorted(p.name for p in EXAMPLES.iterdir() if p.is_dir() and any(p.glob("*.yaml")))
 
