@@ -296,7 +296,8 @@ A value that is exactly one reference keeps the referenced value's type: a varia
 be a number, a list or a mapping. Environment values are text, read with YAML's scalar
 rules (`600` → 600, `true` → true) only where the field does not accept a string, so
 `rate_limit_rpm: ${env:RPM}` works while `name: ${env:NAME}` stays text. A list or
-mapping variable cannot be embedded in longer text. Var files are YAML mappings and are
+mapping variable cannot be embedded in longer text. Inside flow collections (`{...}`,
+`[...]`) quote a reference (`{owner: "${env:OWNER}"}`): YAML reads its braces. Var files are YAML mappings and are
 not interpolated themselves. Interpolation applies to the `secrets` and `policy` sections
 too (write `$${` to keep a literal). For a sensitive field (a webhook `secret`) written as
 exactly `${env:NAME}`, the loaded state remembers NAME (`secret_refs`) so that plans and

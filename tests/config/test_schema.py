@@ -1,0 +1,91 @@
+"""The config schema: derived from the registry, valid draft 2020-12, committed files current."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import jsonschema
+import pytest
+
+from reconcile.config import schema as config_schema
+from reconcile.config.schema import DOCS_PATH, SCHEMA_PATH, build_schema, render_docs, schema_text
+from reconcile.kinds import KINDS, REGISTRY, Field, KindSpec, Meta
+from reconcile.kinds.base import Endpoint, KindApi
+
+
+def test_committed_schema_is_current() -> None:
+    assert SCHEMA_PATH.read_text(encoding="utf-8") == schema_text(), \
+        "schemas/config.schema.json is stale: run python -m reconcile.config.schema"
+
+
+def test_committed_reference_doc_is_current() -> None:
+    assert DOCS_PATH.read_text(encoding="utf-8") == render_docs(), \
+        "docs/config-reference.md is stale: run python -m reconcile.config.schema --docs"
+
+
+def test_check_mode(capsys: pytest.CaptureFixture[str]) -> None:
+    assert config_schema.main(["--check"]) == 0
+
+
+def test_schema_is_a_valid_2020_12_schema() -> None:
+    schema = build_schema()
+    assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    jsonschema.Draft202012Validator.check_schema(schema)
+    jsonschema.Draft202012Validator.check_schema(jsonschema.validators.validator_for(schema).META_SCHEMA)
+
+
+def _objects(node: object) -> list[dict]:
+    found = []
+    if isinstance(node, dict):
+        if node.get("type") == "object" and "properties" in node:
+            found.append(node)
+        for v in node.values():
+            found += _objects(v)
+    elif isinstance(node, list):
+        for v in node:
+            found += _objects(v)
+    return found
+
+
+def test_every_owned_object_is_closed_and_described() -> None:
+    schema = build_schema()
+    for obj in _objects(schema):
+        assert obj["additionalProperties"] is False
+        assert obj.get("description")
+
+
+def test_derived_from_the_registry() -> None:
+    schema = build_schema()
+    props, defs = schema["properties"], schema["$defs"]
+    assert props["tier"]["enum"] == ["standard", "pro", "team", "enterprise"]
+    assert "failover_policy" not in props["routing"]["properties"]  # computed
+    project = defs["project"]
+    assert project["required"] == ["name"]
+    assert "created_at" not in project["properties"]
+    assert project["properties"]["keys"]["items"] == {"$ref": "#/$defs/api_key"}
+    assert "keys" not in props  # nested only
+    key = defs["api_key"]
+    assert "project" not in key["properties"]  # implied by nesting
+    assert set(key["properties"]) == {"name", "scopes", "protect", "rotate_after", "grace_hours"}
+    alert = defs["bandwidth_alert"]
+    assert "threshold" in alert["properties"] and "threshold_bytes" not in alert["properties"]
+    assert alert["required"] == ["threshold"]
+    assert defs["webhook"]["properties"]["secret"]["description"] == REGISTRY["webhook"].fields["secret"].description
+    assert props["prune"]["anyOf"][1]["items"]["enum"] == ["projects", "keys", "webhooks", "members", "bandwidth_alerts"]
+
+
+def test_a_new_kind_needs_no_config_code() -> None:
+    label = KindSpec(
+        name="label", title="label", config_key="labels", identity=("project", "key"), parent="project",
+        description="A label of a project.",
+        fields={"project": Field({"type": "string"}, required=True), "key": Field({"type": "string"}, required=True),
+                "colour": Field({"type": "string"}, description="Its colour.")},
+        meta={"protect": Meta({"type": "boolean"}, "Protect it.")},
+        api=KindApi(list=Endpoint("GET", "/x"), create=Endpoint("POST", "/x")))
+    quota = dataclasses.replace(REGISTRY["budget"], name="quota", config_key="quota", description="A quota.")
+    schema = build_schema(KINDS + (label, quota))
+    jsonschema.Draft202012Validator.check_schema(schema)
+    assert schema["$defs"]["project"]["properties"]["labels"]["items"] == {"$ref": "#/$defs/label"}
+    assert schema["$defs"]["label"]["required"] == ["key"]
+    assert "quota" in schema["properties"] and "labels" in schema["properties"]["prune"]["anyOf"][1]["items"]["enum"]
+    assert "## `label` items" in render_docs(schema)
