@@ -205,7 +205,7 @@ class _SchemaMessages:
                     self.add(f"missing required field '{missing}'", path)
         elif v == "type":
             wanted = [e.validator_value] if isinstance(e.validator_value, str) else e.validator_value
-            got = _type_of(inst) + ("" if secret or isinstance(inst, (dict, list)) else f" ({shown})")
+            got = _type_of(inst) + ("" if secret or inst is None or isinstance(inst, (dict, list)) else f" ({shown})")
             self.add(f"{name} must be {' or '.join(_TYPE_WORDS.get(t, t) for t in wanted)}, not {got}", path)
         elif v == "enum":
             allowed = ", ".join(str(x) for x in e.validator_value)
