@@ -191,7 +191,7 @@ def response_schema(cap: dict[str, Any]) -> Schema:
 
 # --- parameters (types from the seed, constraints from the contract) --------------------------
 PARAM_SCHEMAS: dict[str, Schema] = {
-    "cursor": {**STRING, "minLength": 1},
+    "cursor": STRING,  # empty means the first page
     "limit": {**INTEGER, "minimum": 1, "maximum": 1000, "default": 100},
     "scopes": array(enum(SCOPES)),
     "metadata": {"type": "object", "maxProperties": 64},
