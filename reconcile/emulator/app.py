@@ -74,12 +74,18 @@ async def read_json_object(request: Request) -> dict[str, Any]:
     if not raw.strip():
         return {}
     try:
-        value = json.loads(raw)
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        raise ApiError(400, "INVALID_JSON", "body is not valid JSON") from None
+        value = json.loads(raw, parse_constant=_reject_constant)
+        # Lone surrogates (`"\\ud800"`) parse but can be neither stored nor sent back as UTF-8.
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except (ValueError, UnicodeError, RecursionError):
+        raise ApiError(400, "INVALID_JSON", "body is not valid JSON (UTF-8, no NaN/Infinity)") from None
     if not isinstance(value, dict):
         raise ApiError(400, "INVALID_JSON", "body must be a JSON object")
     return value
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
 
 
 async def _params(request: Request, method: str) -> dict[str, Any]:
