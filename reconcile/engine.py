@@ -10,12 +10,26 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterable
 
-from .apply import ApplyEvent, ApplyReport, Executor, ExecutorOptions, SecretRouter, live_ids
+from .apply import (
+    ApplyEvent,
+    ApplyReport,
+    Executor,
+    ExecutorOptions,
+    SecretRouter,
+    live_ids,
+)
 from .kinds import KINDS, REGISTRY
 from .live import read_live
 from .live.reader import server_now
+from .plan import (
+    Plan,
+    PlanOptions,
+    SafetyLimits,
+    build_plan,
+    check_protected,
+    check_thresholds,
+)
 from .plan.saved import SavedPlan, check_not_stale, without
-from .plan import Plan, PlanOptions, SafetyLimits, build_plan, check_protected, check_thresholds
 from .state import DesiredState, LiveState
 
 PRUNABLE = tuple(k.name for k in KINDS if not k.singleton)

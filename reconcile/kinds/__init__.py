@@ -10,10 +10,10 @@ from __future__ import annotations
 from graphlib import CycleError, TopologicalSorter
 
 from ..errors import KindDefinitionError
-from .base import ApiCall, Field, KindSpec, LiveContext, LiveItem, Meta, ReplaceStrategy  # noqa: F401
 from .account import AUTORECHARGE, BUDGET, ROUTING, TIER
 from .api_key import API_KEY
 from .bandwidth_alert import BANDWIDTH_ALERT
+from .base import ApiCall, Field, KindSpec, LiveContext, LiveItem, Meta, ReplaceStrategy  # noqa: F401
 from .member import MEMBER
 from .project import PROJECT
 from .webhook import WEBHOOK

@@ -10,7 +10,17 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from .base import ApiCall, Endpoint, Field, IdResolver, KindApi, KindSpec, LiveContext, LiveItem, number
+from .base import (
+    ApiCall,
+    Endpoint,
+    Field,
+    IdResolver,
+    KindApi,
+    KindSpec,
+    LiveContext,
+    LiveItem,
+    number,
+)
 from .vocab import BUDGET_PERIODS, DOWNGRADE_TARGETS, TIERS, VENDORS
 
 _USD = {"type": "number", "minimum": 0}

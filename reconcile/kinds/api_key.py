@@ -8,8 +8,19 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from .base import (ApiCall, Endpoint, Field, Identity, IdResolver, KindApi, KindSpec, LiveContext,
-                   LiveItem, Meta, sorted_set)
+from .base import (
+    ApiCall,
+    Endpoint,
+    Field,
+    Identity,
+    IdResolver,
+    KindApi,
+    KindSpec,
+    LiveContext,
+    LiveItem,
+    Meta,
+    sorted_set,
+)
 from .project import PROJECT, PROTECT, SCOPE_LIST
 from .units import DURATION_PATTERN
 

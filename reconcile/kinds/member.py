@@ -3,7 +3,6 @@ replaces the membership (remove, then invite again)."""
 
 from __future__ import annotations
 
-
 from .base import Endpoint, Field, KindApi, KindSpec, LiveItem, ReplaceStrategy, lower
 from .project import PROTECT
 from .vocab import MEMBER_ROLES

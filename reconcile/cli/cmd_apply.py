@@ -1,0 +1,129 @@
+"""`reconcile apply`: make the account match the configuration, or apply a saved plan."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+from typing import Any, Callable, Iterator
+
+import click
+
+from ..apply import ApplyEvent, ApplyReport, FileSink, SecretRouter, StepStatus
+from ..apply.secrets import SecretSink
+from ..engine import apply_plan, check_plan, make_plan, prune_kinds, replan_saved
+from ..errors import ReconcileError
+from ..plan import Plan
+from ..plan.saved import is_plan_file, load_plan
+from ..render import render_plan_text, render_report_text, report_document
+from .common import (
+    EXIT_ERROR,
+    EXIT_OK,
+    Out,
+    config_options,
+    connection_options,
+    handle_errors,
+    load_desired,
+    pick_color,
+    plan_options,
+)
+from .wiring import Connection, default_recovery_path, open_client
+
+
+@click.command()
+@config_options
+@connection_options
+@plan_options
+@click.option("--auto-approve", is_flag=True, envvar="INFRAI_AUTO_APPROVE", help="Do not ask for confirmation.")
+@click.option("--force", is_flag=True, help="Apply even past the delete/replace safety threshold.")
+@click.option("--keep-going", is_flag=True, help="After a failure, skip only what depends on it.")
+@click.option("--secrets-out", type=click.Path(dir_okay=False), envvar="INFRAI_SECRETS_OUT",
+              help="Write secrets returned once to this file (0600; JSON, or dotenv for *.env).")
+@click.option("--show-secrets", is_flag=True, help="Also print new secrets on stdout (never do this in CI).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@handle_errors
+def apply(paths: tuple[str, ...], var_pairs: tuple[str, ...], var_files: tuple[str, ...], endpoint: str | None,
+          local_db: str | None, parallelism: int, retries: int, retry_delay: float, prune: tuple[str, ...], targets: tuple[str, ...],
+          replace: tuple[str, ...], color: str, no_color: bool, auto_approve: bool, force: bool, keep_going: bool,
+          secrets_out: str | None, show_secrets: bool, fmt: str) -> int:
+    """Make the account match the configuration (PATHS), or apply a saved plan (PLANFILE)."""
+    colored = pick_color(color, no_color) and fmt == "text"
+    out = Out(colored)
+    saved = load_plan(paths[0]) if len(paths) == 1 and is_plan_file(paths[0]) else None
+    desired = None if saved else load_desired(paths, var_pairs, var_files)
+    with open_client(Connection(endpoint, local_db, parallelism, retries, retry_delay)) as client:
+        if saved is not None:
+            planned = replan_saved(client, saved, force=force)
+            if planned.already_done:
+                out.info(f"{len(planned.already_done)} step(s) of the saved plan are already applied: "
+                         + ", ".join(planned.already_done))
+        else:
+            planned = make_plan(client, desired, prune=prune_kinds(prune), targets=targets, replace=replace)
+            check_plan(planned, force=force)
+        if fmt == "text":
+            out.result(render_plan_text(planned.plan, color=colored))
+        if not planned.plan.has_changes:
+            if fmt == "json":
+                out.result(json.dumps(report_document(_empty_report(), planned.plan), indent=2))
+            return EXIT_OK
+        if not auto_approve:
+            _confirm(planned.plan, out)
+        sinks: list[SecretSink] = [FileSink(secrets_out)] if secrets_out else []
+        shown: list[Any] = []
+        if show_secrets:
+            sinks.append(_MemorySink(shown))
+        router = SecretRouter(sinks, default_recovery_path(secrets_out))
+        with _progress(out, fmt == "text", len(planned.plan.changes)) as on_event:
+            report = apply_plan(client, planned.plan, planned.live, parallelism=parallelism,
+                                keep_going=keep_going, secrets=router, on_event=on_event,
+                                idempotency_seed=planned.idempotency_seed)
+    if router.delivered:
+        where = secrets_out or str(default_recovery_path(None))
+        report.notes.append(f"{len(router.delivered)} secret(s) written to {where} (mode 0600).")
+    if fmt == "json":
+        out.result(json.dumps(report_document(report, planned.plan), indent=2))
+    else:
+        out.result(render_report_text(report, color=colored))
+        for secret in shown:
+            out.result(f"{secret.address}.{secret.field} = {secret.value}")
+    return EXIT_OK if report.ok else EXIT_ERROR
+
+
+class _MemorySink:
+    def __init__(self, into: list[Any]):
+        self.into = into
+
+    def put(self, secret: Any) -> None:
+        self.into.append(secret)
+
+
+def _empty_report() -> Any:
+
+    return ApplyReport([])
+
+
+def _confirm(plan: Plan, out: Out) -> None:
+    if not sys.stdin.isatty():
+        raise ReconcileError("refusing to prompt for confirmation: standard input is not a terminal. "
+                             "Review the plan and pass --auto-approve to apply it non-interactively.")
+    irreversible = [c.address for c in plan.changes if c.irreversible]
+    if irreversible:
+        out.info(f"These steps cannot be undone: {', '.join(irreversible)}")
+    answer = click.prompt("Apply these changes? Only 'yes' will be accepted", default="", show_default=False)
+    if answer.strip() != "yes":
+        raise ReconcileError("apply cancelled; nothing was changed")
+
+
+@contextlib.contextmanager
+def _progress(out: Out, enabled: bool, total: int) -> Iterator[Callable[[ApplyEvent], None]]:
+    done = 0
+
+    def on_event(event: ApplyEvent) -> None:
+        nonlocal done
+        if not enabled or event.status in (StepStatus.RUNNING, StepStatus.PENDING):
+            return
+        done += 1
+        out.info(f"[{done}/{total}] {event.change.address}: {event.change.action.value} {event.status.value}"
+                 + (f" ({event.elapsed_ms} ms)" if event.elapsed_ms else ""))
+
+    yield on_event

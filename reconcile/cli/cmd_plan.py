@@ -1,0 +1,59 @@
+"""`reconcile plan`: show what apply would change."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from ..engine import check_plan, make_plan, prune_kinds
+from ..plan import Plan
+from ..plan.saved import write_plan
+from ..render import plan_document, render_plan_markdown, render_plan_text
+from .common import (
+    EXIT_CHANGES,
+    EXIT_OK,
+    Out,
+    config_options,
+    connection_options,
+    handle_errors,
+    load_desired,
+    pick_color,
+    plan_options,
+)
+from .wiring import Connection, open_client
+
+
+def _render(plan: Plan, fmt: str, color: bool) -> str:
+    if fmt == "json":
+        return json.dumps(plan_document(plan), indent=2, sort_keys=False) + "\n"
+    if fmt == "markdown":
+        return render_plan_markdown(plan)
+    return render_plan_text(plan, color=color)
+
+
+@click.command()
+@config_options
+@connection_options
+@plan_options
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True)
+@click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when the plan has changes (drift).")
+@click.option("--out", "out_file", type=click.Path(dir_okay=False), help="Save the plan for `apply PLANFILE`.")
+@handle_errors
+def plan(paths: tuple[str, ...], var_pairs: tuple[str, ...], var_files: tuple[str, ...], endpoint: str | None,
+         local_db: str | None, parallelism: int, retries: int, retry_delay: float, prune: tuple[str, ...], targets: tuple[str, ...],
+         replace: tuple[str, ...], color: str, no_color: bool, fmt: str, detailed_exitcode: bool,
+         out_file: str | None) -> int:
+    """Show what apply would change, without changing anything."""
+    desired = load_desired(paths, var_pairs, var_files)
+    with open_client(Connection(endpoint, local_db, parallelism, retries, retry_delay)) as client:
+        planned = make_plan(client, desired, prune=prune_kinds(prune), targets=targets, replace=replace)
+    check_plan(planned, force=True)  # protections fail the plan too; thresholds only stop apply
+    Out(pick_color(color, no_color)).result(_render(planned.plan, fmt, pick_color(color, no_color)))
+    if out_file:
+        write_plan(out_file, planned.plan, {"prune": sorted(prune_kinds(prune)), "targets": list(targets),
+                                            "replace": list(replace), "files": list(desired.sources)})
+        Out(False).info(f"Saved the plan to {out_file}. Apply exactly these steps with: reconcile apply {out_file}")
+    if detailed_exitcode and planned.plan.has_changes:
+        return EXIT_CHANGES
+    return EXIT_OK

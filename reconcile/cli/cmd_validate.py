@@ -1,0 +1,44 @@
+"""`reconcile validate`: check configuration offline."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from ..errors import ValidationError
+from .common import (
+    EXIT_ERROR,
+    EXIT_OK,
+    Out,
+    config_options,
+    handle_errors,
+    load_desired,
+)
+from .wiring import use_color
+
+
+@click.command()
+@config_options
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto")
+@handle_errors
+def validate(paths: tuple[str, ...], var_pairs: tuple[str, ...], var_files: tuple[str, ...], fmt: str,
+             color: str) -> int:
+    """Check configuration files offline: schema, references, duplicates."""
+    out = Out(use_color(color))
+    try:
+        desired = load_desired(paths, var_pairs, var_files)
+    except ValidationError as exc:
+        if fmt == "json":
+            out.result(json.dumps({"valid": False, "errors": [
+                {"message": r.message, "path": r.path, "file": r.source.file if r.source else None,
+                 "line": r.source.line if r.source else None, "column": r.source.column if r.source else None}
+                for r in exc.reasons]}, indent=2))
+            return EXIT_ERROR
+        raise
+    if fmt == "json":
+        out.result(json.dumps({"valid": True, "errors": [], "resources": len(desired.resources)}, indent=2))
+    else:
+        out.result(f"Configuration is valid: {len(desired.resources)} resources in {len(desired.sources)} file(s).")
+    return EXIT_OK

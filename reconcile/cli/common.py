@@ -1,0 +1,107 @@
+"""What every command shares: output streams, error handling, option groups, loading.
+
+Exit codes: 0 success; 1 error (bad config, API failure, unsafe plan, failed apply);
+2 with `--detailed-exitcode` when the plan has changes.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from typing import Any, Callable
+
+import click
+
+from ..errors import ReconcileError, ValidationError
+from .wiring import DEFAULT_LOCAL_DB, use_color
+
+EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
+
+
+class Out:
+    """Where output goes: stdout for the result, stderr for progress and errors."""
+
+    def __init__(self, color: bool):
+        self.color = color
+
+    def result(self, text: str) -> None:
+        click.echo(text, nl=not text.endswith("\n"))
+
+    def info(self, text: str) -> None:
+        click.echo(text, err=True)
+
+    def error(self, text: str) -> None:
+        click.echo(click.style("Error: ", fg="red", bold=True) + text if self.color else f"Error: {text}", err=True)
+
+
+def handle_errors(fn: Callable[..., int | None]) -> Callable[..., None]:
+    """Turn our errors into a message and exit 1: never a traceback for a user's mistake."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> None:
+        out = Out(use_color(kwargs.get("color", "auto"), sys.stderr))
+        try:
+            code = fn(*args, **kwargs)
+        except ValidationError as exc:
+            out.error(str(exc))
+            sys.exit(EXIT_ERROR)
+        except ReconcileError as exc:
+            out.error(str(exc))
+            sys.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            out.error("interrupted")
+            sys.exit(130)
+        sys.exit(code or EXIT_OK)
+
+    return wrapper
+
+
+# -- shared options -----------------------------------------------------------------
+def config_options(fn: Callable) -> Callable:
+    fn = click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=True))(fn)
+    fn = click.option("--var", "var_pairs", multiple=True, metavar="NAME=VALUE", help="Set ${var:NAME}.")(fn)
+    fn = click.option("--var-file", "var_files", multiple=True, type=click.Path(exists=True, dir_okay=False),
+                      help="YAML file of variables for ${var:NAME}; later files win.")(fn)
+    return fn
+
+
+def connection_options(fn: Callable) -> Callable:
+    fn = click.option("--endpoint", envvar="INFRAI_BASE_URL", help="API base URL (env INFRAI_BASE_URL).")(fn)
+    fn = click.option("--local", "local_db", is_flag=False, flag_value=DEFAULT_LOCAL_DB, default=None,
+                      metavar="[DB]", help=f"Use the embedded emulator with this SQLite file (default {DEFAULT_LOCAL_DB}).")(fn)
+    fn = click.option("--parallelism", type=click.IntRange(1, 256), default=10, show_default=True,
+                      envvar="INFRAI_PARALLELISM", help="Concurrent API calls.")(fn)
+    fn = click.option("--retries", type=click.IntRange(0, 20), default=5, show_default=True, envvar="INFRAI_RETRIES",
+                      help="Retries of a failed call (connection errors, 429, 5xx; writes only with their idempotency key).")(fn)
+    fn = click.option("--retry-delay", type=click.FloatRange(0, 60), default=0.2, show_default=True,
+                      envvar="INFRAI_RETRY_DELAY", help="Base of the exponential backoff, in seconds.")(fn)
+    return fn
+
+
+def plan_options(fn: Callable) -> Callable:
+    fn = click.option("--prune", "prune", multiple=True, is_flag=False, flag_value="all",
+                      metavar="[KINDS]", help="Delete undeclared live objects (all kinds, or e.g. projects,keys).")(fn)
+    fn = click.option("--target", "targets", multiple=True, metavar="ADDRESS",
+                      help="Limit to this resource and what it depends on (repeatable).")(fn)
+    fn = click.option("--replace", "replace", multiple=True, metavar="ADDRESS",
+                      help="Replace (or, for keys, rotate) this resource even if nothing differs.")(fn)
+    fn = click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto",
+                      envvar="INFRAI_COLOR", help="Colour output (NO_COLOR/FORCE_COLOR honoured).")(fn)
+    fn = click.option("--no-color", "no_color", is_flag=True, help="Same as --color never.")(fn)
+    return fn
+
+
+def load_desired(paths: tuple[str, ...], var_pairs: tuple[str, ...], var_files: tuple[str, ...]) -> Any:
+    from ..config import load_config
+
+    variables = {}
+    for pair in var_pairs:
+        if "=" not in pair:
+            raise ReconcileError(f"--var {pair!r}: expected NAME=VALUE")
+        name, value = pair.split("=", 1)
+        variables[name] = value
+    return load_config(list(paths), variables=variables, var_files=list(var_files))
+
+
+def pick_color(color: str, no_color: bool) -> bool:
+    return use_color("never" if no_color else color)
