@@ -26,6 +26,7 @@ from .clock import Clock
 from .context import Capability, Ctx, EmulatorState
 from .errors import ApiError, error_response, internal_error_response, validation_error
 from .faults import FaultConfig, FaultMiddleware
+from .openapi import openapi_endpoint
 from .idempotency import IdempotencyGuard, Replay, resolve_key
 from .store import Store, dumps
 from .validation import path_id_matches
@@ -161,6 +162,7 @@ class _FaultSlot:
 def build_routes(capabilities: Sequence[Capability]) -> list[Route]:
     routes = [Route(cap.path, _endpoint(cap), methods=[cap.method], name=cap.name) for cap in capabilities]
     routes.extend(routes_emulator.ROUTES)
+    routes.append(Route("/openapi.json", openapi_endpoint, methods=["GET"], name="openapi"))
     return routes
 
 
