@@ -12,13 +12,15 @@ Imports: errors, kinds, state, plan, apply.events/secrets/journal, client (by pr
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
+import signal
 import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Protocol
+from typing import Any, Callable, Iterator, Mapping, Protocol
 
 from ..errors import ApiStatusError, NotFound, ReconcileError
 from ..kinds import REGISTRY, ApiCall, KindSpec, ReplaceStrategy
@@ -106,8 +108,13 @@ class Executor:
             return any(results[d].status in (StepStatus.FAILED, StepStatus.SKIPPED, StepStatus.NOT_STARTED)
                        for d in result.change.depends_on if d in in_plan)
 
-        with ThreadPoolExecutor(max_workers=parallelism, thread_name_prefix="apply") as pool:
+        interrupt = threading.Event()
+        with _graceful_interrupt(interrupt), \
+                ThreadPoolExecutor(max_workers=parallelism, thread_name_prefix="apply") as pool:
             while True:
+                if interrupt.is_set() and not interrupted:
+                    log.warning("run: interrupted: finishing %d step(s) in flight, starting no new one", len(running))
+                    interrupted = stopping = True
                 if not stopping:
                     for result in results.values():
                         if len(running) >= parallelism:
@@ -263,6 +270,28 @@ class Executor:
             except ReconcileError:
                 self._stop_secrets.set()
                 raise
+
+
+@contextlib.contextmanager
+def _graceful_interrupt(flag: threading.Event) -> Iterator[None]:
+    """While steps run, SIGINT (Ctrl-C) and SIGTERM only set `flag`: the walk starts nothing
+    new and waits for the steps in flight, so no step is left half done (a create without
+    its follow-up update, a secret not written). A KeyboardInterrupt raised at an arbitrary
+    point would escape from between two calls of one step. Signal handlers can only be set
+    from the main thread; elsewhere the default behaviour is kept."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        flag.set()  # nothing else: a handler may run while the main thread holds any lock
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
 
 
 def live_ids(live: Any) -> dict[str, str]:

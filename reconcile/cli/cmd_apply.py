@@ -10,6 +10,7 @@ from typing import Any, Callable, Iterator
 import click
 
 from ..apply import ApplyEvent, ApplyReport, FileSink, SecretRouter, StepStatus
+from ..apply.journal import ApplyJournal, default_journal_path, recover
 from ..apply.secrets import SecretSink
 from ..engine import apply_plan, check_plan, make_plan, prune_kinds, replan_saved
 from ..errors import ReconcileError
@@ -41,17 +42,29 @@ from .wiring import Connection, default_recovery_path, open_client
               help="Write secrets returned once to this file (0600; JSON, or dotenv for *.env).")
 @click.option("--show-secrets", is_flag=True, help="Also print new secrets on stdout (never do this in CI).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--journal", "journal_path", type=click.Path(dir_okay=False), envvar="INFRAI_JOURNAL",
+              help="Crash journal (default .infrai-journal.jsonl next to --secrets-out, else here); docs/journal.md.")
 @handle_errors
 def apply(paths: tuple[str, ...], var_pairs: tuple[str, ...], var_files: tuple[str, ...], endpoint: str | None,
           local_db: str | None, parallelism: int, retries: int, retry_delay: float, prune: tuple[str, ...], targets: tuple[str, ...],
           replace: tuple[str, ...], color: str, no_color: bool, auto_approve: bool, force: bool, keep_going: bool,
-          secrets_out: str | None, show_secrets: bool, fmt: str) -> int:
+          secrets_out: str | None, show_secrets: bool, fmt: str, journal_path: str | None = None) -> int:
     """Make the account match the configuration (PATHS), or apply a saved plan (PLANFILE)."""
     colored = pick_color(color, no_color) and fmt == "text"
     out = Out(colored)
     saved = load_plan(paths[0]) if len(paths) == 1 and is_plan_file(paths[0]) else None
     desired = None if saved else load_desired(paths, var_pairs, var_files)
-    with open_client(Connection(endpoint, local_db, parallelism, retries, retry_delay)) as client:
+    sinks: list[SecretSink] = [FileSink(secrets_out)] if secrets_out else []
+    shown: list[Any] = []
+    if show_secrets:
+        sinks.append(_MemorySink(shown))
+    router = SecretRouter(sinks, default_recovery_path(secrets_out))
+    with open_client(Connection(endpoint, local_db, parallelism, retries, retry_delay)) as client, \
+            ApplyJournal(journal_path or default_journal_path(secrets_out)) as journal:
+        # Before planning: a secret lost by an interrupted apply is recovered (docs/journal.md).
+        recovery = recover(journal, client, router, read_live=lambda c: make_plan_live(c, parallelism))
+        for note in recovery.notes:
+            out.info(note)
         if saved is not None:
             planned = replan_saved(client, saved, force=force)
             if planned.already_done:
@@ -63,20 +76,21 @@ def apply(paths: tuple[str, ...], var_pairs: tuple[str, ...], var_files: tuple[s
         if fmt == "text":
             out.result(render_plan_text(planned.plan, color=colored))
         if not planned.plan.has_changes:
+            _close_journal(journal, recovery.ok)
             if fmt == "json":
                 out.result(json.dumps(report_document(_empty_report(), planned.plan), indent=2))
-            return EXIT_OK
+            for secret in shown:
+                out.result(f"{secret.address}.{secret.field} = {secret.value}")
+            return EXIT_OK if recovery.ok else EXIT_ERROR
         if not auto_approve:
             _confirm(planned.plan, out)
-        sinks: list[SecretSink] = [FileSink(secrets_out)] if secrets_out else []
-        shown: list[Any] = []
-        if show_secrets:
-            sinks.append(_MemorySink(shown))
-        router = SecretRouter(sinks, default_recovery_path(secrets_out))
+        journal.start_run(planned.plan.fingerprint, planned.idempotency_seed)
         with _progress(out, fmt == "text", len(planned.plan.changes)) as on_event:
             report = apply_plan(client, planned.plan, planned.live, parallelism=parallelism,
-                                keep_going=keep_going, secrets=router, on_event=on_event,
+                                keep_going=keep_going, secrets=router, journal=journal, on_event=on_event,
                                 idempotency_seed=planned.idempotency_seed)
+        _close_journal(journal, report.ok and recovery.ok)
+    report.notes.extend(recovery.notes)
     if router.delivered:
         where = secrets_out or str(default_recovery_path(None))
         report.notes.append(f"{len(router.delivered)} secret(s) written to {where} (mode 0600).")
@@ -86,7 +100,21 @@ def apply(paths: tuple[str, ...], var_pairs: tuple[str, ...], var_files: tuple[s
         out.result(render_report_text(report, color=colored))
         for secret in shown:
             out.result(f"{secret.address}.{secret.field} = {secret.value}")
-    return EXIT_OK if report.ok else EXIT_ERROR
+    return EXIT_OK if report.ok and recovery.ok else EXIT_ERROR
+
+
+def make_plan_live(client: Any, parallelism: int) -> Any:
+    from ..live import read_live
+
+    return read_live(client, parallelism=parallelism)
+
+
+def _close_journal(journal: ApplyJournal, everything_done: bool) -> None:
+    """Empty the journal once all is done; else keep only what a next apply must look at."""
+    if everything_done:
+        journal.complete()
+    else:
+        journal.compact()
 
 
 class _MemorySink:
