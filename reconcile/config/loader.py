@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 import jsonschema
 
 from ..errors import ConfigError, Reason, SourcePosition, ValidationError
-from ..kinds import KINDS, KindSpec
+from ..kinds import KINDS, REGISTRY, KindSpec
 from ..kinds.units import DURATION_PATTERN, parse_duration_hours
 from ..state import DesiredResource, DesiredState
 from .interpolate import interpolate
@@ -521,11 +521,12 @@ def check_scopes_within_parent(items: list[_Item]) -> Iterable[tuple[str, _Item,
         spec = item.resource.spec
         if spec.parent is None or not isinstance(item.raw.get("scopes"), list):
             continue
-        parent_address = next((a for a in by_address if item.resource.address.startswith(a + ".")
-                               and by_address[a].resource.kind == spec.parent), None)
-        if parent_address is None:
+        # The parent's address follows from the identity (as in the planner): a lookup, not
+        # a scan of every address, which made 10,000 resources take ~50 s to load.
+        found = by_address.get(REGISTRY[spec.parent].address(item.resource.identity[:-1]))
+        if found is None or found.resource.kind != spec.parent:
             continue
-        parent = by_address[parent_address].resource
+        parent = found.resource
         allowed = parent.values.get("scopes") or []
         if not allowed:
             continue
