@@ -28,8 +28,10 @@ from .plan import (
     build_plan,
     check_protected,
     check_thresholds,
+    ownership,
 )
 from .plan.saved import SavedPlan, check_not_stale, without
+from .plan.targets import check_targets
 from .state import DesiredState, LiveState
 
 PRUNABLE = tuple(k.name for k in KINDS if not k.singleton)
@@ -78,12 +80,20 @@ def replan_saved(client: Any, saved: SavedPlan, *, force: bool, limits: SafetyLi
 
 
 def make_plan(client: Any, desired: DesiredState, *, prune: frozenset[str] = frozenset(),
-              targets: tuple[str, ...] = (), replace: tuple[str, ...] = (), ownership: Any = None,
-              parallelism: int = 8) -> Planned:
+              targets: tuple[str, ...] = (), replace: tuple[str, ...] = (), parallelism: int = 8) -> Planned:
     live = read_live(client, parallelism=parallelism)
+    if targets:
+        check_targets(targets, [*desired.resources, *live.resources])
     now = server_now(live) or datetime.now(timezone.utc)
+    if desired.stack:
+        clashes = ownership.conflicts(desired, live)
+        if clashes:
+            raise ownership.OwnershipConflict(
+                f"stack {desired.stack!r} declares objects it does not own:\n  " + "\n  ".join(clashes)
+                + f"\nTake them over with: reconcile adopt --stack {desired.stack} ADDRESS...")
+        desired = ownership.stamp(desired, live)
     plan = build_plan(desired, live, PlanOptions(prune=prune, targets=targets, replace=replace, now=now,
-                                                 ownership=ownership))
+                                                 ownership=ownership.prune_filter(desired.stack, live)))
     return Planned(plan, live, desired)
 
 
@@ -107,3 +117,44 @@ def apply_plan(client: Any, plan: Plan, live: LiveState, *, parallelism: int = 1
 
 def kind_title(name: str) -> str:
     return REGISTRY[name].title
+
+
+def adopt(client: Any, addresses: Iterable[str], stack: str) -> list[tuple[str, str]]:
+    """Stamp `stack`'s ownership marker on existing objects so the stack can take them over.
+
+    Returns (address, outcome) pairs; raises ReconcileError naming any address that does
+    not exist or whose kind cannot carry a marker, before changing anything.
+    """
+    from .errors import ReconcileError
+
+    live = read_live(client)
+    work = []
+    problems = []
+    for address in addresses:
+        resource = live.resources.get(address)
+        if resource is None:
+            problems.append(f"{address}: no such live object")
+            continue
+        spec = REGISTRY[resource.kind]
+        if spec.ownership is None:
+            problems.append(f"{address}: a {spec.title} cannot carry an ownership marker")
+            continue
+        if spec.ownership.inherit:
+            parent = REGISTRY[spec.parent].address(resource.item.identity[:-1]) if spec.parent else "its parent"
+            problems.append(f"{address}: a {spec.title} belongs to the stack of its {REGISTRY[spec.parent].title if spec.parent else 'parent'}; "
+                            f"adopt {parent} instead")
+            continue
+        work.append((address, spec, resource))
+    if problems:
+        raise ReconcileError("cannot adopt:\n  " + "\n  ".join(problems))
+    outcomes = []
+    for address, spec, resource in work:
+        body = ownership.adopt_values(spec, resource, stack)
+        previous = ownership.owner_of(resource, live)
+        if not body:
+            outcomes.append((address, f"already owned by stack {stack!r}"))
+            continue
+        assert spec.api.update is not None and resource.id is not None
+        client.request(spec.api.update.method, spec.api.update.url(resource.id), json=body)
+        outcomes.append((address, f"adopted from stack {previous!r}" if previous else "adopted (was not owned by any stack)"))
+    return outcomes

@@ -9,7 +9,15 @@ import sys
 import click
 
 from .. import __version__
-from . import cmd_apply, cmd_plan, cmd_validate
+from . import (
+    cmd_adopt,
+    cmd_apply,
+    cmd_export,
+    cmd_graph,
+    cmd_keys,
+    cmd_plan,
+    cmd_validate,
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "auto_envvar_prefix": "INFRAI"})
@@ -29,6 +37,10 @@ def cli(verbose: int) -> None:
 cli.add_command(cmd_validate.validate)
 cli.add_command(cmd_plan.plan)
 cli.add_command(cmd_apply.apply)
+cli.add_command(cmd_adopt.adopt)
+cli.add_command(cmd_export.export)
+cli.add_command(cmd_graph.graph)
+cli.add_command(cmd_keys.keys)
 
 
 def _register_emulator() -> None:

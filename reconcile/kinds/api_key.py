@@ -19,6 +19,7 @@ from .base import (
     LiveContext,
     LiveItem,
     Meta,
+    OwnershipMarker,
     sorted_set,
 )
 from .project import PROJECT, PROTECT, SCOPE_LIST
@@ -65,6 +66,7 @@ API_KEY = KindSpec(
         "last_rotated_at": Field({"type": ["string", "null"]}, computed=True),
         "status": Field({"type": "string"}, computed=True),
     },
+    ownership=OwnershipMarker(inherit=True),
     meta={
         "protect": PROTECT,
         "rotate_after": Meta({"type": ["string", "integer"], "pattern": DURATION_PATTERN},

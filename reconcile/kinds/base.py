@@ -57,6 +57,20 @@ class Meta:
 
 
 @dataclass(frozen=True)
+class OwnershipMarker:
+    """Where a kind can carry the name of the stack that owns it.
+
+    `field` is a mapping field of the object (a project's `metadata`, a webhook's
+    `headers`) and `key` the entry holding the stack name. `inherit` instead means the
+    object is owned by whoever owns its parent (a key follows its project).
+    """
+
+    field: str | None = None
+    key: str | None = None
+    inherit: bool = False
+
+
+@dataclass(frozen=True)
 class Endpoint:
     method: str
     path: str  # may hold `{id}`
@@ -127,6 +141,8 @@ class KindSpec:
     # Response fields that carry a secret returned once (to the secret sinks, never shown).
     secret_outputs: tuple[str, ...] = ()
     description: str = ""
+    # Where the owning stack's name is kept; None: the API has no room for it.
+    ownership: OwnershipMarker | None = None
     # Config spellings of fields: {"threshold": "threshold_bytes"}.
     config_aliases: Mapping[str, str] = field(default_factory=dict)
     # Per-kind behaviour, as small functions (defaults in this module).

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from .base import Endpoint, Field, KindApi, KindSpec, Meta, sorted_set
+from .base import Endpoint, Field, KindApi, KindSpec, Meta, OwnershipMarker, sorted_set
 from .vocab import SCOPES
+
+# The metadata entry naming the stack that owns a project (see docs/stacks.md).
+STACK_METADATA_KEY = "infrai-reconcile/stack"
 
 SCOPE_LIST = {"type": "array", "items": {"type": "string", "enum": list(SCOPES)}}
 PROTECT = Meta({"type": "boolean"}, "true makes any plan that would delete or replace this resource fail.")
@@ -27,6 +30,7 @@ PROJECT = KindSpec(
                                 description="Requests per minute for the project's keys; null for unlimited."),
         "created_at": Field({"type": "string"}, computed=True),
     },
+    ownership=OwnershipMarker(field="metadata", key=STACK_METADATA_KEY),
     meta={"protect": PROTECT},
     api=KindApi(
         list=Endpoint("GET", "/v1/account/projects/list"),

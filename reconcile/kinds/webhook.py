@@ -3,9 +3,12 @@ read back or updated, so changing it means replacing the webhook (`--replace ADD
 
 from __future__ import annotations
 
-from .base import Endpoint, Field, KindApi, KindSpec, ReplaceStrategy, sorted_set
+from .base import Endpoint, Field, KindApi, KindSpec, OwnershipMarker, ReplaceStrategy, sorted_set
 from .project import PROTECT
 from .vocab import RETRY_POLICIES, WEBHOOK_EVENTS
+
+# The delivery header naming the stack that owns a webhook (see docs/stacks.md).
+STACK_HEADER = "X-Infrai-Stack"
 
 WEBHOOK = KindSpec(
     name="webhook",
@@ -31,6 +34,7 @@ WEBHOOK = KindSpec(
                         description="Signing secret (use ${env:NAME}); generated when omitted. Never read back."),
         "created_at": Field({"type": "string"}, computed=True),
     },
+    ownership=OwnershipMarker(field="headers", key=STACK_HEADER),
     meta={"protect": PROTECT},
     api=KindApi(
         list=Endpoint("GET", "/v1/account/webhooks/list"),

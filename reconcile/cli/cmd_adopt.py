@@ -1,0 +1,32 @@
+"""`reconcile adopt`: stamp a stack's ownership marker on existing objects."""
+
+from __future__ import annotations
+
+import click
+
+from ..engine import adopt as adopt_objects
+from ..errors import ReconcileError
+from .common import EXIT_OK, Out, connection_options, handle_errors, load_desired
+from .wiring import Connection, open_client
+
+
+@click.command()
+@click.argument("addresses", nargs=-1, required=True)
+@click.option("--stack", help="The stack taking the objects over.")
+@click.option("--config", "config_paths", multiple=True, type=click.Path(exists=True),
+              help="Read the stack name from this configuration (file or directory; repeatable).")
+@connection_options
+@handle_errors
+def adopt(addresses: tuple[str, ...], stack: str | None, config_paths: tuple[str, ...], endpoint: str | None,
+          local_db: str | None, parallelism: int, retries: int, retry_delay: float) -> int:
+    """Take existing objects into a stack (e.g. `projects.web`, `webhooks["https://…"]`)."""
+    if not stack and config_paths:
+        stack = load_desired(config_paths, (), ()).stack
+    if not stack:
+        raise ReconcileError("name the stack: --stack NAME, or --config PATHS whose config sets `stack:`")
+    with open_client(Connection(endpoint, local_db, parallelism, retries, retry_delay)) as client:
+        outcomes = adopt_objects(client, addresses, stack)
+    out = Out(False)
+    for address, outcome in outcomes:
+        out.result(f"{address}: {outcome}")
+    return EXIT_OK
