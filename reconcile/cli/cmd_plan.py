@@ -21,6 +21,7 @@ from .common import (
     pick_color,
     plan_options,
 )
+from .gitops import write_drift_report, write_step_summary
 from .wiring import Connection, open_client
 
 
@@ -39,17 +40,22 @@ def _render(plan: Plan, fmt: str, color: bool) -> str:
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True)
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when the plan has changes (drift).")
 @click.option("--out", "out_file", type=click.Path(dir_okay=False), help="Save the plan for `apply PLANFILE`.")
+@click.option("--drift-report", "drift_file", type=click.Path(dir_okay=False),
+              help="Write a JSON drift report: drifted fields (live vs declared), unmanaged objects per kind.")
 @handle_errors
 def plan(paths: tuple[str, ...], var_pairs: tuple[str, ...], var_files: tuple[str, ...], endpoint: str | None,
          local_db: str | None, parallelism: int, retries: int, retry_delay: float, prune: tuple[str, ...], targets: tuple[str, ...],
          replace: tuple[str, ...], color: str, no_color: bool, fmt: str, detailed_exitcode: bool,
-         out_file: str | None) -> int:
+         out_file: str | None, drift_file: str | None = None) -> int:
     """Show what apply would change, without changing anything."""
     desired = load_desired(paths, var_pairs, var_files)
     with open_client(Connection(endpoint, local_db, parallelism, retries, retry_delay)) as client:
         planned = make_plan(client, desired, prune=prune_kinds(prune), targets=targets, replace=replace)
     check_plan(planned, force=True)  # protections fail the plan too; thresholds only stop apply
     Out(pick_color(color, no_color)).result(_render(planned.plan, fmt, pick_color(color, no_color)))
+    write_step_summary(planned.plan)
+    if drift_file:
+        write_drift_report(drift_file, planned.plan)
     if out_file:
         write_plan(out_file, planned.plan, {"prune": sorted(prune_kinds(prune)), "targets": list(targets),
                                             "replace": list(replace), "files": list(desired.sources)})

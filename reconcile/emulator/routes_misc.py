@@ -28,7 +28,8 @@ MAX_BANDWIDTH_ALERTS = 100
 # -- whoami -----------------------------------------------------------------------------
 async def whoami(ctx: Ctx) -> Outcome:
     return 200, {**account_summary(ctx.store, ctx.now),
-                 "caller": {"key_id": ctx.caller.key_id, "project_id": ctx.caller.project_id}}
+                 "caller": {"key_id": ctx.caller.key_id, "project_id": ctx.caller.project_id},
+                 "server_time": iso(ctx.now)}  # the emulator clock, for time-based policies
 
 
 # -- members ----------------------------------------------------------------------------

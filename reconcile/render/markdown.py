@@ -24,26 +24,33 @@ def render_plan_markdown(plan: Plan, *, title: str = "Infrai plan", limit: int =
     ]
     if not plan.changes:
         return "\n".join(head + ["No changes. The account matches the configuration.", ""])
-    body: list[str] = ["<details><summary>Changes</summary>", "", "```diff"]
+    # One block of lines per change, so truncation drops whole changes, never part of a line.
+    blocks: list[list[str]] = []
     for c in plan.changes:
         sign = {Action.CREATE: "+", Action.DELETE: "-", Action.REPLACE: "!", Action.UPDATE: "!", Action.ROTATE: "!"}[c.action]
-        body.append(f"{sign} {SYMBOL[c.action]} {c.address}  {headline(c)}")
+        block = [f"{sign} {SYMBOL[c.action]} {c.address}  {headline(c)}"]
         if c.action is not Action.DELETE:
             for d in c.diffs:
                 before, after = diff_values(d)
-                body.append(f"{sign}     {d.path}: {after}" if c.action is Action.CREATE else f"{sign}     {d.path}: {before} -> {after}")
-    body += ["```", "", "</details>", ""]
+                block.append(f"{sign}     {d.path}: {after}" if c.action is Action.CREATE else f"{sign}     {d.path}: {before} -> {after}")
+        blocks.append(block)
+    opening = [f"<details><summary>Changes ({len(plan.changes)})</summary>", "", "```diff"]
+    closing = ["```", "", "</details>", ""]
     tail = [f"<sub>config {plan.config_digest[:12]} · live {plan.live_fingerprint[:12]} · plan {plan.fingerprint[:12]}</sub>", ""]
     text_head = "\n".join(head)
-    budget = limit - len(text_head) - len("\n".join(tail)) - 200
+    budget = limit - len(text_head) - len("\n".join(opening + closing + tail)) - 300
     kept: list[str] = []
     used = 0
-    for i, line in enumerate(body):
-        if used + len(line) + 1 > budget:
-            cut = len(body) - i
-            kept += ["```", "", f"… {cut} more lines not shown (the plan is too long for one comment; "
-                     "see the full plan in the job log or the JSON plan).", "", "</details>", ""]
+    shown = 0
+    for block in blocks:
+        size = sum(len(line) + 1 for line in block)
+        if used + size > budget:
             break
-        kept.append(line)
-        used += len(line) + 1
-    return text_head + "\n" + "\n".join(kept) + "\n" + "\n".join(tail)
+        kept += block
+        used += size
+        shown += 1
+    if shown < len(blocks):
+        cut = len(blocks) - shown
+        closing = ["```", "", f"… {cut} more change{'s' if cut != 1 else ''} not shown (the plan is too long for one "
+                   "comment; see the full plan in the job log or the JSON plan).", "", "</details>", ""]
+    return text_head + "\n" + "\n".join(opening + kept + closing) + "\n" + "\n".join(tail)

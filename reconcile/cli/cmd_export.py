@@ -1,0 +1,48 @@
+"""`reconcile export`: write the live account as config YAML (the pure part is reconcile/export.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ..export import export_config, section_keys, select_kinds, to_yaml
+from ..live import read_live
+from .common import EXIT_OK, Out, connection_options, handle_errors
+from .wiring import Connection, open_client
+
+HEADER = "Exported by `reconcile export` from the live account."
+
+
+@click.command("export")
+@connection_options
+@click.option("--kinds", "kinds", multiple=True, metavar="KINDS",
+              help="Only these kinds, e.g. projects,keys (default: all). Parents of nested kinds come along by name.")
+@click.option("-o", "--output", "output", type=click.Path(), default=None,
+              help="A directory (one file per kind: projects.yaml, …), a file, or stdout by default.")
+@click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto", hidden=True)
+@handle_errors
+def export(endpoint: str | None, local_db: str | None, parallelism: int, retries: int, retry_delay: float,
+           kinds: tuple[str, ...], output: str | None, color: str) -> int:
+    """Write the live account as config YAML that `plan` finds unchanged."""
+    wanted = select_kinds(kinds or None)
+    with open_client(Connection(endpoint, local_db, parallelism, retries, retry_delay)) as client:
+        live = read_live(client, wanted, parallelism=parallelism)
+    exported = export_config(live, wanted)
+    keys = section_keys(exported)
+    out = Out(False)
+    if output and (output.endswith("/") or Path(output).is_dir()):
+        folder = Path(output)
+        folder.mkdir(parents=True, exist_ok=True)
+        for key in keys:
+            (folder / f"{key}.yaml").write_text(to_yaml(exported, [key], header=HEADER), encoding="utf-8")
+        out.info(f"Wrote {len(keys)} file(s) to {folder}/.")
+    elif output:
+        Path(output).write_text(to_yaml(exported, keys, header=HEADER), encoding="utf-8")
+        out.info(f"Wrote {output}.")
+    else:
+        out.result(to_yaml(exported, keys, header=HEADER))
+    if exported.env:
+        out.info("Set these variables before planning against the export (write-only values are never read back): "
+                 + ", ".join(sorted(exported.env)))
+    return EXIT_OK

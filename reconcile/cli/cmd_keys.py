@@ -1,0 +1,61 @@
+"""`reconcile keys compromised ADDRESS`: report a leaked key; the API revokes its secret and
+issues a new one in one step. The new secret goes to the secret sinks, never to the output."""
+
+from __future__ import annotations
+
+import difflib
+
+import click
+
+from ..apply import FileSink, SecretRouter
+from ..apply.secrets import Secret, SecretSink
+from ..errors import ReconcileError
+from ..kinds import REGISTRY
+from ..live import read_live
+from .common import EXIT_OK, Out, connection_options, handle_errors
+from .wiring import Connection, default_recovery_path, open_client
+
+API_KEY = REGISTRY["api_key"]
+COMPROMISE = "/v1/account/keys/suspected_compromise/{id}"
+
+
+@click.group("keys")
+def keys() -> None:
+    """Operations on API keys that are events, not declarations (a leak)."""
+
+
+@keys.command("compromised")
+@click.argument("address")
+@connection_options
+@click.option("--confirmed-leak/--no-confirmed-leak", default=True, show_default=True,
+              help="Confirmed: the old secret stops working at once. Not confirmed: it keeps a short grace period.")
+@click.option("--secrets-out", type=click.Path(dir_okay=False), envvar="INFRAI_SECRETS_OUT",
+              help="Write the new secret to this file (0600; JSON, or dotenv for *.env).")
+@click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto", hidden=True)
+@handle_errors
+def compromised(address: str, endpoint: str | None, local_db: str | None, parallelism: int, retries: int,
+                retry_delay: float, confirmed_leak: bool, secrets_out: str | None, color: str) -> int:
+    """Report the key at ADDRESS (e.g. projects.web.keys.ci) as leaked: revoke and re-issue it."""
+    out = Out(False)
+    with open_client(Connection(endpoint, local_db, parallelism, retries, retry_delay)) as client:
+        live = read_live(client, {API_KEY.name}, parallelism=parallelism)
+        found = live.resources.get(address)
+        if found is None or found.kind != API_KEY.name or found.id is None:
+            known = sorted(a for a, r in live.resources.items() if r.kind == API_KEY.name)
+            close = difflib.get_close_matches(address, known, n=3)
+            hint = f"; did you mean {', '.join(close)}?" if close else f"; live keys: {', '.join(known[:10]) or 'none'}"
+            raise ReconcileError(f"no live API key at {address}{hint}")
+        if found.id == live.caller_key_id:
+            raise ReconcileError(f"{address} is the key this tool is calling with: report it with another key")
+        data = client.request("POST", COMPROMISE.replace("{id}", found.id),
+                              json={"confirmed_leak": confirmed_leak, "auto_rotate": True}).data
+    sinks: list[SecretSink] = [FileSink(secrets_out)] if secrets_out else []
+    router = SecretRouter(sinks, default_recovery_path(secrets_out))
+    value = data.get("key_secret") if isinstance(data, dict) else None
+    if value:
+        router.put(Secret(address, API_KEY.name, "key_secret", value, project=found.item.identity[0], id=found.id))
+    where = secrets_out or str(default_recovery_path(None))
+    grace = "the old secret no longer works" if confirmed_leak else \
+        f"the old secret works until {data.get('grace_expires_at')}"
+    out.result(f"{address}: reported as compromised; re-issued ({grace}). New secret written to {where} (mode 0600).")
+    return EXIT_OK

@@ -1,0 +1,28 @@
+"""CI outputs of `plan` besides stdout: the GitHub Actions step summary and the drift report."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from ..drift import drift_report
+from ..plan import Plan
+from ..render import render_plan_markdown
+
+# GitHub refuses a step summary over 1 MiB; stay well under it, whole lines only.
+STEP_SUMMARY_LIMIT = 512 * 1024
+
+
+def write_step_summary(plan: Plan) -> str | None:
+    """Under GitHub Actions, append the markdown plan to $GITHUB_STEP_SUMMARY; return its path."""
+    path = os.environ.get("GITHUB_STEP_SUMMARY")
+    if os.environ.get("GITHUB_ACTIONS") != "true" or not path:
+        return None
+    with open(path, "a", encoding="utf-8") as f:
+        f.write(render_plan_markdown(plan, limit=STEP_SUMMARY_LIMIT) + "\n")
+    return path
+
+
+def write_drift_report(path: str, plan: Plan) -> None:
+    Path(path).write_text(json.dumps(drift_report(plan), indent=2) + "\n", encoding="utf-8")

@@ -1,0 +1,248 @@
+"""Export: live state → config YAML that a user could have written, generic over the registry.
+
+`export_config` maps a `LiveState` onto the config's shape: top-level kinds under their
+`config_key`, nested kinds under their parent (identity fields the parent implies left out),
+singletons as mappings (or a scalar, `tier: pro`), identity first, then managed fields in
+declaration order, values spelled back with `to_config` (`10GiB`) and `config_aliases`
+reversed (`threshold`). Write-only fields (a webhook's signing secret) are never readable,
+so they become `${env:NAME}` placeholders with a comment saying which variable to set.
+A live value the config schema cannot hold (the account owner's role) keeps its object
+out of the export, with a comment saying why, so the export always validates.
+
+`to_yaml` writes the result in the block style of the examples, with comments.
+Pure: no I/O. Imports: kinds, state, config.schema, apply.secrets (env variable names).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping
+
+import jsonschema
+import yaml
+
+from .apply.secrets import Secret
+from .config.schema import children, config_names, implied_fields, scalar_field, top_level
+from .errors import ReconcileError
+from .kinds import KINDS, KindSpec
+from .state import LiveResource, LiveState
+
+CONFIG_VERSION = 1
+
+
+@dataclass
+class Exported:
+    """One config document per top-level config key, plus the comments to write with it.
+
+    `comments` maps a path inside the document (tuple of keys and list indexes) to a
+    comment written at the end of that line; `notes` are comments written above it.
+    """
+
+    sections: dict[str, Any] = field(default_factory=dict)
+    comments: dict[tuple[Any, ...], str] = field(default_factory=dict)
+    notes: dict[str, list[str]] = field(default_factory=dict)
+    # Environment variables the export's placeholders need, with what each must hold.
+    env: dict[str, str] = field(default_factory=dict)
+
+
+def select_kinds(spec: Iterable[str] | None) -> set[str]:
+    """`--kinds projects,keys` (config keys or kind names) → kind names; None → all kinds."""
+    if spec is None:
+        return {k.name for k in KINDS}
+    out: set[str] = set()
+    for part in filter(None, (p.strip() for value in spec for p in value.split(","))):
+        match = [k.name for k in KINDS if part in (k.name, k.config_key)]
+        if not match:
+            raise ReconcileError(f"--kinds {part}: unknown kind; use some of: "
+                                 + ", ".join(k.config_key for k in KINDS))
+        out.update(match)
+    return out
+
+
+def env_name(address: str, field_name: str) -> str:
+    """The variable a write-only value is read from: the name `--secrets-out x.env` uses."""
+    return Secret(address, "", field_name, "").env_name
+
+
+def export_config(live: LiveState, kinds: Iterable[str] | None = None) -> Exported:
+    """Map live state onto config sections (see the module docstring)."""
+    wanted = set(kinds) if kinds is not None else {k.name for k in KINDS}
+    out = Exported()
+    for spec in top_level(KINDS):
+        if not (_subtree(spec) & wanted):
+            continue
+        if spec.singleton:
+            if spec.name not in wanted:
+                continue
+            item = next(iter(live.of_kind(spec.name)), None)
+            if item is None:
+                continue
+            scalar = scalar_field(spec)
+            values = _fields(spec, item, live, out, (spec.config_key,))
+            out.sections[spec.config_key] = values.get(scalar) if scalar else values
+            continue
+        entries = _items(spec, live.of_kind(spec.name), None, live, wanted, out, (spec.config_key,))
+        if entries:
+            out.sections[spec.config_key] = entries
+    return out
+
+
+def _subtree(spec: KindSpec) -> set[str]:
+    names = {spec.name}
+    for child in children(spec):
+        names |= _subtree(child)
+    return names
+
+
+def _items(spec: KindSpec, resources: list[LiveResource], parent_id: str | None, live: LiveState,
+           wanted: set[str], out: Exported, path: tuple[Any, ...]) -> list[dict[str, Any]]:
+    entries: list[dict[str, Any]] = []
+    for r in sorted(resources, key=lambda r: r.address):
+        if parent_id is not None and r.item.parent_id != parent_id:
+            continue
+        problem = _unrepresentable(spec, r)
+        if problem:
+            out.notes.setdefault(path[0], []).append(f"not exported: {r.address}: {problem}")
+            continue
+        here = path + (len(entries),)
+        if spec.name in wanted:
+            entry = _fields(spec, r, live, out, here)
+        else:  # only its children were asked for: the identity places them
+            entry = {k: v for k, v in _fields(spec, r, live, out, here).items()
+                     if config_names(spec).get(k) in spec.identity}
+        for child in children(spec):
+            if not (_subtree(child) & wanted):
+                continue
+            nested = _items(child, live.of_kind(child.name), r.id, live, wanted, out, here + (child.config_key,))
+            if nested:
+                entry[child.config_key] = nested
+        if r.id is not None and r.id in (live.caller_key_id, live.caller_project_id):
+            what = "API key" if r.id == live.caller_key_id else "project of the API key"
+            out.comments[here] = f"the {what} this tool is calling with (never pruned)"
+        entries.append(entry)
+    return entries
+
+
+def _fields(spec: KindSpec, r: LiveResource, live: LiveState, out: Exported,
+            path: tuple[Any, ...]) -> dict[str, Any]:
+    """Identity first, then managed fields in declaration order, spelled as in config."""
+    spelling = {name: alias for alias, name in config_names(spec).items()}
+    implied = set(implied_fields(spec))
+    order = [n for n in spec.identity if n not in implied]
+    order += [n for n in spec.managed_fields if n not in order and n not in implied]
+    values: dict[str, Any] = {}
+    for name in order:
+        f = spec.fields[name]
+        key = spelling.get(name, name)
+        if f.write_only:
+            var = env_name(r.address, name)
+            values[key] = f"${{env:{var}}}"
+            out.env[var] = f"{spec.title} {r.address}: {name}"
+            out.comments[path + (key,)] = f"write-only, never read back: set {var} to the current value"
+            continue
+        if name not in r.values:
+            continue
+        value = r.values[name]
+        if value is None and not _allows_null(f.schema):
+            continue
+        values[key] = spec.to_config(name, value) if spec.to_config else value
+    return values
+
+
+def _allows_null(schema: Mapping[str, Any]) -> bool:
+    types = schema.get("type")
+    return types == "null" or (isinstance(types, list) and "null" in types)
+
+
+def _unrepresentable(spec: KindSpec, r: LiveResource) -> str | None:
+    """Why the config cannot declare this live object as it is (None: it can)."""
+    for name, f in spec.managed_fields.items():
+        value = r.values.get(name)
+        if value is None or f.write_only:
+            continue
+        error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(dict(f.schema)).iter_errors(value))
+        if error is not None:
+            return f"its {name} {json.dumps(value, default=str)} cannot be declared in config"
+    return None
+
+
+# -- YAML ------------------------------------------------------------------------------
+def to_yaml(exported: Exported, keys: Iterable[str] | None = None, *, header: str = "") -> str:
+    """The sections named by `keys` (all by default) as one YAML document, with comments."""
+    lines: list[str] = [f"# {line}" if line else "#" for line in header.splitlines()]
+    lines.append(f"version: {CONFIG_VERSION}")
+    for key in keys if keys is not None else list(exported.sections):
+        lines.append("")
+        lines += [f"# {note}" for note in exported.notes.get(key, [])]
+        if key in exported.sections:
+            _emit_key(key, exported.sections[key], (key,), 0, exported.comments, lines)
+    return "\n".join(lines) + "\n"
+
+
+def section_keys(exported: Exported) -> list[str]:
+    """Every key with content or notes, in registry order."""
+    order = [k.config_key for k in top_level(KINDS)]
+    return [k for k in order if k in exported.sections or k in exported.notes]
+
+
+def _emit_key(key: str, value: Any, path: tuple[Any, ...], indent: int,
+              comments: Mapping[tuple[Any, ...], str], lines: list[str]) -> None:
+    pad = " " * indent
+    comment = f"  # {comments[path]}" if path in comments else ""
+    name = _scalar(key, flow=False)
+    if isinstance(value, dict) and value:
+        lines.append(f"{pad}{name}:{comment}")
+        for k, v in value.items():
+            _emit_key(str(k), v, path + (k,), indent + 2, comments, lines)
+    elif isinstance(value, list) and value and any(isinstance(v, (dict, list)) for v in value):
+        lines.append(f"{pad}{name}:{comment}")
+        for i, item in enumerate(value):
+            _emit_item(item, path + (i,), indent + 2, comments, lines)
+    else:
+        text = _scalar(value, flow=False) if isinstance(value, str) else _flow(value)
+        lines.append(f"{pad}{name}: {text}{comment}")
+
+
+def _emit_item(item: Any, path: tuple[Any, ...], indent: int,
+               comments: Mapping[tuple[Any, ...], str], lines: list[str]) -> None:
+    pad = " " * indent
+    if not isinstance(item, dict) or not item:
+        lines.append(f"{pad}- {_flow(item)}")
+        return
+    start = len(lines)
+    for k, v in item.items():
+        _emit_key(str(k), v, path + (k,), indent + 2, comments, lines)
+    # The first key goes on the dash line: `- name: web`.
+    lines[start] = f"{pad}- {lines[start][indent + 2:]}"
+    if path in comments:
+        lines[start] += f"  # {comments[path]}" if "#" not in lines[start] else ""
+
+
+def _flow(value: Any) -> str:
+    if isinstance(value, list):
+        return "[" + ", ".join(_flow(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{_scalar(str(k), flow=True)}: {_flow(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, str):
+        return _scalar(value, flow=True)
+    return json.dumps(value)
+
+
+def _scalar(text: str, *, flow: bool) -> str:
+    """Plain when YAML reads it back as the same string (`account:read`, `${env:X}`),
+    else double-quoted (JSON is valid YAML)."""
+    simple = (text == text.strip() and text and "\n" not in text and " #" not in text and ": " not in text
+              and not (flow and any(c in text for c in ",[]{}")))
+    if simple:
+        probe = f"[{text}]" if flow else f"k: {text}"
+        try:
+            back = yaml.safe_load(probe)
+        except yaml.YAMLError:
+            back = None
+        if back == ([text] if flow else {"k": text}):
+            return text
+    return json.dumps(text, ensure_ascii=False)
+
+
+__all__ = ["Exported", "export_config", "to_yaml", "section_keys", "select_kinds", "env_name"]
