@@ -104,6 +104,9 @@ class FileSink:
                 lines = [f"{k}={json.dumps(v['value'])}" for k, v in sorted(entries.items())]
                 _write_private(self.path, "\n".join(lines) + "\n")
 
+    def __str__(self) -> str:
+        return str(self.path)
+
     def has(self, address: str, field: str) -> bool:
         with self._lock:
             entries = self._read()
@@ -122,6 +125,10 @@ class ExecSink:
         self.argv = list(argv)
         self.timeout = timeout
         self.base_env = dict(env if env is not None else os.environ)
+
+    def __str__(self) -> str:
+        shown = self.argv[2] if self.argv[:2] == ["/bin/sh", "-c"] else " ".join(self.argv)
+        return f"command `{shown}`"
 
     def put(self, secret: Secret) -> None:
         env = dict(self.base_env)
@@ -150,6 +157,10 @@ class SecretRouter:
         self.delivered: list[str] = []
         self._lock = threading.Lock()
 
+    def describe(self) -> str:
+        """Where delivered secrets went, for the apply report."""
+        return ", ".join(str(s) for s in self.sinks) or str(self.recovery.path)
+
     def put(self, secret: Secret) -> None:
         if not self.sinks:
             # No sink chosen: the recovery file is the sink (like Terraform keeping them in state).
@@ -169,3 +180,28 @@ class SecretRouter:
 
     def _keep(self, secret: Secret) -> None:
         self.recovery.put(secret)
+
+
+def sinks_from_settings(settings: Mapping[str, object] | None, *, exec_flags: Sequence[str] = (),
+                        file_flag: str | None = None) -> list[SecretSink]:
+    """The sinks a run uses: `--secrets-out` first, then the config's `secrets.sinks`,
+    then `--secret-sink-exec` commands."""
+    sinks: list[SecretSink] = []
+    if file_flag:
+        sinks.append(FileSink(file_flag))
+    for entry in (settings or {}).get("sinks", []) or []:  # type: ignore[union-attr]
+        if not isinstance(entry, Mapping):
+            continue
+        timeout = float(entry.get("timeout", 60))
+        if "file" in entry:
+            sinks.append(FileSink(str(entry["file"])))
+        if "exec" in entry:
+            sinks.append(ExecSink(_argv(entry["exec"]), timeout=timeout))
+    sinks.extend(ExecSink(_argv(cmd)) for cmd in exec_flags)
+    return sinks
+
+
+def _argv(command: object) -> list[str]:
+    if isinstance(command, str):
+        return ["/bin/sh", "-c", command]
+    return [str(part) for part in command]  # type: ignore[union-attr]

@@ -11,7 +11,7 @@ import click
 
 from ..apply import ApplyEvent, ApplyReport, FileSink, SecretRouter, StepStatus
 from ..apply.journal import ApplyJournal, default_journal_path, recover
-from ..apply.secrets import SecretSink
+from ..apply.secrets import SecretSink, sinks_from_settings
 from ..engine import apply_plan, check_plan, make_plan, prune_kinds, replan_saved
 from ..errors import ReconcileError
 from ..plan import Plan
@@ -40,6 +40,8 @@ from .wiring import Connection, default_recovery_path, open_client
 @click.option("--keep-going", is_flag=True, help="After a failure, skip only what depends on it.")
 @click.option("--secrets-out", type=click.Path(dir_okay=False), envvar="INFRAI_SECRETS_OUT",
               help="Write secrets returned once to this file (0600; JSON, or dotenv for *.env).")
+@click.option("--secret-sink-exec", "sink_exec", multiple=True, metavar="COMMAND",
+              help="Also give each new secret to this command on stdin (run by /bin/sh; context in INFRAI_SECRET_* env).")
 @click.option("--show-secrets", is_flag=True, help="Also print new secrets on stdout (never do this in CI).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--journal", "journal_path", type=click.Path(dir_okay=False), envvar="INFRAI_JOURNAL",
@@ -48,13 +50,15 @@ from .wiring import Connection, default_recovery_path, open_client
 def apply(paths: tuple[str, ...], var_pairs: tuple[str, ...], var_files: tuple[str, ...], endpoint: str | None,
           local_db: str | None, parallelism: int, retries: int, retry_delay: float, prune: tuple[str, ...], targets: tuple[str, ...],
           replace: tuple[str, ...], color: str, no_color: bool, auto_approve: bool, force: bool, keep_going: bool,
-          secrets_out: str | None, show_secrets: bool, fmt: str, journal_path: str | None = None) -> int:
+          secrets_out: str | None, sink_exec: tuple[str, ...], show_secrets: bool, fmt: str, journal_path: str | None = None) -> int:
     """Make the account match the configuration (PATHS), or apply a saved plan (PLANFILE)."""
     colored = pick_color(color, no_color) and fmt == "text"
     out = Out(colored)
     saved = load_plan(paths[0]) if len(paths) == 1 and is_plan_file(paths[0]) else None
     desired = None if saved else load_desired(paths, var_pairs, var_files)
-    sinks: list[SecretSink] = [FileSink(secrets_out)] if secrets_out else []
+    sinks: list[SecretSink] = sinks_from_settings(
+        (desired.settings.get("secrets") if desired is not None else None) or {},
+        exec_flags=sink_exec, file_flag=secrets_out)
     shown: list[Any] = []
     if show_secrets:
         sinks.append(_MemorySink(shown))
@@ -92,8 +96,8 @@ def apply(paths: tuple[str, ...], var_pairs: tuple[str, ...], var_files: tuple[s
         _close_journal(journal, report.ok and recovery.ok)
     report.notes.extend(recovery.notes)
     if router.delivered:
-        where = secrets_out or str(default_recovery_path(None))
-        report.notes.append(f"{len(router.delivered)} secret(s) written to {where} (mode 0600).")
+        report.notes.append(f"{len(router.delivered)} secret(s) delivered to {router.describe()}"
+                            + (" (mode 0600)." if all(isinstance(x, FileSink) for x in router.sinks) else "."))
     if fmt == "json":
         out.result(json.dumps(report_document(report, planned.plan), indent=2))
     else:
@@ -123,6 +127,9 @@ class _MemorySink:
 
     def put(self, secret: Any) -> None:
         self.into.append(secret)
+
+    def __str__(self) -> str:
+        return "standard output (--show-secrets)"
 
 
 def _empty_report() -> Any:

@@ -31,8 +31,33 @@ DRAFT = "https://json-schema.org/draft/2020-12/schema"
 STACK_PATTERN = "^[a-z0-9-]{1,40}$"
 # Free-form sections for later features: stored raw in DesiredState.settings.
 SETTINGS_SECTIONS = {
-    "secrets": "Where secrets returned by the API (new key secrets) are written. Free-form for now; kept in the loaded state's settings.",
+    "secrets": "Where secrets returned once by the API (key secrets, generated webhook signing secrets) go: `sinks`, each a `file` or an `exec` command (docs/secrets.md).",
     "policy": "Plan safety policy. Free-form for now; kept in the loaded state's settings.",
+}
+# Sections whose shape is fixed (the others are free-form).
+SETTINGS_SCHEMAS: dict[str, dict[str, Any]] = {
+    "secrets": {
+        "additionalProperties": False,
+        "properties": {
+            "sinks": {
+                "type": "array",
+                "description": "Each secret goes to every sink, in order; a failing sink stops further secret-producing steps.",
+                "items": {
+                    "type": "object", "additionalProperties": False, "minProperties": 1, "maxProperties": 2,
+                    "properties": {
+                        "file": {"type": "string", "minLength": 1,
+                                 "description": "A 0600 file: JSON, or dotenv when the name ends in .env."},
+                        "exec": {"oneOf": [{"type": "string", "minLength": 1},
+                                           {"type": "array", "minItems": 1, "items": {"type": "string"}}],
+                                 "description": "A command given the secret on standard input (a string runs under /bin/sh -c); "
+                                                "context in INFRAI_SECRET_* environment variables."},
+                        "timeout": {"type": "number", "exclusiveMinimum": 0, "maximum": 600,
+                                    "description": "Seconds an exec sink may take (default 60)."},
+                    },
+                },
+            },
+        },
+    },
 }
 # What a failed `pattern` means, in words (jsonschema would only quote the regex).
 PATTERN_HINTS = {
@@ -147,7 +172,7 @@ def build_schema(kinds: Sequence[KindSpec] = KINDS) -> dict[str, Any]:
             props[kind.config_key] = {"type": "array", "description": kind.description,
                                       "items": {"$ref": f"#/$defs/{kind.name}"}}
     for name, description in SETTINGS_SECTIONS.items():
-        props[name] = {"type": "object", "description": description}
+        props[name] = {"type": "object", "description": description, **SETTINGS_SCHEMAS.get(name, {})}
     return {
         "$schema": DRAFT,
         "$id": SCHEMA_ID,

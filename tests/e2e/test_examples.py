@@ -40,5 +40,5 @@ def test_quickstart_runs_in_process_with_local(run_cli, tmp_path):
     applied = run_cli("apply", path, "--local", "--auto-approve")
     assert applied.exit_code == 0, applied.output
     assert (tmp_path / ".infrai-local.db").exists()
-    assert "secret(s) written to .infrai-secrets.json" in applied.stdout
+    assert "secret(s) delivered to .infrai-secrets.json (mode 0600)" in applied.stdout
     assert run_cli("plan", path, "--local", "--detailed-exitcode").exit_code == 0
