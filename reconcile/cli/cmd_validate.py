@@ -7,6 +7,7 @@ import json
 import click
 
 from ..errors import ValidationError
+from ..render.json_ import JSON_FORMAT_VERSION
 from .common import (
     EXIT_ERROR,
     EXIT_OK,
@@ -16,6 +17,9 @@ from .common import (
     load_desired,
 )
 from .wiring import use_color
+
+# Versioned like the plan document (docs/json-format.md, schemas/plan.schema.json).
+_DOC = {"format_version": JSON_FORMAT_VERSION, "type": "validate"}
 
 
 @click.command()
@@ -31,14 +35,14 @@ def validate(paths: tuple[str, ...], var_pairs: tuple[str, ...], var_files: tupl
         desired = load_desired(paths, var_pairs, var_files)
     except ValidationError as exc:
         if fmt == "json":
-            out.result(json.dumps({"valid": False, "errors": [
+            out.result(json.dumps({**_DOC, "valid": False, "errors": [
                 {"message": r.message, "path": r.path, "file": r.source.file if r.source else None,
                  "line": r.source.line if r.source else None, "column": r.source.column if r.source else None}
                 for r in exc.reasons]}, indent=2))
             return EXIT_ERROR
         raise
     if fmt == "json":
-        out.result(json.dumps({"valid": True, "errors": [], "resources": len(desired.resources)}, indent=2))
+        out.result(json.dumps({**_DOC, "valid": True, "errors": [], "resources": len(desired.resources)}, indent=2))
     else:
         out.result(f"Configuration is valid: {len(desired.resources)} resources in {len(desired.sources)} file(s).")
     return EXIT_OK
