@@ -6,6 +6,7 @@ Imports: everything but cli and emulator.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterable
@@ -33,6 +34,8 @@ from .plan import (
 from .plan.saved import SavedPlan, check_not_stale, without
 from .plan.targets import check_targets
 from .state import DesiredState, LiveState
+from .impact import assess, facts_needed
+from .live.facts import read_facts
 
 PRUNABLE = tuple(k.name for k in KINDS if not k.singleton)
 
@@ -72,7 +75,7 @@ def replan_saved(client: Any, saved: SavedPlan, *, force: bool, limits: SafetyLi
     """Re-read live state and keep the saved plan's steps, refusing if it went stale."""
     live = read_live(client, parallelism=parallelism)
     done = check_not_stale(saved.plan, live)
-    plan = without(saved.plan, set(done))
+    plan = with_impacts(client, without(saved.plan, set(done)), live, parallelism=parallelism)
     check_protected(plan, set())
     if not force:
         check_thresholds(plan, limits)
@@ -94,7 +97,19 @@ def make_plan(client: Any, desired: DesiredState, *, prune: frozenset[str] = fro
         desired = ownership.stamp(desired, live)
     plan = build_plan(desired, live, PlanOptions(prune=prune, targets=targets, replace=replace, now=now,
                                                  ownership=ownership.prune_filter(desired.stack, live)))
-    return Planned(plan, live, desired)
+    return Planned(with_impacts(client, plan, live, parallelism=parallelism), live, desired)
+
+
+def with_impacts(client: Any, plan: Plan, live: LiveState, *, parallelism: int = 8) -> Plan:
+    """The plan with its impacts, reading the account facts they need (none for a plan
+    without a billing or limits change, so a no-op plan sends only its list pages)."""
+    needed = facts_needed(plan)
+    if not needed:
+        return plan
+    read_facts(client, live, needed, parallelism=parallelism, now=server_now(live))
+    missing = live.facts.get("unavailable") or {}
+    warnings = tuple(f"impact not assessed: {name} could not be read ({error})" for name, error in missing.items())
+    return dataclasses.replace(plan, impacts=assess(plan, live.facts), warnings=plan.warnings + warnings)
 
 
 def check_plan(planned: Planned, *, force: bool, limits: SafetyLimits = SafetyLimits()) -> None:

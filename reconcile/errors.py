@@ -13,6 +13,8 @@
      ├── UnsafePlan                     a plan the safety rules refuse
      │    ├── TooMuchChange             past the delete/replace threshold: pass --force
      │    └── ProtectedDelete           destroys a resource marked `protect: true`
+     ├── PolicyViolation(violations)   the plan breaks a `--policy` rule (exit code 3)
+     ├── ImpactAboveThreshold           an impact at or above `--fail-on` (exit code 4)
      ├── StalePlan                      a saved plan whose live state has moved on
      ├── PlanFileError                  a saved plan file that cannot be used
      └── ApplyError(report)             an apply that did not finish; the report says what did
@@ -177,6 +179,22 @@ class TooMuchChange(UnsafePlan):
 
 class ProtectedDelete(UnsafePlan):
     pass
+
+
+class PolicyViolation(ReconcileError):
+    """The plan breaks policy rules; nothing was applied. `violations` lists them all."""
+
+    exit_code = 3
+
+    def __init__(self, message: str, violations: Any = ()):
+        self.violations = list(violations)
+        super().__init__(message)
+
+
+class ImpactAboveThreshold(ReconcileError):
+    """An impact of the plan is at or above `--fail-on`; nothing was applied."""
+
+    exit_code = 4
 
 
 class StalePlan(ReconcileError):

@@ -93,6 +93,8 @@ def apply(paths: tuple[str, ...], var_pairs: tuple[str, ...], var_files: tuple[s
             report = apply_plan(client, planned.plan, planned.live, parallelism=parallelism,
                                 keep_going=keep_going, secrets=router, journal=journal, on_event=on_event,
                                 idempotency_seed=planned.idempotency_seed)
+        recovery.settle(journal, {r.change.address for r in report.results if r.status.value == "succeeded"
+                                  and r.change.action.value in ("rotate", "replace")})
         _close_journal(journal, report.ok and recovery.ok)
     report.notes.extend(recovery.notes)
     if router.delivered:

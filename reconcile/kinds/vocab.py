@@ -58,3 +58,18 @@ DOWNGRADE_TARGETS = ("standard", "pro")
 
 RETRY_POLICIES = ("default", "aggressive")
 BUDGET_PERIODS = ("daily", "monthly")
+
+GIB = 1024**3
+# Each tier's limits as `GET /v1/account/tier` reports them (docs/emulator.md "tier limits").
+# Impact analysis needs the limits of a tier the account is not on yet (a downgrade's
+# target), which the API only reports for the current tier.
+TIER_LIMITS: dict[str, dict[str, int]] = {
+    "standard": {"requests_per_minute": 60, "projects": 5, "keys_per_project": 10, "webhooks": 5,
+                 "members": 3, "bandwidth_bytes": 10 * GIB},
+    "pro": {"requests_per_minute": 600, "projects": 50, "keys_per_project": 50, "webhooks": 20,
+            "members": 10, "bandwidth_bytes": 100 * GIB},
+    "team": {"requests_per_minute": 3000, "projects": 200, "keys_per_project": 200, "webhooks": 50,
+             "members": 50, "bandwidth_bytes": 1024 * GIB},
+    "enterprise": {"requests_per_minute": 10000, "projects": 1000, "keys_per_project": 1000, "webhooks": 100,
+                   "members": 500, "bandwidth_bytes": 10240 * GIB},
+}

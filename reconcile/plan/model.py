@@ -109,6 +109,32 @@ class Unmanaged:
     reason: str = "not declared"
 
 
+class Severity(str, Enum):
+    """How bad an impact is; ordered, so `--fail-on warning` also fails on danger."""
+
+    INFO = "info"
+    WARNING = "warning"
+    DANGER = "danger"
+
+    @property
+    def rank(self) -> int:
+        return ("info", "warning", "danger").index(self.value)
+
+
+@dataclass(frozen=True)
+class Impact:
+    """What a change will do to the account (money, throttling), with the figures."""
+
+    severity: Severity
+    address: str
+    rule: str
+    message: str
+
+    def to_data(self) -> dict[str, Any]:
+        return {"severity": self.severity.value, "address": self.address, "rule": self.rule,
+                "message": self.message}
+
+
 @dataclass(frozen=True)
 class Plan:
     changes: tuple[Change, ...]
@@ -120,6 +146,10 @@ class Plan:
     live_counts: Mapping[str, int] = field(default_factory=dict)
     # Kinds whose state this plan covers (a targeted plan covers fewer).
     kinds: tuple[str, ...] = ()
+    # What the changes will do to money and limits (reconcile.impact), from usage read
+    # at plan time. Not part of the fingerprint: usage moves every minute, and the
+    # fingerprint must stay the same for the same steps (it seeds idempotency keys).
+    impacts: tuple[Impact, ...] = ()
 
     @property
     def partial(self) -> bool:
@@ -161,6 +191,7 @@ class Plan:
             "unmanaged": [{"address": u.address, "kind": u.kind, "reason": u.reason} for u in self.unmanaged],
             "unmanaged_counts": unmanaged_counts,
             "warnings": list(self.warnings),
+            "impacts": [i.to_data() for i in self.impacts],
         }
 
     @property

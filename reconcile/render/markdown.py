@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from ..plan import Action, Plan
 from .common import SYMBOL, diff_values, headline
+from .impacts import impact_lines_markdown
 
 DEFAULT_LIMIT = 60_000
 
@@ -22,6 +23,7 @@ def render_plan_markdown(plan: Plan, *, title: str = "Infrai plan", limit: int =
         f"**{plan.summary()}**",
         "",
     ]
+    head += impact_lines_markdown(plan)
     if not plan.changes:
         return "\n".join(head + ["No changes. The account matches the configuration.", ""])
     # One block of lines per change, so truncation drops whole changes, never part of a line.

@@ -10,6 +10,7 @@ from ..apply.events import ApplyReport, StepStatus
 from ..kinds import REGISTRY
 from ..plan import Action, Plan
 from .common import COLOR, SYMBOL, diff_values, fmt, headline
+from .impacts import impact_lines
 
 
 def _styler(color: bool) -> Callable[..., str]:
@@ -42,6 +43,7 @@ def render_plan_text(plan: Plan, *, color: bool = False, show_unmanaged: bool = 
                 lines.append(s(f"      - {d.path.ljust(width)} = {before}", fg="red"))
             else:
                 lines.append(f"      {d.path.ljust(width)} : {before} → {after}")
+    lines += impact_lines(plan, s)
     if show_unmanaged and plan.unmanaged:
         counts: dict[str, int] = {}
         for u in plan.unmanaged:

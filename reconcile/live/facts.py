@@ -1,0 +1,86 @@
+"""Read the account facts impact analysis needs, once per plan, concurrently and bounded.
+
+Only the facts `reconcile.impact.facts_needed` names are read (a no-op plan reads none),
+each with one GET, at most `parallelism` at a time (and never more than there are facts).
+They go into `LiveState.facts` next to `whoami`/`server_time`. Facts are read-only
+context, so a failed read (a key without `account:read`, an API without the route) does
+not fail the plan: it is recorded in `facts["unavailable"]` and the rules that need it
+are skipped; `make_plan` turns it into a plan warning.
+Imports: client (duck-typed), errors, state.
+"""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta, timezone
+from typing import Any, Iterable, Protocol
+
+from ..errors import ApiError
+from ..state import LiveState
+
+log = logging.getLogger(__name__)
+
+WINDOW_DAYS = 7  # reconcile.impact.WINDOW_DAYS (not imported: live must not import impact)
+
+
+class FactsClient(Protocol):
+    def get(self, path: str, **params: Any) -> Any: ...
+
+
+def _paths(now: datetime) -> dict[str, tuple[str, dict[str, Any]]]:
+    start = (now - timedelta(days=WINDOW_DAYS)).replace(minute=0, second=0, microsecond=0)
+    return {
+        "balance": ("/v1/account/balance", {}),
+        "forecast": ("/v1/account/usage/forecast", {}),
+        # Hourly, so the busiest hour (rate limits) and the daily spend come from one call.
+        "timeseries": ("/v1/account/usage/timeseries",
+                       {"granularity": "hour", "start": start.strftime("%Y-%m-%dT%H:%M:%SZ")}),
+        "tier": ("/v1/account/tier", {}),
+        "bandwidth_quota": ("/v1/account/bandwidth/quota", {}),
+    }
+
+
+def read_facts(client: FactsClient, live: LiveState, names: Iterable[str], *, parallelism: int = 8,
+               now: datetime | None = None) -> dict[str, Any]:
+    """GET each named fact into `live.facts` (and return them); object counts come free."""
+    wanted = sorted(set(names))
+    if not wanted:
+        return {}
+    paths = _paths(now or datetime.now(timezone.utc))
+    unknown = [n for n in wanted if n not in paths]
+    if unknown:
+        raise ValueError(f"read_facts: unknown facts {unknown}")  # our bug, not the user's
+
+    def fetch(name: str) -> Any:
+        path, params = paths[name]
+        try:
+            return client.get(path, **params)
+        except ApiError as exc:
+            log.warning("read_facts: %s unavailable: %s", name, exc)
+            return exc
+
+    with ThreadPoolExecutor(max_workers=max(1, min(parallelism, len(wanted)))) as pool:
+        results = dict(zip(wanted, pool.map(fetch, wanted)))
+    facts: dict[str, Any] = {}
+    for name, value in results.items():
+        if isinstance(value, ApiError):
+            facts.setdefault("unavailable", {})[name] = str(value)
+        else:
+            facts[name] = value
+    facts["counts"] = object_counts(live)
+    live.facts.update(facts)
+    return facts
+
+
+def object_counts(live: LiveState) -> dict[str, int]:
+    """What the tier limits count, from the live state already read (no request)."""
+    per_project: dict[Any, int] = {}
+    for r in live.of_kind("api_key"):
+        per_project[r.address.split(".keys.")[0]] = per_project.get(r.address.split(".keys.")[0], 0) + 1
+    return {
+        "projects": len(live.of_kind("project")),
+        "keys_per_project": max(per_project.values(), default=0),
+        "webhooks": len(live.of_kind("webhook")),
+        "members": len(live.of_kind("member")),
+    }
