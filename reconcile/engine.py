@@ -19,8 +19,11 @@ from .apply import (
     SecretRouter,
     live_ids,
 )
+from .apply.rollback import mark_undone, undo_plan
+from .impact import assess, facts_needed
 from .kinds import KINDS, REGISTRY
 from .live import read_live
+from .live.facts import read_facts
 from .live.reader import server_now
 from .plan import (
     Plan,
@@ -34,8 +37,6 @@ from .plan import (
 from .plan.saved import SavedPlan, check_not_stale, without
 from .plan.targets import check_targets
 from .state import DesiredState, LiveState
-from .impact import assess, facts_needed
-from .live.facts import read_facts
 
 PRUNABLE = tuple(k.name for k in KINDS if not k.singleton)
 
@@ -123,11 +124,18 @@ def check_plan(planned: Planned, *, force: bool, limits: SafetyLimits = SafetyLi
 def apply_plan(client: Any, plan: Plan, live: LiveState, *, parallelism: int = 10, keep_going: bool = False,
                secrets: SecretRouter | None = None, journal: Any = None,
                on_event: Callable[[ApplyEvent], None] | None = None,
-               idempotency_seed: str | None = None) -> ApplyReport:
+               idempotency_seed: str | None = None, atomic: bool = False) -> ApplyReport:
     executor = Executor(client, plan, live_ids=live_ids(live),
                         options=ExecutorOptions(parallelism=parallelism, keep_going=keep_going),
                         secrets=secrets, journal=journal, on_event=on_event, idempotency_seed=idempotency_seed)
-    return executor.run()
+    report = executor.run()
+    if atomic and not report.ok:
+        undo, irreversible = undo_plan(plan, report)
+        undo_report = Executor(client, undo, live_ids=live_ids(live),
+                               options=ExecutorOptions(parallelism=parallelism, keep_going=True),
+                               on_event=on_event, idempotency_seed=f"{executor.seed}:undo").run()
+        mark_undone(report, undo_report, irreversible)
+    return report
 
 
 def kind_title(name: str) -> str:

@@ -38,6 +38,7 @@ from .wiring import Connection, default_recovery_path, open_client
 @click.option("--auto-approve", is_flag=True, envvar="INFRAI_AUTO_APPROVE", help="Do not ask for confirmation.")
 @click.option("--force", is_flag=True, help="Apply even past the delete/replace safety threshold.")
 @click.option("--keep-going", is_flag=True, help="After a failure, skip only what depends on it.")
+@click.option("--atomic", is_flag=True, help="After a failure, undo the reversible steps this apply made.")
 @click.option("--secrets-out", type=click.Path(dir_okay=False), envvar="INFRAI_SECRETS_OUT",
               help="Write secrets returned once to this file (0600; JSON, or dotenv for *.env).")
 @click.option("--secret-sink-exec", "sink_exec", multiple=True, metavar="COMMAND",
@@ -49,7 +50,7 @@ from .wiring import Connection, default_recovery_path, open_client
 @handle_errors
 def apply(paths: tuple[str, ...], var_pairs: tuple[str, ...], var_files: tuple[str, ...], endpoint: str | None,
           local_db: str | None, parallelism: int, retries: int, retry_delay: float, prune: tuple[str, ...], targets: tuple[str, ...],
-          replace: tuple[str, ...], color: str, no_color: bool, auto_approve: bool, force: bool, keep_going: bool,
+          replace: tuple[str, ...], color: str, no_color: bool, auto_approve: bool, force: bool, keep_going: bool, atomic: bool,
           secrets_out: str | None, sink_exec: tuple[str, ...], show_secrets: bool, fmt: str, journal_path: str | None = None) -> int:
     """Make the account match the configuration (PATHS), or apply a saved plan (PLANFILE)."""
     colored = pick_color(color, no_color) and fmt == "text"
@@ -92,7 +93,7 @@ def apply(paths: tuple[str, ...], var_pairs: tuple[str, ...], var_files: tuple[s
         with _progress(out, fmt == "text", len(planned.plan.changes)) as on_event:
             report = apply_plan(client, planned.plan, planned.live, parallelism=parallelism,
                                 keep_going=keep_going, secrets=router, journal=journal, on_event=on_event,
-                                idempotency_seed=planned.idempotency_seed)
+                                idempotency_seed=planned.idempotency_seed, atomic=atomic)
         recovery.settle(journal, {r.change.address for r in report.results if r.status.value == "succeeded"
                                   and r.change.action.value in ("rotate", "replace")})
         _close_journal(journal, report.ok and recovery.ok)

@@ -19,7 +19,9 @@ from .common import (
     handle_errors,
     load_desired,
     pick_color,
+    gate_options,
     plan_options,
+    run_gates,
 )
 from .gitops import write_drift_report, write_step_summary
 from .wiring import Connection, open_client
@@ -42,6 +44,7 @@ def _render(plan: Plan, fmt: str, color: bool) -> str:
 @click.option("--out", "out_file", type=click.Path(dir_okay=False), help="Save the plan for `apply PLANFILE`.")
 @click.option("--drift-report", "drift_file", type=click.Path(dir_okay=False),
               help="Write a JSON drift report: drifted fields (live vs declared), unmanaged objects per kind.")
+@gate_options
 @handle_errors
 def plan(paths: tuple[str, ...], var_pairs: tuple[str, ...], var_files: tuple[str, ...], endpoint: str | None,
          local_db: str | None, parallelism: int, retries: int, retry_delay: float, prune: tuple[str, ...], targets: tuple[str, ...],
@@ -56,6 +59,7 @@ def plan(paths: tuple[str, ...], var_pairs: tuple[str, ...], var_files: tuple[st
     write_step_summary(planned.plan)
     if drift_file:
         write_drift_report(drift_file, planned.plan)
+    run_gates(planned)  # exit 3 (policy) or 4 (--fail-on), once the plan is shown
     if out_file:
         write_plan(out_file, planned.plan, {"prune": sorted(prune_kinds(prune)), "targets": list(targets),
                                             "replace": list(replace), "files": list(desired.sources)})

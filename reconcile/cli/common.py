@@ -1,7 +1,8 @@
 """What every command shares: output streams, error handling, option groups, loading.
 
 Exit codes: 0 success; 1 error (bad config, API failure, unsafe plan, failed apply);
-2 with `--detailed-exitcode` when the plan has changes.
+2 with `--detailed-exitcode` when the plan has changes; 3 the plan breaks a `--policy`
+rule; 4 an impact at or above `--fail-on` (3 and 4 stop apply before any API call).
 """
 
 from __future__ import annotations
@@ -105,3 +106,35 @@ def load_desired(paths: tuple[str, ...], var_pairs: tuple[str, ...], var_files: 
 
 def pick_color(color: str, no_color: bool) -> bool:
     return use_color("never" if no_color else color)
+
+
+# -- gates: --policy and --fail-on (plan and apply) ------------------------------------------
+def _remember(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    ctx.meta[f"reconcile.gate.{param.name}"] = value
+    return value
+
+
+def gate_options(fn: Callable) -> Callable:
+    """`--policy FILE` and `--fail-on warning|danger`, kept in the click context for
+    `run_gates` so the commands' signatures stay as they are."""
+    fn = click.option("--policy", "policy_file", type=click.Path(exists=True, dir_okay=False), envvar="INFRAI_POLICY",
+                      expose_value=False, callback=_remember,
+                      help="Policy rules (docs/policy.md) the plan must pass; a violation exits 3 before any change.")(fn)
+    fn = click.option("--fail-on", "fail_on", type=click.Choice(["warning", "danger"]), envvar="INFRAI_FAIL_ON",
+                      expose_value=False, callback=_remember,
+                      help="Exit 4 (apply: before any change) when an impact (docs/impact.md) is at least this severe.")(fn)
+    return fn
+
+
+def run_gates(planned: Any) -> None:
+    """The policy (file and config `policy:` section), then --fail-on: PolicyViolation (exit 3)
+    or ImpactAboveThreshold (exit 4). Called after the plan is shown, before anything is applied."""
+    from ..impact import check_fail_on
+    from ..policy import enforce, policy_for
+    from ..render import plan_document
+
+    ctx = click.get_current_context(silent=True)
+    meta = ctx.meta if ctx is not None else {}
+    settings = planned.desired.settings if planned.desired is not None else {}
+    enforce(policy_for(meta.get("reconcile.gate.policy_file"), settings), plan_document(planned.plan))
+    check_fail_on(planned.plan, meta.get("reconcile.gate.fail_on"))
