@@ -257,9 +257,19 @@ class Recovery:
     lost: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
+    lost_records: dict[str, dict[str, Any]] = field(default_factory=dict)
+
     @property
     def ok(self) -> bool:
         return not self.lost
+
+    def settle(self, journal: ApplyJournal, succeeded: set[str]) -> None:
+        """A lost secret whose resource this apply rotated or replaced is fixed: say so, and
+        close its record."""
+        for address in [a for a in self.lost if a in succeeded]:
+            self.lost.remove(address)
+            journal.mark(self.lost_records.pop(address), "resolved", "rotated or replaced since")
+            self.notes.append(f"{address}: its new secret was written; the lost one is no longer needed.")
 
 
 def _file_sinks(router: SecretRouter) -> Iterator[FileSink]:
@@ -344,6 +354,7 @@ def _replay(journal: ApplyJournal, client: Any, router: SecretRouter, record: di
         # A 4xx: the API no longer remembers the request (its idempotency record expired), so
         # it tried to act again and refused (409: the name is taken by the object we created).
         result.lost.append(address)
+        result.lost_records[address] = record
         return (f"{address}: the {spec.title}'s secret from the interrupted apply of {when} was lost and cannot "
                 f"be recovered: replaying the call with its idempotency key failed ({exc}). {fix}")
     except ApiError as exc:
@@ -354,6 +365,7 @@ def _replay(journal: ApplyJournal, client: Any, router: SecretRouter, record: di
     id_ = data.get(spec.api.id_field) if isinstance(data, dict) else None
     if not isinstance(value, str) or not value:
         result.lost.append(address)
+        result.lost_records[address] = record
         return (f"{address}: the {spec.title}'s secret from the interrupted apply of {when} was lost: the API's "
                 f"answer to the replayed call holds no secret. {fix}")
     secret = Secret(address, spec.name, spec.secret_outputs[0], value,

@@ -20,8 +20,9 @@ def emulator(tmp_path: Path) -> Iterator[Emulator]:
 
 
 @pytest.fixture
-def run_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+def run_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, secret_scan):
     monkeypatch.chdir(tmp_path)
+    secret_scan.directory(tmp_path)  # the session's secret scan (tests/conftest.py) reads what it wrote
 
     def run(*args: str, env: dict[str, str] | None = None, input: str | None = None) -> CliResult:
         runner = CliRunner()
@@ -29,6 +30,7 @@ def run_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
         if result.exception and not isinstance(result.exception, SystemExit):
             raise result.exception
         out = CliResult(result.exit_code, result.stdout, result.stderr)
+        secret_scan.output(f"reconcile {' '.join(args)}", out.stdout, out.stderr, allow="--show-secrets" in args)
         if "--show-secrets" not in args:
             assert_no_secrets(out.stdout, out.stderr)
         return out
