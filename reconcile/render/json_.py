@@ -13,6 +13,10 @@ JSON_FORMAT_VERSION = "1.0"
 
 def plan_document(plan: Plan) -> dict[str, Any]:
     data = plan.to_data()
+    # Config-only settings (rotate_after, protect…) that policies check (docs/policy.md);
+    # added here, outside to_data(), so the plan fingerprint does not change.
+    for change, c in zip(data["changes"], plan.changes):
+        change["settings"] = {k: v for k, v in c.meta.items() if isinstance(v, (str, int, float, bool))}
     return {"format_version": JSON_FORMAT_VERSION, "tool_version": __version__, "type": "plan",
             "plan_fingerprint": plan.fingerprint, **{k: v for k, v in data.items() if k != "format_version"}}
 
