@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import sys
 from typing import Any, Callable, Iterator
 
 import click
 
-from ..apply import ApplyEvent, ApplyReport, FileSink, SecretRouter, StepStatus
+from ..apply import ApplyEvent, ApplyReport, FileSink, SecretRouter
 from ..apply.journal import ApplyJournal, default_journal_path, recover
 from ..apply.secrets import SecretSink, sinks_from_settings
 from ..engine import apply_plan, check_plan, make_plan, prune_kinds, replan_saved
 from ..errors import ReconcileError
 from ..plan import Plan
 from ..plan.saved import is_plan_file, load_plan
+from ..render import events as ui
 from ..render import render_plan_text, render_report_text, report_document
 from .common import (
     EXIT_ERROR,
@@ -23,13 +25,15 @@ from .common import (
     Out,
     config_options,
     connection_options,
+    gate_options,
     handle_errors,
     load_desired,
     pick_color,
-    gate_options,
     plan_options,
     run_gates,
 )
+from .jsonui import JSON_OPTION, emit, emit_line, emit_plan, json_diagnostics
+from .progress import ApplyProgress
 from .wiring import Connection, default_recovery_path, open_client
 
 
@@ -47,15 +51,22 @@ from .wiring import Connection, default_recovery_path, open_client
               help="Also give each new secret to this command on stdin (run by /bin/sh; context in INFRAI_SECRET_* env).")
 @click.option("--show-secrets", is_flag=True, help="Also print new secrets on stdout (never do this in CI).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@JSON_OPTION
 @click.option("--journal", "journal_path", type=click.Path(dir_okay=False), envvar="INFRAI_JOURNAL",
               help="Crash journal (default .infrai-journal.jsonl next to --secrets-out, else here); docs/journal.md.")
 @gate_options
 @handle_errors
+@json_diagnostics
 def apply(paths: tuple[str, ...], var_pairs: tuple[str, ...], var_files: tuple[str, ...], endpoint: str | None,
           local_db: str | None, parallelism: int, retries: int, retry_delay: float, prune: tuple[str, ...], targets: tuple[str, ...],
           replace: tuple[str, ...], color: str, no_color: bool, auto_approve: bool, force: bool, keep_going: bool, atomic: bool,
-          secrets_out: str | None, sink_exec: tuple[str, ...], show_secrets: bool, fmt: str, journal_path: str | None = None) -> int:
+          secrets_out: str | None, sink_exec: tuple[str, ...], show_secrets: bool, fmt: str, journal_path: str | None = None,
+          json_events: bool = False) -> int:
     """Make the account match the configuration (PATHS), or apply a saved plan (PLANFILE)."""
+    if json_events and (show_secrets or fmt == "json"):
+        raise ReconcileError("--json streams events on stdout: it cannot be combined with --show-secrets or --format json")
+    if json_events:
+        fmt = "events"
     colored = pick_color(color, no_color) and fmt == "text"
     out = Out(colored)
     saved = load_plan(paths[0]) if len(paths) == 1 and is_plan_file(paths[0]) else None
@@ -83,18 +94,24 @@ def apply(paths: tuple[str, ...], var_pairs: tuple[str, ...], var_files: tuple[s
             check_plan(planned, force=force)
         if fmt == "text":
             out.result(render_plan_text(planned.plan, color=colored))
+        elif fmt == "events":
+            emit_plan(planned.plan)
         run_gates(planned)  # exit 3 (policy) or 4 (--fail-on): stops before any change
         if not planned.plan.has_changes:
             _close_journal(journal, recovery.ok)
             if fmt == "json":
                 out.result(json.dumps(report_document(_empty_report(), planned.plan), indent=2))
+            elif fmt == "events":
+                emit(ui.apply_summary(_empty_report(), planned.plan))
             for secret in shown:
                 out.result(f"{secret.address}.{secret.field} = {secret.value}")
             return EXIT_OK if recovery.ok else EXIT_ERROR
         if not auto_approve:
+            if json_events:
+                raise ReconcileError("--json needs --auto-approve: there is no prompt in a machine-readable run")
             _confirm(planned.plan, out)
         journal.start_run(planned.plan.fingerprint, planned.idempotency_seed)
-        with _progress(out, fmt == "text", len(planned.plan.changes)) as on_event:
+        with _progress(out, fmt, len(planned.plan.changes)) as on_event:
             report = apply_plan(client, planned.plan, planned.live, parallelism=parallelism,
                                 keep_going=keep_going, secrets=router, journal=journal, on_event=on_event,
                                 idempotency_seed=planned.idempotency_seed, atomic=atomic)
@@ -107,6 +124,10 @@ def apply(paths: tuple[str, ...], var_pairs: tuple[str, ...], var_files: tuple[s
                             + (" (mode 0600)." if all(isinstance(x, FileSink) for x in router.sinks) else "."))
     if fmt == "json":
         out.result(json.dumps(report_document(report, planned.plan), indent=2))
+    elif fmt == "events":
+        for note in report.notes:
+            emit(ui.diagnostic(note, level="info"))
+        emit(ui.apply_summary(report, planned.plan))
     else:
         out.result(render_report_text(report, color=colored))
         for secret in shown:
@@ -145,6 +166,10 @@ def _empty_report() -> Any:
 
 
 def _confirm(plan: Plan, out: Out) -> None:
+    if os.environ.get("CI"):
+        # CI runs must never hang on a prompt, even when a pseudo-terminal is attached.
+        raise ReconcileError("refusing to prompt for confirmation: CI is set (non-interactive). "
+                             "Review the plan and pass --auto-approve (or INFRAI_AUTO_APPROVE=1) to apply it.")
     if not sys.stdin.isatty():
         raise ReconcileError("refusing to prompt for confirmation: standard input is not a terminal. "
                              "Review the plan and pass --auto-approve to apply it non-interactively.")
@@ -157,15 +182,14 @@ def _confirm(plan: Plan, out: Out) -> None:
 
 
 @contextlib.contextmanager
-def _progress(out: Out, enabled: bool, total: int) -> Iterator[Callable[[ApplyEvent], None]]:
-    done = 0
-
-    def on_event(event: ApplyEvent) -> None:
-        nonlocal done
-        if not enabled or event.status in (StepStatus.RUNNING, StepStatus.PENDING):
-            return
-        done += 1
-        out.info(f"[{done}/{total}] {event.change.address}: {event.change.action.value} {event.status.value}"
-                 + (f" ({event.elapsed_ms} ms)" if event.elapsed_ms else ""))
-
-    yield on_event
+def _progress(out: Out, fmt: str, total: int, **kw: Any) -> Iterator[Callable[[ApplyEvent], None]]:
+    """Progress while apply runs (reconcile/cli/progress.py): a status line on a terminal,
+    timestamped heartbeats in logs, apply_* events with --json, nothing with --format json."""
+    stream = sys.stderr
+    mode = {"events": "json", "json": "off"}.get(fmt) or ("tty" if stream.isatty() else "log")
+    progress = ApplyProgress(total, stream, mode=mode, json_out=emit_line, **kw)
+    progress.start()
+    try:
+        yield progress.on_event
+    finally:
+        progress.stop()

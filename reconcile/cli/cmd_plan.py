@@ -6,24 +6,27 @@ import json
 
 import click
 
+from ..ci.gitlab import plan_report
 from ..engine import check_plan, make_plan, prune_kinds
 from ..plan import Plan
 from ..plan.saved import write_plan
 from ..render import plan_document, render_plan_markdown, render_plan_text
+from .annotate import annotating
 from .common import (
     EXIT_CHANGES,
     EXIT_OK,
     Out,
     config_options,
     connection_options,
+    gate_options,
     handle_errors,
     load_desired,
     pick_color,
-    gate_options,
     plan_options,
     run_gates,
 )
 from .gitops import write_drift_report, write_step_summary
+from .jsonui import JSON_OPTION, emit_plan, json_diagnostics
 from .wiring import Connection, open_client
 
 
@@ -44,18 +47,30 @@ def _render(plan: Plan, fmt: str, color: bool) -> str:
 @click.option("--out", "out_file", type=click.Path(dir_okay=False), help="Save the plan for `apply PLANFILE`.")
 @click.option("--drift-report", "drift_file", type=click.Path(dir_okay=False),
               help="Write a JSON drift report: drifted fields (live vs declared), unmanaged objects per kind.")
+@JSON_OPTION
+@click.option("--gitlab-report", "gitlab_file", type=click.Path(dir_okay=False), envvar="INFRAI_GITLAB_REPORT",
+              help='Write GitLab\'s plan report {"create":N,"update":N,"delete":N} (artifacts:reports:terraform).')
 @gate_options
 @handle_errors
+@json_diagnostics
+@annotating
 def plan(paths: tuple[str, ...], var_pairs: tuple[str, ...], var_files: tuple[str, ...], endpoint: str | None,
          local_db: str | None, parallelism: int, retries: int, retry_delay: float, prune: tuple[str, ...], targets: tuple[str, ...],
          replace: tuple[str, ...], color: str, no_color: bool, fmt: str, detailed_exitcode: bool,
-         out_file: str | None, drift_file: str | None = None) -> int:
+         out_file: str | None, drift_file: str | None = None, json_events: bool = False,
+         gitlab_file: str | None = None) -> int:
     """Show what apply would change, without changing anything."""
     desired = load_desired(paths, var_pairs, var_files)
     with open_client(Connection(endpoint, local_db, parallelism, retries, retry_delay)) as client:
         planned = make_plan(client, desired, prune=prune_kinds(prune), targets=targets, replace=replace)
     check_plan(planned, force=True)  # protections fail the plan too; thresholds only stop apply
-    Out(pick_color(color, no_color)).result(_render(planned.plan, fmt, pick_color(color, no_color)))
+    if json_events:
+        emit_plan(planned.plan)
+    else:
+        Out(pick_color(color, no_color)).result(_render(planned.plan, fmt, pick_color(color, no_color)))
+    if gitlab_file:
+        with open(gitlab_file, "w", encoding="utf-8") as fh:
+            json.dump(plan_report(planned.plan), fh)
     write_step_summary(planned.plan)
     if drift_file:
         write_drift_report(drift_file, planned.plan)

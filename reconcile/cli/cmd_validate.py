@@ -6,8 +6,10 @@ import json
 
 import click
 
+from ..ci.gitlab import codequality_report
 from ..errors import ValidationError
 from ..render.json_ import JSON_FORMAT_VERSION
+from .annotate import annotate_config_errors
 from .common import (
     EXIT_ERROR,
     EXIT_OK,
@@ -24,16 +26,23 @@ _DOC = {"format_version": JSON_FORMAT_VERSION, "type": "validate"}
 
 @click.command()
 @config_options
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-@click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "gitlab-codequality"]), default="text",
+              show_default=True, help="gitlab-codequality: GitLab's Code Quality report (a JSON array) on stdout.")
+@click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto", envvar="INFRAI_COLOR",
+              help="Colour output (NO_COLOR/FORCE_COLOR honoured).")
+@click.option("--no-color", "no_color", is_flag=True, help="Same as --color never.")
 @handle_errors
 def validate(paths: tuple[str, ...], var_pairs: tuple[str, ...], var_files: tuple[str, ...], fmt: str,
-             color: str) -> int:
+             color: str, no_color: bool = False) -> int:
     """Check configuration files offline: schema, references, duplicates."""
-    out = Out(use_color(color))
+    out = Out(use_color("never" if no_color else color))
     try:
         desired = load_desired(paths, var_pairs, var_files)
     except ValidationError as exc:
+        annotate_config_errors(exc.reasons)
+        if fmt == "gitlab-codequality":
+            out.result(json.dumps(codequality_report(exc.reasons), indent=2))
+            return EXIT_ERROR
         if fmt == "json":
             out.result(json.dumps({**_DOC, "valid": False, "errors": [
                 {"message": r.message, "path": r.path, "file": r.source.file if r.source else None,
@@ -41,7 +50,9 @@ def validate(paths: tuple[str, ...], var_pairs: tuple[str, ...], var_files: tupl
                 for r in exc.reasons]}, indent=2))
             return EXIT_ERROR
         raise
-    if fmt == "json":
+    if fmt == "gitlab-codequality":
+        out.result("[]")
+    elif fmt == "json":
         out.result(json.dumps({**_DOC, "valid": True, "errors": [], "resources": len(desired.resources)}, indent=2))
     else:
         out.result(f"Configuration is valid: {len(desired.resources)} resources in {len(desired.sources)} file(s).")

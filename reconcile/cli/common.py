@@ -25,14 +25,17 @@ class Out:
     def __init__(self, color: bool):
         self.color = color
 
+    # color= decides, not click: it would strip styles from any non-terminal stream, so
+    # FORCE_COLOR and --color always would never reach a CI log.
     def result(self, text: str) -> None:
-        click.echo(text, nl=not text.endswith("\n"))
+        click.echo(text, nl=not text.endswith("\n"), color=self.color)
 
     def info(self, text: str) -> None:
-        click.echo(text, err=True)
+        click.echo(text, err=True, color=self.color)
 
     def error(self, text: str) -> None:
-        click.echo(click.style("Error: ", fg="red", bold=True) + text if self.color else f"Error: {text}", err=True)
+        click.echo(click.style("Error: ", fg="red", bold=True) + text if self.color else f"Error: {text}", err=True,
+                   color=self.color)
 
 
 def handle_errors(fn: Callable[..., int | None]) -> Callable[..., None]:
@@ -40,7 +43,8 @@ def handle_errors(fn: Callable[..., int | None]) -> Callable[..., None]:
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> None:
-        out = Out(use_color(kwargs.get("color", "auto"), sys.stderr))
+        choice = "never" if kwargs.get("no_color") else kwargs.get("color", "auto")
+        out = Out(use_color(choice, sys.stderr))
         try:
             code = fn(*args, **kwargs)
         except ValidationError as exc:

@@ -12,16 +12,20 @@ from .. import __version__
 from . import (
     cmd_adopt,
     cmd_apply,
+    cmd_ci,
     cmd_export,
     cmd_graph,
     cmd_keys,
     cmd_plan,
     cmd_validate,
+    cmd_version,
 )
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "auto_envvar_prefix": "INFRAI"})
-@click.version_option(__version__, prog_name="infrai-reconcile")
+# Not from INFRAI_VERSION: a workflow pinning the tool's version in that variable must not
+# turn every command into `--version` (or an "invalid boolean" error).
+@click.version_option(__version__, prog_name="infrai-reconcile", allow_from_autoenv=False)
 @click.option("-v", "--verbose", count=True, help="More logging on stderr (-vv for HTTP calls).")
 def cli(verbose: int) -> None:
     """Infrastructure-as-code for the Infrai account API.
@@ -41,6 +45,8 @@ cli.add_command(cmd_adopt.adopt)
 cli.add_command(cmd_export.export)
 cli.add_command(cmd_graph.graph)
 cli.add_command(cmd_keys.keys)
+cli.add_command(cmd_version.version)
+cli.add_command(cmd_ci.ci)
 
 
 def _register_emulator() -> None:

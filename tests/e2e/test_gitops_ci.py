@@ -17,6 +17,8 @@ def commands(workflow: dict) -> list[list[str]]:
     found = []
     for job in workflow["jobs"].values():
         for step in job["steps"]:
+            if "infrai-reconcile@" in str(step.get("uses", "")):  # the action: its command and args
+                found.append(["reconcile", step["with"]["command"], *shlex.split(str(step["with"].get("args", "")))])
             for line in str(step.get("run", "")).splitlines():
                 line = line.strip()
                 if line.startswith("reconcile "):
@@ -48,7 +50,8 @@ def test_apply_is_serialised_and_never_cancelled():
 def test_fork_prs_plan_locally_without_secrets():
     workflow = yaml.safe_load((EXAMPLES / "ci" / "plan-pr.yml").read_text())
     fork = [s for s in workflow["jobs"]["plan"]["steps"] if "!= github.repository" in str(s.get("if", ""))]
-    assert fork and "--local" in fork[0]["run"] and "secrets." not in str(fork[0])
+    assert fork and ("--local" in fork[0].get("run", "") or fork[0].get("with", {}).get("local") is True)
+    assert "secrets." not in str(fork[0])
 
 
 def test_nightly_drift_uses_detailed_exitcode():

@@ -1,0 +1,41 @@
+"""Config errors where CI users look: under GitHub Actions (`GITHUB_ACTIONS=true`),
+`validate` and `plan` print `::error file=…,line=…,col=…::` workflow commands (at most 10)
+and append the full list to the step summary (reconcile/ci/github.py has the format)."""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import click
+
+from ..ci.github import append_summary, config_error_report, in_github_actions
+from ..errors import Reason, ValidationError
+
+
+def annotate_config_errors(reasons: Sequence[Reason], *, to_stderr: bool = False) -> None:
+    if not in_github_actions():
+        return
+    lines, table = config_error_report(reasons)
+    for line in lines:
+        # The runner reads workflow commands on both streams; stdout unless it carries JSON.
+        click.echo(line, err=to_stderr)
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary:
+        append_summary(summary, table)
+
+
+def annotating(fn: Callable[..., int | None]) -> Callable[..., int | None]:
+    """Annotate a command's ValidationError before handle_errors reports it."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> int | None:
+        try:
+            return fn(*args, **kwargs)
+        except ValidationError as exc:
+            annotate_config_errors(exc.reasons, to_stderr=bool(kwargs.get("json_events")))
+            raise
+
+    return wrapper

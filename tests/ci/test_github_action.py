@@ -1,0 +1,220 @@
+"""The GitHub Action: action.yml's `run:` steps executed locally with bash and a fake runner
+environment (GITHUB_OUTPUT, GITHUB_STEP_SUMMARY, GITHUB_ACTIONS=true), workflow-command
+escaping and annotations, and the size caps on a 5,000-change plan."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "plan"))
+from ci_support import REPO, clean_env
+from plan_builders import desired, live, want
+
+from reconcile.ci.github import (
+    COMMENT_LIMIT,
+    SUMMARY_LIMIT,
+    ActionInputs,
+    append_summary,
+    comment_body,
+    escape_data,
+    escape_property,
+    run_action,
+    split_plan_args,
+    write_outputs,
+)
+from reconcile.cli.gitops import write_step_summary
+from reconcile.cli.main import cli
+from reconcile.plan import build_plan
+
+ACTION = yaml.safe_load((REPO / "action.yml").read_text())
+INPUT_REF = re.compile(r"\$\{\{\s*inputs\.([\w-]+)\s*\}\}")
+
+
+def read_outputs(path: Path) -> dict[str, str]:
+    out: dict[str, str] = {}
+    lines = path.read_text().splitlines()
+    i = 0
+    while i < len(lines):
+        if "<<" in lines[i]:
+            name, delim = lines[i].split("<<", 1)
+            j = lines.index(delim, i + 1)
+            out[name] = "\n".join(lines[i + 1:j])
+            i = j + 1
+        else:
+            name, value = lines[i].split("=", 1)
+            out[name] = value
+            i += 1
+    return out
+
+
+def run_steps(tmp: Path, inputs: dict[str, str], *, only: str | None = None, extra_env: dict[str, str] | None = None,
+              path_first: Path | None = None) -> tuple[dict[str, str], Path, list[subprocess.CompletedProcess[str]]]:
+    """Run each `run:` step of action.yml as the runner would: inputs substituted into the
+    step's env, bash, GITHUB_* files. `uses:` steps (setup-python) are the runner's job."""
+    values = {name: str(spec.get("default", "")) for name, spec in ACTION["inputs"].items()} | inputs
+    outputs, summary = tmp / "github_output", tmp / "step_summary.md"
+    outputs.touch()
+    runner_temp = tmp / "runner_temp"
+    runner_temp.mkdir(exist_ok=True)
+    env = clean_env(tmp, GITHUB_ACTIONS="true", GITHUB_OUTPUT=str(outputs), GITHUB_STEP_SUMMARY=str(summary),
+                    GITHUB_ACTION_PATH=str(REPO), RUNNER_TEMP=str(runner_temp), CI="true", **(extra_env or {}))
+    if path_first:
+        env["PATH"] = f"{path_first}{os.pathsep}{env['PATH']}"
+    done = []
+    for step in ACTION["runs"]["steps"]:
+        if "run" not in step or (only and step.get("name") != only):
+            continue
+        step_env = {k: INPUT_REF.sub(lambda m: values[m.group(1)], str(v)) for k, v in step.get("env", {}).items()}
+        done.append(subprocess.run(["bash", "-e", "-c", step["run"]], cwd=tmp / "repo", env={**env, **step_env},
+                                   capture_output=True, text=True, check=False, timeout=120))
+    return read_outputs(outputs), summary, done
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    (tmp_path / "repo").mkdir()
+    shutil.copytree(REPO / "examples" / "quickstart", tmp_path / "repo" / "infra")
+    return tmp_path
+
+
+def test_action_yml_outputs_are_written_by_the_run_step():
+    run_id = [s for s in ACTION["runs"]["steps"] if s.get("id") == "run"]
+    assert run_id and ACTION["runs"]["using"] == "composite"
+    for name in ("has_changes", "create", "update", "replace", "delete", "plan_path", "exitcode"):
+        assert ACTION["outputs"][name]["value"] == f"${{{{ steps.run.outputs.{name} }}}}"
+    for name in ("command", "paths", "endpoint", "parallelism", "args", "name", "local", "version"):
+        assert name in ACTION["inputs"]
+    # Inputs reach scripts through env only: nothing user-controlled is pasted into bash.
+    assert not any(INPUT_REF.search(s.get("run", "")) for s in ACTION["runs"]["steps"])
+
+
+def test_install_step_installs_the_checkout_or_the_given_version(repo: Path):
+    fake = repo / "fakebin"
+    fake.mkdir()
+    log = repo / "pip.log"
+    (fake / "python").write_text(f'#!/usr/bin/env bash\necho "$@" >> {log}\n')
+    (fake / "python").chmod(0o755)
+    run_steps(repo, {}, only="Install infrai-reconcile", path_first=fake)
+    run_steps(repo, {"version": "0.1.0"}, only="Install infrai-reconcile", path_first=fake)
+    first, second = log.read_text().splitlines()
+    assert first.endswith(f"pip install --disable-pip-version-check {REPO}")
+    assert second.endswith("pip install --disable-pip-version-check infrai-reconcile==0.1.0")
+
+
+def test_plan_then_apply_then_no_changes_through_the_action(repo: Path):
+    base = {"paths": "infra", "local": "true", "name": "staging", "python-version": ""}
+    outputs, summary, (step,) = run_steps(repo, {**base, "command": "plan"}, only="reconcile ${{ inputs.command }}")
+    assert step.returncode == 0, step.stderr
+    assert outputs["has_changes"] == "true" and outputs["exitcode"] == "2"
+    assert int(outputs["create"]) > 0 and outputs["delete"] == "0" and outputs["replace"] == "0"
+    assert Path(outputs["plan_path"]).is_file()
+    body = Path(outputs["comment_path"]).read_text()
+    assert body.startswith("<!-- infrai-reconcile:plan:staging -->\n### Infrai plan: staging")
+    assert "\x1b[" not in body and "\x1b[" not in summary.read_text()
+    assert "| create | update |" in summary.read_text()
+
+    outputs, _, (step,) = run_steps(repo, {**base, "command": "apply", "args": "--secrets-out ../secrets.json"},
+                                    only="reconcile ${{ inputs.command }}")
+    assert step.returncode == 0, step.stderr
+    assert outputs["exitcode"] == "0"
+    assert (repo / "secrets.json").is_file()
+
+    outputs, _, (step,) = run_steps(repo, {**base, "command": "plan"}, only="reconcile ${{ inputs.command }}")
+    assert outputs["has_changes"] == "false" and outputs["exitcode"] == "0" and outputs["create"] == "0"
+
+
+def test_validate_with_errors_fails_the_step_with_annotations(repo: Path):
+    (repo / "repo" / "infra" / "infrai.yaml").write_text("projects:\n  - name: 5\n")
+    outputs, summary, (step,) = run_steps(repo, {"command": "validate", "paths": "infra"},
+                                          only="reconcile ${{ inputs.command }}")
+    assert step.returncode == 1 and outputs["exitcode"] == "1"
+    assert "::error file=infra/infrai.yaml,line=2,col=11,title=infrai config%3A projects[0].name::" in step.stdout
+    assert "| infra/infrai.yaml | 2 | 11 | projects[0].name |" in summary.read_text()
+
+
+def test_apply_sends_plan_shaping_args_to_plan_and_the_rest_to_apply(tmp_path: Path):
+    assert split_plan_args(["--prune", "keys", "--force", "--target=projects.web", "--secrets-out", "s.env"]) == (
+        ["--prune", "keys", "--target=projects.web"], ["--force", "--secrets-out", "s.env"])
+    calls: list[list[str]] = []
+
+    def runner(argv: list[str]) -> int:
+        calls.append(argv)
+        return 1  # the plan fails: apply must not run, outputs say so
+
+    out = tmp_path / "out"
+    code = run_action(ActionInputs("apply", "infra", args="--prune keys --force"), {"GITHUB_OUTPUT": str(out),
+                                                                                   "RUNNER_TEMP": str(tmp_path)}, runner)
+    assert code == 1 and len(calls) == 1 and calls[0][:2] == ["plan", "infra"]
+    assert "--prune" in calls[0] and "--force" not in calls[0]
+    assert read_outputs(out)["exitcode"] == "1"
+
+
+# -- workflow commands ----------------------------------------------------------------
+def test_escaping_follows_githubs_rules():
+    assert escape_data("100% done\r\nnext") == "100%25 done%0D%0Anext"
+    assert escape_property("a:b,c%\n") == "a%3Ab%2Cc%25%0A"
+
+
+def test_config_errors_are_annotated_at_most_ten_with_the_full_list_in_the_summary(tmp_path: Path,
+                                                                                    monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.chdir(tmp_path)
+    cfg = tmp_path / "bad.yaml"
+    cfg.write_text("projects:\n" + "".join(f"  - name: {i}\n" for i in range(12)))
+    summary = tmp_path / "summary.md"
+    env = {"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary)}
+    for command in (["validate"], ["plan", "--local", str(tmp_path / "db")]):
+        summary.write_text("")
+        result = CliRunner().invoke(cli, [command[0], "bad.yaml", *command[1:]], env=env)
+        assert result.exit_code == 1
+        errors = [line for line in result.stdout.splitlines() if line.startswith("::error ")]
+        assert len(errors) == 11 and errors[-1].endswith("::2 more configuration error(s): see the job summary "
+                                                         "for the full list")
+        assert errors[0] == ("::error file=bad.yaml,line=2,col=11,title=infrai config%3A projects[0].name"
+                             "::name must be a string, not an integer ('0')")
+        assert summary.read_text().count("| bad.yaml |") == 12
+    quiet = CliRunner().invoke(cli, ["validate", "bad.yaml"], env={"GITHUB_ACTIONS": None})
+    assert "::error" not in quiet.output
+
+
+# -- size caps --------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def huge_plan():
+    d = desired(*[want("project", name=f"project-{i:04d}", metadata={"team": "platform", "cost_centre": f"cc-{i}"},
+                       rate_limit_rpm=600) for i in range(5000)])
+    plan = build_plan(d, live())
+    assert len(plan.changes) == 5000
+    return plan
+
+
+def test_comment_body_of_5000_changes_fits_and_says_what_was_cut(huge_plan):
+    body = comment_body(huge_plan, "production")
+    assert len(body) <= COMMENT_LIMIT
+    assert body.startswith("<!-- infrai-reconcile:plan:production -->")
+    assert "**Plan: 5000 to create, 0 to update, 0 to replace, 0 to delete.**" in body  # the summary survives
+    assert re.search(r"\d+ more (changes|lines) not shown", body)
+
+
+def test_step_summary_of_5000_changes_stays_under_one_mebibyte(huge_plan, tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch):
+    summary = tmp_path / "summary.md"
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    write_step_summary(huge_plan)
+    assert 0 < summary.stat().st_size < 1024 * 1024
+    append_summary(summary, "x" * (2 * SUMMARY_LIMIT))  # a later writer cannot push it over
+    assert summary.stat().st_size <= SUMMARY_LIMIT
+
+
+def test_outputs_file_uses_a_heredoc_for_multiline_values(tmp_path: Path):
+    out = tmp_path / "out"
+    write_outputs(out, {"has_changes": True, "create": 3, "text": "a\nb"})
+    assert read_outputs(out) == {"has_changes": "true", "create": "3", "text": "a\nb"}
