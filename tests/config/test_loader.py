@@ -352,8 +352,9 @@ def _examples() -> list[Path]:
     """Each example directory (its files merge) and each YAML file directly in examples/."""
     if not EXAMPLES.is_dir():
         return []
-    # ci/ holds GitHub workflows and environments/ needs --var-file: tests/e2e/test_gitops_* check them.
-    return sorted(p for p in EXAMPLES.iterdir() if (p.is_dir() and p.name not in ("ci", "environments"))
+    # ci/ holds GitHub workflows and environments/ needs --var-file: tests/e2e/test_gitops_* check them;
+    # policy/ is a --policy file, not a configuration (tests/e2e/test_policy_gates.py loads it).
+    return sorted(p for p in EXAMPLES.iterdir() if (p.is_dir() and p.name not in ("ci", "environments", "policy"))
                   or p.suffix in (".yaml", ".yml"))
 
 
