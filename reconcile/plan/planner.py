@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from functools import lru_cache
 from typing import Any, Iterable
 
 from deepdiff import DeepDiff
@@ -47,9 +48,13 @@ def build_plan(desired: DesiredState, live: LiveState, options: PlanOptions = Pl
     warnings: list[str] = list(options.extra_warnings)
     now = options.now or datetime.now(timezone.utc)
 
+    # Both states bucketed by kind in one pass each, keyed by the addresses they are already
+    # keyed by (recomputing `r.address` and rescanning per kind cost ~0.1 s at 10,000).
+    wanted_by_kind = _by_kind(desired.resources)
+    have_by_kind = _by_kind(live.resources)
     for kind in KINDS:
-        wanted = {r.address: r for r in desired.of_kind(kind.name)}
-        have = {r.address: r for r in live.of_kind(kind.name)}
+        wanted = wanted_by_kind.get(kind.name, {})
+        have = have_by_kind.get(kind.name, {})
         for address, want in wanted.items():
             if kind.singleton:
                 got = have.get(address)
@@ -99,19 +104,28 @@ def build_plan(desired: DesiredState, live: LiveState, options: PlanOptions = Pl
     )
 
 
+def _by_kind(resources: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for address, r in resources.items():
+        out.setdefault(r.kind, {})[address] = r
+    return out
+
+
 # -- comparing one resource -------------------------------------------------------------
 def _compare(kind: KindSpec, want: DesiredResource, got: LiveResource, force_replace: bool,
              now: datetime) -> Change | None:
     diffs: list[FieldDiff] = []
     changed: dict[str, Any] = {}
     replace_reasons: list[str] = []
+    diffable = _diffable(kind.name)
+    live_values = got.values
     for name, value in want.values.items():
-        f = kind.fields.get(name)
-        if f is None or f.computed or f.write_only or name in kind.identity:
+        if name not in diffable:
             continue
-        current = got.values.get(name)
+        current = live_values.get(name)
         if value == current:
             continue
+        f = kind.fields[name]
         changed[name] = value
         diffs.extend(_field_diffs(name, current, value, f.sensitive))
         if not f.updatable:
@@ -119,9 +133,11 @@ def _compare(kind: KindSpec, want: DesiredResource, got: LiveResource, force_rep
     if force_replace:
         replace_reasons.append("replacement requested with --replace")
 
+    rotate_reason = _rotation_due(kind, want, got, now)
+    if not (replace_reasons or rotate_reason or changed):
+        return None  # the common case: nothing to copy or fingerprint
     before = dict(got.values)
     after = {**before, **want.values}
-    rotate_reason = _rotation_due(kind, want, got, now)
     if replace_reasons:
         action = Action.REPLACE
         reasons = tuple(replace_reasons)
@@ -140,6 +156,14 @@ def _compare(kind: KindSpec, want: DesiredResource, got: LiveResource, force_rep
         level=LEVELS[kind.name], live_fingerprint=got.fingerprint(), meta=dict(want.meta),
         secret_refs=dict(want.secret_refs),
     )
+
+
+@lru_cache(maxsize=None)
+def _diffable(kind_name: str) -> frozenset[str]:
+    """Fields compared with live: declared, read back, and not part of the identity."""
+    kind = REGISTRY[kind_name]
+    return frozenset(name for name, f in kind.fields.items()
+                     if not (f.computed or f.write_only or name in kind.identity))
 
 
 def _field_diffs(name: str, before: Any, after: Any, sensitive: bool) -> list[FieldDiff]:
