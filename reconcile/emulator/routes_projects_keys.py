@@ -111,11 +111,14 @@ async def keys_create(ctx: Ctx) -> Outcome:
 
 
 async def keys_list(ctx: Ctx) -> Outcome:
+    # Documented without pagination: every key unless `cursor`/`limit` (the extension) is given.
     cursor, limit = v.page_params(ctx.params)
+    paged = "cursor" in ctx.params or "limit" in ctx.params
     project_id = v.string(ctx.params, "project_id", min_len=1, max_len=64)
     include_revoked = v.boolean(ctx.params, "include_revoked", default=False)
     return 200, ctx.store.page_text(
-        "key", cursor=cursor, limit=limit, parent=project_id, exclude_state=None if include_revoked else "revoked"
+        "key", cursor=cursor, limit=limit if paged else None, parent=project_id,
+        exclude_state=None if include_revoked else "revoked",
     )
 
 

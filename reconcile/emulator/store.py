@@ -235,7 +235,7 @@ class Store:
         kind: str,
         *,
         cursor: str | None,
-        limit: int,
+        limit: int | None,
         parent: str | None = None,
         exclude_state: str | None = None,
         newest_first: bool = False,
@@ -259,11 +259,12 @@ class Store:
             clauses.append("seq < ?" if newest_first else "seq > ?")
             values.append(after)
         order = "DESC" if newest_first else "ASC"
-        values.append(limit + 1)
+        # limit None: every item, one page (a list the contract documents unpaginated).
+        values.append(-1 if limit is None else limit + 1)
         rows = self.conn.execute(
             f"SELECT seq, body FROM objects WHERE {' AND '.join(clauses)} ORDER BY seq {order} LIMIT ?", values
         ).fetchall()
-        more = len(rows) > limit
+        more = limit is not None and len(rows) > limit
         rows = rows[:limit]
         next_cursor = dumps(encode_cursor(rows[-1][0])) if more and rows else "null"
         return '{"items":[' + ",".join(row[1] for row in rows) + '],"next_cursor":' + next_cursor + "}"

@@ -75,9 +75,11 @@ API_KEY = KindSpec(
                             "Hours the old secret stays valid after a rotation (0-168, default 24)."),
     },
     api=KindApi(
-        # Documented without pagination, but the API honours cursor/limit when given
-        # (docs/emulator.md); paging bounds the size of one response on big accounts.
+        # Documented without pagination: one GET returns every key (docs/emulator.md). Read
+        # that way, not in pages of 1,000 behind a cursor: pages are sequential, and the
+        # keys are most of a big account (9 pages = 9 round trips on a 10,000-resource plan).
         list=Endpoint("GET", "/v1/account/keys/list"),
+        paginated=False,
         create=Endpoint("POST", "/v1/account/keys/create"),
         update=Endpoint("PATCH", "/v1/account/keys/update/{id}"),
         delete=Endpoint("DELETE", "/v1/account/keys/revoke/{id}"),
