@@ -44,6 +44,7 @@ SETTINGS_SCHEMAS: dict[str, dict[str, Any]] = {
                 "description": "Each secret goes to every sink, in order; a failing sink stops further secret-producing steps.",
                 "items": {
                     "type": "object", "additionalProperties": False, "minProperties": 1, "maxProperties": 2,
+                    "description": "One sink: `file` or `exec` (with an optional `timeout`).",
                     "properties": {
                         "file": {"type": "string", "minLength": 1,
                                  "description": "A 0600 file: JSON, or dotenv when the name ends in .env."},
