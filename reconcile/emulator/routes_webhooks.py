@@ -118,7 +118,8 @@ async def emit_event(emu: EmulatorState, event_type: str, data: dict) -> None:
     Simulated deliveries are recorded at once; real ones run in the background so the API
     call that caused the event does not wait on a receiver.
     """
-    webhooks = [w for w in emu.store.all("webhook") if w["active"] and event_type in w["events"]]
+    webhooks = [w for w in emu.store.all_containing("webhook", f'"{event_type}"')
+                if w["active"] and event_type in w["events"]]
     for webhook in webhooks:
         msg_id = new_id("msg")
         payload = data  # `deliver` wraps it in the {type, timestamp, data} envelope

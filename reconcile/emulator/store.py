@@ -83,7 +83,16 @@ def to_micro(amount: float) -> int:
 
 
 def random_base62(length: int) -> str:
-    return "".join(secrets.choice(BASE62) for _ in range(length))
+    """`length` uniform base62 characters from the OS CSPRNG.
+
+    One `token_bytes` call, bytes ≥ 248 (= 4 × 62) dropped so `% 62` stays unbiased: the
+    same distribution as `secrets.choice` per character, at a tenth of the CPU (that was
+    ~0.2 ms of every key create: an id and a 40-character secret).
+    """
+    out = ""
+    while len(out) < length:
+        out += "".join([BASE62[b % 62] for b in secrets.token_bytes(length + 8) if b < 248])
+    return out[:length]
 
 
 def new_id(prefix: str) -> str:
@@ -225,6 +234,16 @@ class Store:
             rows = self.conn.execute(
                 "SELECT body FROM objects WHERE parent = ? AND kind = ? ORDER BY seq", (parent, kind)
             )
+        return [json.loads(row[0]) for row in rows]
+
+    def all_containing(self, kind: str, text: str) -> list[dict]:
+        """Objects of `kind` whose stored JSON contains `text`: a cheap prefilter in SQL
+        (callers check the parsed objects), so an event on an account with hundreds of
+        webhooks does not parse every one of them on every key create."""
+        pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        rows = self.conn.execute(
+            "SELECT body FROM objects WHERE kind = ? AND body LIKE ? ESCAPE '\\' ORDER BY seq", (kind, pattern)
+        )
         return [json.loads(row[0]) for row in rows]
 
     def count(self, kind: str) -> int:
