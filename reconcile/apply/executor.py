@@ -154,7 +154,8 @@ class Executor:
                 if not running:
                     break  # anything still pending never became ready: reported below
                 try:
-                    finished, _ = wait(list(running), return_when=FIRST_COMPLETED)
+                    # The timeout only makes a Ctrl-C acknowledged promptly (nothing waits on it).
+                    finished, _ = wait(list(running), timeout=0.5, return_when=FIRST_COMPLETED)
                 except KeyboardInterrupt:
                     # Ctrl-C: start nothing new, let the steps in flight finish, then report.
                     interrupted = stopping = True
@@ -180,9 +181,14 @@ class Executor:
                     for address in failed:
                         skip_dependents(address)
 
-        for result in results.values():
+        # In plan order (dependencies first): a step is skipped only when a step it depends on
+        # failed or was skipped; under a stopped parent (Ctrl-C, first failure) it was not started.
+        for change in self.plan.changes:
+            result = results[change.address]
             if result.status is StepStatus.PENDING:
-                result.status = StepStatus.SKIPPED if blocked(result) else StepStatus.NOT_STARTED
+                failed_before = any(results[d].status in (StepStatus.FAILED, StepStatus.SKIPPED)
+                                    for d in change.depends_on if d in in_plan)
+                result.status = StepStatus.SKIPPED if failed_before else StepStatus.NOT_STARTED
         ordered = [results[c.address] for c in self.plan.changes]
         return ApplyReport(ordered, interrupted=interrupted, stopped_early=stopping,
                            elapsed_s=time.monotonic() - started,

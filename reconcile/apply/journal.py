@@ -46,8 +46,8 @@ log = logging.getLogger(__name__)
 DEFAULT_JOURNAL_NAME = ".infrai-journal.jsonl"
 MASK = "<masked>"
 CRASH_HOOK_ENV = "INFRAI_TEST_CRASH_AFTER_CALLS"
-# States that close a "sent" record: the response arrived, or a later apply dealt with it.
-_CLOSING = frozenset({"done", "recovered", "resolved"})
+# States that close any "sent" record: a later apply dealt with it.
+_CLOSING = frozenset({"recovered", "resolved"})
 # The executor's call indices (executor.py): creates 0.., updates 10.., delete 20, rotate 30.
 _MAX_CALL_INDEX = 40
 
@@ -89,6 +89,12 @@ def _template_of(spec: KindSpec, method: str, path: str) -> str | None:
         if path == endpoint.path or ("{id}" in endpoint.path and path.startswith(prefix)):
             return name
     return None
+
+
+def _produces_secret(record: dict[str, Any]) -> bool:
+    spec = REGISTRY.get(record.get("kind", ""))
+    return bool(spec and spec.secret_outputs
+                and _template_of(spec, record.get("method", ""), record.get("path", "")))
 
 
 class _CrashHook:
@@ -172,16 +178,28 @@ class ApplyJournal:
         return out
 
     def unfinished(self) -> list[dict[str, Any]]:
-        """"sent" records with no closing record, oldest first."""
+        """"sent" records still to look at, oldest first, each with its "done" id if any.
+
+        "done" closes a call without a secret. It does not close a secret-producing one: the
+        executor records the response before it writes the secret, so a crash in between
+        (another thread's, or the test hook's) leaves a "done" call whose secret is on no
+        file; recovery checks the file, which is cheap, rather than trust "done".
+        """
         records = self.records()
         closed = {r["idempotency_key"] for r in records if r.get("state") in _CLOSING}
+        done = {r["idempotency_key"]: r.get("id") for r in records if r.get("state") == "done"}
         seen: set[str] = set()
         out = []
         for r in records:
             key = r["idempotency_key"]
-            if r.get("state") == "sent" and key not in closed and key not in seen:
-                seen.add(key)
-                out.append(r)
+            if r.get("state") != "sent" or key in closed or key in seen:
+                continue
+            seen.add(key)
+            if key in done:
+                if not _produces_secret(r):
+                    continue
+                r = {**r, "done_id": done[key]}
+            out.append(r)
         return out
 
     def complete(self) -> None:
@@ -192,7 +210,7 @@ class ApplyJournal:
 
     def compact(self) -> None:
         """Keep only the records still unfinished (what a next apply must look at)."""
-        keep = self.unfinished()
+        keep = [{k: v for k, v in r.items() if k != "done_id"} for r in self.unfinished()]
         with self._lock:
             os.ftruncate(self._fd, 0)
             os.write(self._fd, b"".join(_line(r) for r in keep))
@@ -314,6 +332,13 @@ def recover(journal: ApplyJournal, client: Any, router: SecretRouter, *, read_li
             journal.mark(record, "resolved", "no secret in its response")
             continue
         candidates.append((record, spec, template))
+    # Only the latest secret-producing call of an address matters: an older one's secret
+    # (a create before a rotation) was superseded, and replaying it would write a stale one.
+    latest = {record["address"]: record["idempotency_key"] for record, _, _ in candidates}
+    for record, _, _ in candidates:
+        if latest[record["address"]] != record["idempotency_key"]:
+            journal.mark(record, "resolved", "superseded by a later call")
+    candidates = [c for c in candidates if latest[c[0]["address"]] == c[0]["idempotency_key"]]
     if not candidates:
         return result
     live = read_live(client)

@@ -1,0 +1,77 @@
+"""Ctrl-C during an apply: the steps in flight finish, nothing new starts, the report says
+what was done and what was not started, the exit status is non-zero, and a re-run converges.
+
+The emulator answers every `/v1` request 250 ms late (fault `latency_ms`), so steps are in
+flight when SIGINT arrives; the test sends it when the first step's progress line appears.
+"""
+
+from __future__ import annotations
+
+import re
+import select
+import signal
+
+from reliability_support import (  # noqa: F401
+    RUN_TIMEOUT_S,
+    account,
+    assert_converged,
+    cli_env,
+    config,
+    finish,
+    run_cli_process,
+    start_cli,
+)
+
+SHAPE = dict(projects=4, keys=3, webhooks=1, alerts=1, members=1)
+
+
+def _wait_for_progress(proc, limit_lines: int = 200) -> str:
+    """Read stderr until a step has finished ("[1/N] ..."); bounded in lines and time."""
+    seen = ""
+    for _ in range(limit_lines):
+        ready, _, _ = select.select([proc.stderr], [], [], RUN_TIMEOUT_S)
+        assert ready, "apply printed no progress"
+        line = proc.stderr.readline()
+        assert line, f"apply ended before any step finished:\n{seen}"
+        seen += line
+        if re.match(r"\[\d+/\d+\] ", line):
+            return seen
+    raise AssertionError(f"no progress line in {limit_lines} lines:\n{seen}")
+
+
+def test_sigint_finishes_steps_in_flight_reports_and_rerun_converges(http_emulator, account, tmp_path, secret_scan):
+    url, key, _ = http_emulator
+    secret_scan.directory(tmp_path)
+    (tmp_path / "infrai.yaml").write_text(config(**SHAPE))
+    env = cli_env(url, key)
+    args = ("apply", "infrai.yaml", "--auto-approve", "--secrets-out", "secrets.json", "--parallelism", "2")
+    account.faults(latency_ms=250)
+
+    proc = start_cli(*args, env=env, cwd=tmp_path)
+    before = _wait_for_progress(proc)
+    proc.send_signal(signal.SIGINT)
+    run = finish(proc, args, secret_scan)
+    run.stderr = before + run.stderr
+    account.faults()
+
+    assert run.returncode == 1, run.output[-3000:]
+    assert "Traceback" not in run.output
+    assert "(interrupted)." in run.stdout and "Apply incomplete:" in run.stdout, run.stdout
+    summary = re.search(r"Apply incomplete: (\d+) done, (\d+) failed, (\d+) skipped, (\d+) not started", run.stdout)
+    assert summary, run.stdout
+    done, failed, skipped, not_started = map(int, summary.groups())
+    assert failed == 0 and not_started > 0 and done >= 1
+    # No half state: what the report calls done is live, what it calls not started is not.
+    live_projects = {p["name"] for p in account.items("/v1/account/projects/list")}
+    for address, status in re.findall(r"^  \+ (projects\.[\w-]+): create (\w[\w ]*)", run.stdout, re.M):
+        name = address.split(".")[1]
+        assert (name in live_projects) == status.startswith("done"), (address, status)
+    live_keys = [k for k in account.items("/v1/account/keys/list") if k["name"] != "bootstrap"]
+    secrets = (tmp_path / "secrets.json").read_text() if (tmp_path / "secrets.json").exists() else ""
+    for k in live_keys:  # every key created before the stop has its secret on file
+        assert k["key_id"] in secrets
+
+    rerun = run_cli_process(*args, env=env, cwd=tmp_path, scan=secret_scan)
+    assert rerun.returncode == 0, rerun.output[-3000:]
+    assert_converged(account, **SHAPE)
+    assert (tmp_path / ".infrai-journal.jsonl").read_text() == ""
