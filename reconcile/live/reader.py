@@ -14,7 +14,7 @@ from typing import Any, Iterable, Protocol
 
 from ..kinds import KINDS, REGISTRY, KindSpec, LiveContext
 from ..kinds.base import default_from_live
-from ..state import LiveResource, LiveState
+from ..state import LiveResource, LiveState, gc_paused
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +29,7 @@ class ListingClient(Protocol):
 WHOAMI = "/v1/account/whoami"
 
 
+@gc_paused()
 def read_live(client: ListingClient, kinds: Iterable[str] | None = None, *, parallelism: int = 8) -> LiveState:
     """Read the given kinds (all by default). Parents are read with their children, since
     a child's identity names its parent (a key is `projects.<name>.keys.<name>`)."""

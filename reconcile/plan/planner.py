@@ -21,7 +21,7 @@ from deepdiff import DeepDiff
 from ..errors import ConfigError
 from ..kinds import KINDS, LEVELS, REGISTRY, KindSpec
 from ..kinds.units import parse_duration_hours
-from ..state import DesiredResource, DesiredState, LiveResource, LiveState
+from ..state import DesiredResource, DesiredState, LiveResource, LiveState, gc_paused
 from .model import Action, Change, FieldDiff, Plan, Unmanaged
 
 KIND_ORDER = {k.name: i for i, k in enumerate(KINDS)}
@@ -41,6 +41,7 @@ class PlanOptions:
     extra_warnings: tuple[str, ...] = field(default_factory=tuple)
 
 
+@gc_paused()
 def build_plan(desired: DesiredState, live: LiveState, options: PlanOptions = PlanOptions()) -> Plan:
     prune = set(desired.prune) | set(options.prune)
     changes: list[Change] = []
