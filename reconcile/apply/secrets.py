@@ -162,20 +162,21 @@ class SecretRouter:
         return ", ".join(str(s) for s in self.sinks) or str(self.recovery.path)
 
     def put(self, secret: Secret) -> None:
-        if not self.sinks:
-            # No sink chosen: the recovery file is the sink (like Terraform keeping them in state).
-            self._keep(secret)
-            with self._lock:
-                self.delivered.append(f"{secret.address}.{secret.field}")
-            return
-        for sink in self.sinks:
-            try:
-                sink.put(secret)
-            except Exception as exc:  # noqa: BLE001 - any sink failure must keep the secret
-                self._keep(secret)
-                message = str(exc) if isinstance(exc, ReconcileError) else type(exc).__name__
-                raise SecretSinkError(f"{message}. The secret was kept in {self.recovery.path} (mode 0600).") from None
+        # One secret at a time: sinks are user commands (`vault kv put`, `gh secret set`) that
+        # need not be safe to run concurrently, and parallel apply steps would otherwise race.
         with self._lock:
+            if not self.sinks:
+                # No sink chosen: the recovery file is the sink (like Terraform keeping them in state).
+                self._keep(secret)
+                self.delivered.append(f"{secret.address}.{secret.field}")
+                return
+            for sink in self.sinks:
+                try:
+                    sink.put(secret)
+                except Exception as exc:  # noqa: BLE001 - any sink failure must keep the secret
+                    self._keep(secret)
+                    message = str(exc) if isinstance(exc, ReconcileError) else type(exc).__name__
+                    raise SecretSinkError(f"{message}. The secret was kept in {self.recovery.path} (mode 0600).") from None
             self.delivered.append(f"{secret.address}.{secret.field}")
 
     def _keep(self, secret: Secret) -> None:
