@@ -19,7 +19,10 @@ from .wiring import Connection, open_client
 @handle_errors
 def adopt(addresses: tuple[str, ...], stack: str | None, config_paths: tuple[str, ...], endpoint: str | None,
           local_db: str | None, parallelism: int, retries: int, retry_delay: float) -> int:
-    """Take existing objects into a stack (e.g. `projects.web`, `webhooks["https://…"]`)."""
+    """Stamp a stack's ownership marker on existing objects to take them over.
+
+    ADDRESSES are e.g. `projects.web` or `webhooks["https://hooks.example.com/x"]`.
+    """
     if not stack and config_paths:
         stack = load_desired(config_paths, (), ()).stack
     if not stack:
