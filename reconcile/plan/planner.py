@@ -39,6 +39,9 @@ class PlanOptions:
     # Ownership marker check: returns a reason when a live object may not be deleted.
     ownership: Any = None
     extra_warnings: tuple[str, ...] = field(default_factory=tuple)
+    # `desired.config_digest()` when already known: make_plan computes it while the live
+    # read is on the wire, rather than after it.
+    config_digest: str | None = None
 
 
 @gc_paused()
@@ -98,7 +101,7 @@ def build_plan(desired: DesiredState, live: LiveState, options: PlanOptions = Pl
         unmanaged=tuple(sorted(unmanaged, key=lambda u: (KIND_ORDER[u.kind], u.address))),
         warnings=tuple(warnings),
         targets=tuple(options.targets),
-        config_digest=desired.config_digest(),
+        config_digest=options.config_digest or desired.config_digest(),
         live_fingerprint=live.fingerprint(),
         live_counts=_counts(live),
         kinds=tuple(sorted(live.kinds_read)),
