@@ -90,7 +90,8 @@ def apply(paths: tuple[str, ...], var_pairs: tuple[str, ...], var_files: tuple[s
                 out.info(f"{len(planned.already_done)} step(s) of the saved plan are already applied: "
                          + ", ".join(planned.already_done))
         else:
-            planned = make_plan(client, desired, prune=prune_kinds(prune), targets=targets, replace=replace)
+            planned = make_plan(client, desired, prune=prune_kinds(prune), targets=targets, replace=replace,
+                                parallelism=parallelism)
             check_plan(planned, force=force)
         if fmt == "text":
             out.result(render_plan_text(planned.plan, color=colored))

@@ -62,7 +62,8 @@ def plan(paths: tuple[str, ...], var_pairs: tuple[str, ...], var_files: tuple[st
     """Show what apply would change, without changing anything."""
     desired = load_desired(paths, var_pairs, var_files)
     with open_client(Connection(endpoint, local_db, parallelism, retries, retry_delay)) as client:
-        planned = make_plan(client, desired, prune=prune_kinds(prune), targets=targets, replace=replace)
+        planned = make_plan(client, desired, prune=prune_kinds(prune), targets=targets, replace=replace,
+                            parallelism=parallelism)
     check_plan(planned, force=True)  # protections fail the plan too; thresholds only stop apply
     if json_events:
         emit_plan(planned.plan)
