@@ -421,7 +421,9 @@ def run(args: argparse.Namespace) -> tuple[list[Row], list[str]]:
             f_req, f_s = apply_floor(r["levels"], p, latency)
             ratio = r["wall_s"] / f_s
             target = aim = "—"
-            if p == 32 and not sequential:
+            if apply_n < 1000:
+                pass  # the targets are for 1,000 creates; a quick run only checks the scripts
+            elif p == 32 and not sequential:
                 target, aim = ok(ratio <= 1.5) + " (≤ 1.5x)", ok(ratio <= 1.3) + " (≤ 1.3x)"
             elif p == 64:
                 aim = ok(ratio <= 2) + " (≤ 2x)"
@@ -431,7 +433,7 @@ def run(args: argparse.Namespace) -> tuple[list[Row], list[str]]:
             if p == 32 and not sequential:
                 per = r["cpu_s"] / max(1, r["requests"]) * 1000
                 rows.append(Row("client CPU per request (apply, parallelism 32)", f"{per:.2f} ms", "—", "—", "—",
-                                ok(per <= 0.8) + " (≤ 0.8 ms)"))
+                                ok(per <= 0.8) + " (≤ 0.8 ms)" if apply_n >= 1000 else "—"))
         notes.append("apply levels (dependency level: creates): " + ", ".join(
             f"{k}: {v}" for k, v in results["parallelism 32"]["levels"].items()))
 
@@ -511,6 +513,42 @@ Notes from the run:
   account, with 1% or 100% of the resources edited (one field each).
 - **Sequential calls** run the executor's own steps one after another in plan order,
   without its scheduler: the same requests as `--parallelism 1`.
+
+## What was changed to reach these figures
+
+Found with this benchmark and cProfile, fixed in the core (before → after, each pair
+measured side by side on the same machine; the first full run is the "before"):
+
+| cause | fix | before → after |
+|---|---|---|
+| the config loader found a key's parent project by scanning every address (O(n²)) | look it up by its address | loading 10,000 resources ~56 s → ~2 s |
+| the keys list was read in pages of 1,000 behind a cursor: 10 sequential round trips | read it unpaginated, as documented (the emulator now returns every key without `limit`/`cursor`, as docs/emulator.md says) | 10,000-resource no-op plan 19 → 10 requests, 10 → 1 round trip |
+| full cyclic-GC passes during the read and the plan, over objects that all stay alive | `gc_paused()` around `read_live` and `build_plan` | ~0.1 s per pass, two or three per plan |
+| the planner rescanned both states per kind, copied values of unchanged pairs, and digested 10,000 objects one by one | bucket once, return early, serialise the digests in one pass; digest the config while the read is on the wire | planning CPU at 1% changed 0.153 s → 0.055 s; at 100% 0.466 s → 0.218 s |
+| the executor rescanned every step on each wakeup (O(steps²)) | waiting counts, dependents and a heap of ready steps | seeding 10,000 resources in process 28.7 s → 22.8 s |
+| the emulator drew ids and secrets one `secrets.choice` per character, and parsed every webhook on every key create to find subscribers | one `token_bytes` per id; subscribers prefiltered in SQL | 1,000-create apply at parallelism 32: 1.86x → 1.45x its floor |
+| `reconcile plan` read with make_plan's default 8 workers for its 10 requests | read with `--parallelism` (default 10) | one round trip instead of two for the last lists |
+
+Overall, the 10,000-resource no-op plan went from 0.548 s (5.5x its floor) to ~0.15 s
+(~1.5x).
+
+## What is still missed, and why
+
+- **Apply at parallelism 32 within 1.3x, and at 64 within 2x** (PERFORMANCE.md aims; the
+  issue's 1.5x at 32 is met). Both sides are CPU-bound at these rates: the floor at 32 asks
+  for 1,600 creates/s, and the client spends ~0.5 ms per request (httpx + httpcore + h11,
+  ~0.4 ms of it below our code) while the emulator spends ~0.4 ms per create (three SQLite
+  commits: idempotency row, the object, the stored answer). At 64, one `httpx.Client`
+  shared by 64 threads degrades as PERFORMANCE.md measured (6.1x there). One pool per
+  thread, tried side by side on bare GETs, helped a little at 64 (3.6x instead of 4.4x) and
+  hurt at 32 (1.8x instead of 1.2x): the cost is GIL contention between 64 threads, not
+  only the shared pool. Reaching 2x at 64 needs the async model (`httpx.AsyncClient` with the aiohttp
+  transport, 1.29x at 64 in PERFORMANCE.md), a change of the executor's concurrency model.
+- **The 10,000-resource no-op plan at 1.5x** sits on the line (1.4x-1.6x between runs): what
+  is left is one round trip carrying 2 MB of keys, parsing and normalising them (~60 ms),
+  and the diff with its digests (~60 ms).
+- **Loading the YAML** (not in the plan's floor) takes ~2 s for 10,000 resources: PyYAML's
+  pure-Python composer, needed for line/column positions in error messages.
 """
 
 
