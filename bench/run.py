@@ -348,7 +348,7 @@ def run(args: argparse.Namespace) -> tuple[list[Row], list[str]]:
     apply_n = 200 if args.quick else 1000
     naive_sizes = plan_sizes if not args.quick else (1000,)
     cpu_size = 1000 if args.quick else 10_000
-    repeats = 3
+    repeats = 5
     rows: list[Row] = []
     notes: list[str] = []
     deadline = time.monotonic() + args.timeout
@@ -497,18 +497,18 @@ Notes from the run:
   members and alerts first, then the keys that need their project's id)
   `ceil(changes ÷ parallelism)` round trips × the latency. The executor does not wait for a
   whole level, so it can come in under this floor.
-- **Wall of a plan** is `make_plan` (read the live account + diff), median of 3 runs, each
+- **Wall of a plan** is `make_plan` (read the live account + diff), median of 5 runs, each
   with a new client (cold connections, as a `reconcile plan` process has). Loading the YAML
   is reported on its own row.
 - **Peak RSS** is the `VmHWM` of the child process that ran the plans: the interpreter,
-  every import, the config, three plans. It is what a CI runner must give the process, not
+  every import, the config, five plans. It is what a CI runner must give the process, not
   a Python-heap estimate (`tracemalloc` would miss the C allocations of JSON parsing and
   sockets). The "after imports" figure is the same process before it did any work.
 - **One GET per resource** is what Terraform's refresh does (parallelism 10): list the ids,
   then one read per resource: `projects/get/{{id}}`, `webhooks/get/{{id}}`, and for kinds the API
   offers no GET-by-id, the smallest list holding the object (`keys/list?project_id=`,
   `members/list`, `bandwidth/alerts/list`), as providers do.
-- **Planning CPU** is `build_plan` alone (`time.process_time`, median of 3) on a
+- **Planning CPU** is `build_plan` alone (`time.process_time`, median of 5) on a
   `DesiredState` loaded from the generated YAML and a `LiveState` read from the seeded
   account, with 1% or 100% of the resources edited (one field each).
 - **Sequential calls** run the executor's own steps one after another in plan order,
