@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from pathlib import Path
 from typing import Iterator
 
@@ -26,7 +28,12 @@ def run_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, secret_scan):
 
     def run(*args: str, env: dict[str, str] | None = None, input: str | None = None) -> CliResult:
         runner = CliRunner()
-        result = runner.invoke(cli, list(args), env=env, input=input, catch_exceptions=True)
+        # Hermetic: the machine's CI markers and INFRAI_* settings (CI itself sets CI=true)
+        # must not change what a test sees; a test that wants them passes them in `env`.
+        clean: dict[str, str | None] = {k: None for k in os.environ
+                                         if k.startswith("INFRAI_") or k.startswith("GITHUB_")
+                                         or k in ("CI", "NO_COLOR", "FORCE_COLOR", "GITLAB_CI")}
+        result = runner.invoke(cli, list(args), env={**clean, **(env or {})}, input=input, catch_exceptions=True)
         if result.exception and not isinstance(result.exception, SystemExit):
             raise result.exception
         out = CliResult(result.exit_code, result.stdout, result.stderr)
