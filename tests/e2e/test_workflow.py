@@ -29,28 +29,40 @@ def local(emulator):
     return ["--local", str(emulator.db)]
 
 
-def test_changing_the_yaml_plans_exactly_that_change(run_cli, workdir, local):
+@pytest.fixture(params=["in-process", "http"])
+def account(request, emulator, tmp_path):
+    """(CLI args, env, emulator): the same tests in process (`--local`) and over real HTTP."""
+    if request.param == "in-process":
+        yield ["--local", str(emulator.db)], {}, emulator
+        return
+    url, key, served = request.getfixturevalue("http_emulator")
+    yield [], {"INFRAI_API_KEY": key, "INFRAI_BASE_URL": url}, served
+
+
+def test_changing_the_yaml_plans_exactly_that_change(run_cli, workdir, account):
+    args, env, _ = account
     cfg = write(workdir, BASE)
-    assert run_cli("apply", cfg, *local, "--auto-approve").exit_code == 0
+    assert run_cli("apply", cfg, *args, "--auto-approve", env=env).exit_code == 0
     write(workdir, BASE.replace("scopes: [account:read]\n", "scopes: [account:read, keys:write]\n"))
-    plan = run_cli("plan", cfg, *local, "--detailed-exitcode", "--no-color")
+    plan = run_cli("plan", cfg, *args, "--detailed-exitcode", "--no-color", env=env)
     assert plan.exit_code == 2
     assert "~ projects.web.keys.ci  update" in plan.stdout
     assert 'scopes : ["account:read"] → ["account:read", "keys:write"]' in plan.stdout
     assert "Plan: 0 to create, 1 to update, 0 to replace, 0 to delete." in plan.stdout
 
 
-def test_drift_behind_the_tools_back_is_shown_and_fixed(run_cli, workdir, local, emulator):
+def test_drift_behind_the_tools_back_is_shown_and_fixed(run_cli, workdir, account):
+    args, env, emulator = account
     cfg = write(workdir, BASE)
-    assert run_cli("apply", cfg, *local, "--auto-approve").exit_code == 0
+    assert run_cli("apply", cfg, *args, "--auto-approve", env=env).exit_code == 0
     hook = emulator.items("/v1/account/webhooks/list")[0]
     emulator.api.request("PATCH", f"/v1/account/webhooks/update/{hook['id']}", json={"events": ["key.revoked"]})
-    drift = run_cli("plan", cfg, *local, "--detailed-exitcode", "--no-color")
+    drift = run_cli("plan", cfg, *args, "--detailed-exitcode", "--no-color", env=env)
     assert drift.exit_code == 2
     assert 'events : ["key.revoked"] → ["key.rotated"]' in drift.stdout
-    assert run_cli("apply", cfg, *local, "--auto-approve").exit_code == 0
+    assert run_cli("apply", cfg, *args, "--auto-approve", env=env).exit_code == 0
     assert emulator.items("/v1/account/webhooks/list")[0]["events"] == ["key.rotated"]
-    assert run_cli("plan", cfg, *local, "--detailed-exitcode").exit_code == 0
+    assert run_cli("plan", cfg, *args, "--detailed-exitcode", env=env).exit_code == 0
 
 
 def test_prune_off_leaves_undeclared_objects_and_prune_on_deletes_them(run_cli, workdir, local, emulator):
