@@ -91,8 +91,4 @@ def render_report_text(report: ApplyReport, *, color: bool = False) -> str:
     return "\n".join(lines) + "\n"
 
 
-def event_line(address: str, action: str, status: str, detail: str = "") -> str:
-    return f"{address}: {action} {status}{(' - ' + detail) if detail else ''}"
-
-
-__all__ = ["render_plan_text", "render_report_text", "event_line", "fmt"]
+__all__ = ["render_plan_text", "render_report_text"]
