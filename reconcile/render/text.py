@@ -9,7 +9,7 @@ import click
 from ..apply.events import ApplyReport, StepStatus
 from ..kinds import REGISTRY
 from ..plan import Action, Plan
-from .common import COLOR, SYMBOL, diff_values, fmt, headline
+from .common import COLOR, SYMBOL, diff_values, headline
 from .impacts import impact_lines
 
 
