@@ -141,9 +141,21 @@ class Store:
     # -- transactions ------------------------------------------------------------------
     @contextmanager
     def tx(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction; callers must not await inside it (one shared connection)."""
+        """One write transaction; callers must not await inside it (one shared connection).
+
+        Inside an enclosing transaction (the idempotency guard's, which commits a request's
+        effect together with its stored response) the block is a savepoint: it stays atomic
+        on its own, and the enclosing transaction decides when it is committed.
+        """
         if self.conn.in_transaction:
-            yield self.conn
+            self.conn.execute("SAVEPOINT tx")
+            try:
+                yield self.conn
+            except BaseException:
+                self.conn.execute("ROLLBACK TO tx")
+                self.conn.execute("RELEASE tx")
+                raise
+            self.conn.execute("RELEASE tx")
             return
         self.conn.execute("BEGIN IMMEDIATE")
         try:

@@ -106,3 +106,32 @@ def test_concurrent_duplicate_is_409_in_progress(monkeypatch):
     assert done.status_code == 200 and done.json()["status_code"] == 204
     assert replay.json()["delivery_id"] == done.json()["delivery_id"]
     assert replay.headers["Idempotent-Replayed"] == "true"
+
+
+def test_effect_and_stored_answer_are_committed_together(app, client):
+    """One commit per mutating request: a crash leaves the effect with its stored answer, or
+    neither (then the retry runs afresh)."""
+    statements: list[str] = []
+    app.state.emulator.store.conn.set_trace_callback(statements.append)
+    try:
+        response = client.post(f"{API}/keys/create", json={"name": "once"}, headers={"Idempotency-Key": "one-tx"})
+    finally:
+        app.state.emulator.store.conn.set_trace_callback(None)
+    assert response.status_code == 200
+    assert [s for s in statements if s.split()[0] in ("BEGIN", "COMMIT", "ROLLBACK")] == ["BEGIN IMMEDIATE", "COMMIT"]
+
+
+def test_unexpected_error_leaves_no_effect_and_the_retry_runs(app, client, monkeypatch):
+    from reconcile.emulator import routes_projects_keys
+
+    async def broken(*args, **kwargs):
+        raise RuntimeError("bug after the key was written")
+
+    monkeypatch.setattr(routes_projects_keys, "emit_event", broken)
+    body, headers = {"name": "half"}, {"Idempotency-Key": "boom"}
+    assert client.post(f"{API}/keys/create", json=body, headers=headers).status_code == 500
+    assert [k for k in client.get(f"{API}/keys/list").json()["items"] if k["name"] == "half"] == []
+    monkeypatch.undo()
+    again = client.post(f"{API}/keys/create", json=body, headers=headers)
+    assert again.status_code == 200 and "Idempotent-Replayed" not in again.headers
+    assert len([k for k in client.get(f"{API}/keys/list").json()["items"] if k["name"] == "half"]) == 1
