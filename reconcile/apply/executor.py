@@ -207,6 +207,9 @@ class Executor:
             elif change.action is Action.DELETE:
                 self._delete(spec, change, result)
             elif change.action is Action.REPLACE:
+                if spec.secret_outputs and self._stop_secrets.is_set():
+                    # Checked before the delete: never delete what could not be re-created.
+                    raise StopApply("not started: a secret sink failed earlier, and this step would produce a secret")
                 if spec.replace_strategy is ReplaceStrategy.CREATE_BEFORE_DELETE:
                     self._create(spec, change, result)
                     self._delete(spec, change, result)
@@ -266,11 +269,13 @@ class Executor:
 
     def _update(self, spec: KindSpec, change: Change, result: StepResult) -> None:
         before = change.before or {}
-        after = change.after or {}
-        changed = {k: v for k, v in self._api_values(spec, after).items()
-                   if before.get(k) != v and k not in spec.identity}
+        # Send what the planner decided differs, never a write-only value: it cannot be
+        # compared, so sending it would change it behind the plan's back.
+        desired = {k: v for k, v in self._api_values(spec, change.after or {}).items()
+                   if not spec.fields[k].write_only}
+        changed = {k: desired[k] for k in change.changed_fields if k in desired and k not in spec.identity}
         builder = spec.update_calls or default_update_calls
-        for i, call in enumerate(builder(spec, self._api_values(spec, after), changed, before, change.live_id, self.ids)):
+        for i, call in enumerate(builder(spec, desired, changed, before, change.live_id, self.ids)):
             self._call(change, call, 10 + i, result)
 
     def _delete(self, spec: KindSpec, change: Change, result: StepResult) -> None:

@@ -32,7 +32,7 @@ def undo_plan(plan: Plan, report: ApplyReport) -> tuple[Plan, list[str]]:
             undo[c.address] = Change(
                 address=c.address, kind=c.kind, identity=c.identity, action=Action.DELETE, before=c.after,
                 after=None, reasons=("undo: it was created by the failed apply",), live_id=r.new_id, level=c.level)
-        elif c.action is Action.UPDATE and c.before is not None:
+        elif c.action is Action.UPDATE and c.before is not None and not c.irreversible:
             undo[c.address] = Change(
                 address=c.address, kind=c.kind, identity=c.identity, action=Action.UPDATE, before=c.after,
                 after=c.before, diffs=tuple(FieldDiff(d.path, d.after, d.before, d.sensitive) for d in c.diffs),

@@ -41,6 +41,17 @@ def _tier_update_calls(kind: KindSpec, desired: Mapping[str, Any], changed: Mapp
     return [ApiCall("POST", "/v1/account/tier/upgrade", {"target_tier": target}, f"upgrade tier to {target}")]
 
 
+def _tier_unreachable(desired: Mapping[str, Any], live: LiveItem) -> str | None:
+    pending = live.raw.get("pending_tier")
+    current = live.raw.get("tier")
+    if pending and desired.get("tier") == current and pending != current:
+        when = live.raw.get("pending_effective_at") or "the end of the billing period"
+        return (f"the account is on {current} with a downgrade to {pending} scheduled for {when}; "
+                f"the API cannot cancel a scheduled downgrade (only an upgrade above {pending} replaces it), "
+                "so the tier will change then")
+    return None
+
+
 TIER = KindSpec(
     name="tier",
     title="tier",
@@ -56,6 +67,8 @@ TIER = KindSpec(
                 update=Endpoint("POST", "/v1/account/tier/upgrade")),
     from_live=_tier_from_live,
     update_calls=_tier_update_calls,
+    unreachable=_tier_unreachable,
+    updates_are_irreversible=True,
 )
 
 BUDGET = KindSpec(

@@ -150,6 +150,11 @@ class KindSpec:
     create_calls: Callable[["KindSpec", Mapping[str, Any], Identity, IdResolver], list[ApiCall]] | None = None
     # (kind, after, changed, before, live_id, ids) -> calls
     update_calls: Callable[["KindSpec", Mapping[str, Any], Mapping[str, Any], Mapping[str, Any], str | None, IdResolver], list[ApiCall]] | None = None
+    # Why a declared value cannot be reached through the API from this live state (None: it
+    # can). The planner then warns instead of planning a call that would fail.
+    unreachable: Callable[[Mapping[str, Any], LiveItem], str | None] | None = None
+    # Updates cannot be undone by writing the old value back (a tier change is billed).
+    updates_are_irreversible: bool = False
     # Live objects of this kind that are never candidates for deletion (e.g. the account owner).
     never_prune: Callable[[LiveItem], str | None] | None = None
     # How the config spells a value; used by export to write it back.

@@ -63,11 +63,23 @@ class Change:
     secret_refs: Mapping[str, str] = field(default_factory=dict)
 
     @property
+    def changed_fields(self) -> tuple[str, ...]:
+        """The top-level fields this change sets: what the planner found different."""
+        names = []
+        for d in self.diffs:
+            name = d.path.split(".", 1)[0].split("[", 1)[0]
+            if name not in names:
+                names.append(name)
+        return tuple(names)
+
+    @property
     def irreversible(self) -> bool:
         """True when undoing the step cannot restore what was there (ids, secrets lost)."""
         spec = REGISTRY[self.kind]
         if self.action in (Action.DELETE, Action.REPLACE):
             return spec.delete_is_irreversible or bool(spec.sensitive_fields & set((self.before or {}).keys()))
+        if self.action is Action.UPDATE:
+            return spec.updates_are_irreversible
         return self.action is Action.ROTATE
 
     @property

@@ -70,6 +70,11 @@ def build_plan(desired: DesiredState, live: LiveState, options: PlanOptions = Pl
                 change = _compare(kind, want, have[address], address in options.replace, now)
             else:
                 change = _create(kind, want)
+            if change is not None and kind.unreachable is not None and address in have:
+                why = kind.unreachable(want.values, have[address].item)
+                if why:
+                    warnings.append(f"{address}: {why}")
+                    continue
             if change is not None:
                 changes.append(change)
         if kind.singleton:

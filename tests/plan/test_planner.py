@@ -158,3 +158,20 @@ def test_fingerprint_is_stable_for_the_same_inputs():
     d = desired(want("project", name="web"))
     assert build_plan(d, live()).fingerprint == build_plan(d, live()).fingerprint
     assert build_plan(d, live()).fingerprint != build_plan(desired(want("project", name="api")), live()).fingerprint
+
+
+def test_a_scheduled_downgrade_that_cannot_be_cancelled_warns_instead_of_failing():
+    d = desired(want("tier", tier="team"))
+    l = live(("tier", {"tier": "team", "pending_tier": "pro", "pending_effective_at": "2026-12-01T00:00:00Z",
+                       "limits": {}, "billing_period": "monthly"}))
+    plan = build_plan(d, l)
+    assert plan.changes == ()
+    assert plan.warnings == ("tier: the account is on team with a downgrade to pro scheduled for 2026-12-01T00:00:00Z; "
+                             "the API cannot cancel a scheduled downgrade (only an upgrade above pro replaces it), "
+                             "so the tier will change then",)
+
+
+def test_tier_changes_are_irreversible():
+    (change,) = build_plan(desired(want("tier", tier="pro")),
+                           live(("tier", {"tier": "standard", "pending_tier": None, "limits": {}})) ).changes
+    assert change.irreversible
