@@ -10,6 +10,13 @@ a thread pool sustaining 32 concurrent requests at 1.10x ideal, where the stock
 `AsyncClient` is CPU-bound above ~16. The caller bounds concurrency (its worker count); the
 connection pool is sized to match (`max_connections`).
 
+The connections are split among small `httpx.Client`s of about `connections_per_client`
+each, a thread always using the same one: one client shared by 32-64 threads spends its
+CPU on its pool's lock and scans (httpcore rescans every connection and queued request on
+each event). Measured side by side (1,000-create apply, 20 ms latency, 2 cores): one
+shared client 0.57 ms CPU a request at 32 threads and 0.92 ms at 64; clients of 8
+connections 0.47 ms and 0.48 ms.
+
 Imports: `reconcile.errors`, `reconcile.__version__` and this package only.
 """
 
@@ -102,6 +109,7 @@ class InfraiClient:
         user_agent: str = f"infrai-reconcile/{__version__}",
         sleep: Callable[[float], None] = time.sleep,
         max_connections: int = 64,
+        connections_per_client: int = 8,
         on_event: Callable[[RequestEvent], None] | None = None,
     ) -> None:
         self._base, self._display_base = _check_base_url(base_url)
@@ -117,21 +125,29 @@ class InfraiClient:
             "User-Agent": user_agent,
         }
         if http is None:
-            self._http = httpx.Client(
-                timeout=timeout,
-                limits=httpx.Limits(
-                    max_connections=max_connections,
-                    max_keepalive_connections=max_connections,
-                ),
-                headers=headers,
+            # ceil(max / per) clients of ceil(max / clients) connections; threads are dealt
+            # to them round robin, so up to `max_connections` threads spread evenly (a thread
+            # finding its client's connections all busy waits for one, as with one client).
+            count = max(1, -(-max_connections // max(1, connections_per_client)))
+            per_client = max(1, -(-max_connections // count))
+            self._clients = tuple(
+                httpx.Client(
+                    timeout=timeout,
+                    limits=httpx.Limits(max_connections=per_client, max_keepalive_connections=per_client),
+                    headers=headers,
+                )
+                for _ in range(count)
             )
             self._owns_http = True
-            # Our own client carries the headers already: nothing to merge per request.
+            # Our own clients carry the headers already: nothing to merge per request.
             self._headers: dict[str, str] = {}
         else:
-            self._http = http
+            self._clients = (http,)
             self._owns_http = False
             self._headers = headers
+        self._http = self._clients[0]
+        self._thread_client = threading.local()
+        self._next_client = 0
         self._timeout = timeout
 
     # -- public API ---------------------------------------------------------------------
@@ -178,7 +194,8 @@ class InfraiClient:
             started = time.perf_counter()
             failure: ApiError | None = None
             try:
-                response = self._http.request(method, url, params=params, json=json, headers=headers)
+                http = self._http if len(self._clients) == 1 else self._client_of_this_thread()
+                response = http.request(method, url, params=params, json=json, headers=headers)
             except httpx.TransportError as exc:
                 self._note(method, path, None, attempt, started, type(exc).__name__)
                 nothing_sent = isinstance(exc, _NOTHING_SENT)
@@ -277,9 +294,10 @@ class InfraiClient:
             query["cursor"] = cursor
 
     def close(self) -> None:
-        """Close the connection pool if this client built it; a given `http` stays open."""
+        """Close the connection pools if this client built them; a given `http` stays open."""
         if self._owns_http:
-            self._http.close()
+            for http in self._clients:
+                http.close()
 
     def __enter__(self) -> InfraiClient:
         return self
@@ -296,6 +314,17 @@ class InfraiClient:
         return f"InfraiClient({self._display_base!r})"
 
     # -- internals ----------------------------------------------------------------------
+
+    def _client_of_this_thread(self) -> httpx.Client:
+        """The `httpx.Client` this thread sends through: dealt round robin on first use."""
+        try:
+            return self._thread_client.http  # type: ignore[no-any-return]
+        except AttributeError:
+            with self._count_lock:
+                http = self._clients[self._next_client % len(self._clients)]
+                self._next_client += 1
+            self._thread_client.http = http
+            return http
 
     def _note(self, method: str, path: str, status: int | None, attempt: int, started: float,
               error: str | None) -> None:

@@ -118,12 +118,31 @@ def test_given_http_client_is_not_closed(server: Server) -> None:
 
 def test_own_http_client_built_with_limits_and_closed() -> None:
     with InfraiClient(BASE, SECRET, timeout=5.0, max_connections=17) as client:
-        http = client._http
-        assert http.timeout == httpx.Timeout(5.0)
-        assert http.headers["authorization"] == f"Bearer {SECRET}"
-        pool = http._transport._pool  # type: ignore[attr-defined]
-        assert (pool._max_connections, pool._max_keepalive_connections) == (17, 17)
-    assert http.is_closed
+        clients = client._clients
+        # Split into clients of at most 8 connections (one shared by many threads is CPU-bound).
+        assert len(clients) == 3
+        for http in clients:
+            assert http.timeout == httpx.Timeout(5.0)
+            assert http.headers["authorization"] == f"Bearer {SECRET}"
+            pool = http._transport._pool  # type: ignore[attr-defined]
+            assert (pool._max_connections, pool._max_keepalive_connections) == (6, 6)
+    assert all(http.is_closed for http in clients)
+
+
+def test_each_thread_keeps_one_http_client_and_threads_spread_evenly() -> None:
+    with InfraiClient(BASE, SECRET, max_connections=32) as client:
+        barrier = threading.Barrier(8)
+
+        def pick(_: int) -> tuple[int, int]:
+            barrier.wait()  # eight distinct threads
+            first = client._client_of_this_thread()
+            assert client._client_of_this_thread() is first
+            return threading.get_ident(), id(first)
+
+        with ThreadPoolExecutor(8) as pool:
+            picks = dict(pool.map(pick, range(8)))
+        assert len(client._clients) == 4
+        assert sorted(list(picks.values()).count(id(h)) for h in client._clients) == [2, 2, 2, 2]
 
 
 def test_key_not_in_repr(client: InfraiClient) -> None:
@@ -136,7 +155,8 @@ def test_read_timeout_message_names_our_timeout(raises: Callable[..., Any]) -> N
         raise httpx.ReadTimeout("timed out", request=request)
 
     client = InfraiClient(BASE, SECRET, timeout=2.5, retry=RetryPolicy(max_attempts=1))
-    client._http._transport = httpx.MockTransport(timeout)  # our own client, but no sockets
+    for http in client._clients:
+        http._transport = httpx.MockTransport(timeout)  # our own clients, but no sockets
     exc = raises(Exception, client.request, "GET", "/v1/account/tier")
     assert "no answer within the read timeout (2.5 s)" in str(exc)
     client.close()
