@@ -7,6 +7,7 @@ Imports: everything but cli and emulator.
 from __future__ import annotations
 
 import dataclasses
+from secrets import token_hex
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -81,7 +82,7 @@ def replan_saved(client: Any, saved: SavedPlan, *, force: bool, limits: SafetyLi
     check_protected(plan, set())
     if not force:
         check_thresholds(plan, limits)
-    return Planned(plan, live, None, done, saved.plan.fingerprint)
+    return Planned(plan, live, None, done, saved.idempotency_seed)
 
 
 def make_plan(client: Any, desired: DesiredState, *, prune: frozenset[str] = frozenset(),
@@ -106,7 +107,10 @@ def make_plan(client: Any, desired: DesiredState, *, prune: frozenset[str] = fro
     plan = build_plan(desired, live, PlanOptions(prune=prune, targets=targets, replace=replace, now=now,
                                                  ownership=ownership.prune_filter(desired.stack, live),
                                                  config_digest=config_digest))
-    return Planned(with_impacts(client, plan, live, parallelism=parallelism), live, desired)
+    # A fresh random part per run: an identical plan made again later (the account went
+    # back to an earlier state) must not replay the API's stored answers to the first one.
+    seed = f"{plan.fingerprint}:{token_hex(8)}"
+    return Planned(with_impacts(client, plan, live, parallelism=parallelism), live, desired, idempotency_seed=seed)
 
 
 def with_impacts(client: Any, plan: Plan, live: LiveState, *, parallelism: int = 8) -> Plan:

@@ -72,10 +72,13 @@ def apply(paths: tuple[str, ...], var_pairs: tuple[str, ...], var_files: tuple[s
     saved = load_plan(paths[0]) if len(paths) == 1 and is_plan_file(paths[0]) else None
     desired = None if saved else load_desired(paths, var_pairs, var_files)
     sinks: list[SecretSink] = sinks_from_settings(
-        (desired.settings.get("secrets") if desired is not None else None) or {},
+        (desired.settings.get("secrets") if desired is not None else saved.options.get("secrets") if saved else None) or {},
         exec_flags=sink_exec, file_flag=secrets_out)
     shown: list[Any] = []
     if show_secrets:
+        if not sinks:
+            # --show-secrets also prints; the secrets still go to the default file.
+            sinks.append(FileSink(default_recovery_path(None)))
         sinks.append(_MemorySink(shown))
     router = SecretRouter(sinks, default_recovery_path(secrets_out))
     with open_client(Connection(endpoint, local_db, parallelism, retries, retry_delay)) as client, \

@@ -78,7 +78,9 @@ def plan(paths: tuple[str, ...], var_pairs: tuple[str, ...], var_files: tuple[st
     run_gates(planned)  # exit 3 (policy) or 4 (--fail-on), once the plan is shown
     if out_file:
         write_plan(out_file, planned.plan, {"prune": sorted(prune_kinds(prune)), "targets": list(targets),
-                                            "replace": list(replace), "files": list(desired.sources)})
+                                            "replace": list(replace), "files": list(desired.sources),
+                                            # Where secrets go (no secret in it): `apply PLANFILE` uses it.
+                                            "secrets": desired.settings.get("secrets") or {}})
         Out(False).info(f"Saved the plan to {out_file}. Apply exactly these steps with: reconcile apply {out_file}")
     if detailed_exitcode and planned.plan.has_changes:
         return EXIT_CHANGES

@@ -12,6 +12,8 @@ Imports: errors, kinds, state, plan.model.
 from __future__ import annotations
 
 import hashlib
+import hmac
+import secrets as secrets_module
 import json
 import os
 from dataclasses import dataclass, replace
@@ -29,8 +31,23 @@ FILE_FORMAT = "infrai-reconcile-plan"
 FILE_VERSION = 1
 
 
-def _secret_digest(value: str) -> str:
-    return "sha256:" + hashlib.sha256(value.encode()).hexdigest()
+_PBKDF2_ROUNDS = 200_000
+
+
+def _secret_digest(value: str, salt: str | None = None) -> str:
+    """A salted, slow digest: a plan file is a CI artifact, and a short secret's plain
+    SHA-256 could be brute-forced from it."""
+    salt = salt or secrets_module.token_hex(16)
+    derived = hashlib.pbkdf2_hmac("sha256", value.encode(), bytes.fromhex(salt), _PBKDF2_ROUNDS)
+    return f"pbkdf2-sha256${_PBKDF2_ROUNDS}${salt}${derived.hex()}"
+
+
+def _digest_matches(value: str, digest: str) -> bool:
+    parts = str(digest).split("$")
+    if len(parts) != 4 or parts[0] != "pbkdf2-sha256":
+        return False
+    derived = hashlib.pbkdf2_hmac("sha256", value.encode(), bytes.fromhex(parts[2]), int(parts[1]))
+    return hmac.compare_digest(derived.hex(), parts[3])
 
 
 @dataclass(frozen=True)
@@ -39,9 +56,17 @@ class SavedPlan:
     created_at: str
     tool_version: str
     options: Mapping[str, Any]
-    # address → field → {"env": NAME | None, "digest": "sha256:…"}
+    # address → field → {"env": NAME, "digest": "pbkdf2-sha256$rounds$salt$hash"}
     secrets: Mapping[str, Mapping[str, Mapping[str, str | None]]]
     path: str = ""
+    # Random, written at `plan --out`: with the fingerprint it seeds the idempotency keys,
+    # so applying this file twice replays its own calls, while an identical plan made
+    # another time gets keys of its own.
+    nonce: str = ""
+
+    @property
+    def idempotency_seed(self) -> str:
+        return f"{self.plan.fingerprint}:{self.nonce}"
 
 
 def dump_plan(plan: Plan, options: Mapping[str, Any], now: datetime | None = None) -> str:
@@ -56,7 +81,11 @@ def dump_plan(plan: Plan, options: Mapping[str, Any], now: datetime | None = Non
             value = (c.after or {})[name]
             if value is None:
                 continue
-            secrets.setdefault(c.address, {})[name] = {"env": c.secret_refs.get(name), "digest": _secret_digest(str(value))}
+            if not c.secret_refs.get(name):
+                raise PlanFileError(
+                    f"{c.address}.{name} does not come from an environment variable, and a saved plan never "
+                    "holds secrets: write it as ${env:NAME} in the config to save this plan")
+            secrets.setdefault(c.address, {})[name] = {"env": c.secret_refs[name], "digest": _secret_digest(str(value))}
         steps.append(data)
     doc = {
         "format": FILE_FORMAT,
@@ -66,6 +95,7 @@ def dump_plan(plan: Plan, options: Mapping[str, Any], now: datetime | None = Non
         "config_digest": plan.config_digest,
         "live_fingerprint": plan.live_fingerprint,
         "plan_fingerprint": plan.fingerprint,
+        "nonce": secrets_module.token_hex(16),
         "options": dict(options),
         "targets": list(plan.targets),
         "summary": plan.counts(),
@@ -135,7 +165,7 @@ def load_plan(path: str | Path, env: Mapping[str, str] | None = None) -> SavedPl
     if plan.fingerprint != doc.get("plan_fingerprint"):
         raise PlanFileError(f"{path}: the plan file was edited after it was written (fingerprint mismatch)")
     return SavedPlan(plan, doc.get("created_at", ""), doc.get("tool_version", ""), doc.get("options") or {},
-                     secrets, str(path))
+                     secrets, str(path), str(doc.get("nonce", "")))
 
 
 def _restore_secret(address: str, name: str, info: Mapping[str, Any], after: dict[str, Any] | None,
@@ -144,13 +174,13 @@ def _restore_secret(address: str, name: str, info: Mapping[str, Any], after: dic
         return after
     var = info.get("env")
     if not var:
-        raise PlanFileError(f"{path}: {address}.{name} was written literally in the config, and a saved plan "
-                            "never holds secrets. Write it as ${env:NAME} and plan again.")
+        raise PlanFileError(f"{path}: {address}.{name} does not come from an environment variable, and a saved "
+                            "plan never holds secrets. Write it as ${env:NAME} and plan again.")
     value = env.get(var)
     if value is None:
         raise PlanFileError(f"{address}.{name} comes from the environment variable {var}, which is not set; "
                             "set it to the value used at plan time")
-    if _secret_digest(value) != info.get("digest"):
+    if not _digest_matches(value, str(info.get("digest"))):
         raise StalePlan(f"plan is stale: {address}.{name} (from {var}) has a different value than at plan time")
     return {**after, name: value}
 
@@ -175,19 +205,25 @@ def stale_steps(plan: Plan, live: LiveState) -> tuple[list[str], list[str]]:
                 stale.append(f"{c.address}: it was created by someone else since the plan")
             continue
         if c.action is Action.DELETE:
-            gone = all(r.id != c.live_id for r in list(live.resources.values()) + live.duplicates)
-            if gone:
+            target = next((r for r in list(live.resources.values()) + live.duplicates if r.id == c.live_id), None)
+            if target is None:
                 done.append(c.address)
+            elif target.fingerprint() != c.live_fingerprint:
+                stale.append(f"{c.address}: changed since the plan (it would be deleted as it is now, not as reviewed)")
             continue
         if current is None:
             stale.append(f"{c.address}: it no longer exists")
+            continue
+        if c.action is Action.ROTATE and current.values.get("last_rotated_at") != (c.before or {}).get("last_rotated_at"):
+            # Rotation keeps the id and the declared fields: only its timestamp says it happened.
+            done.append(c.address)
             continue
         if current.fingerprint() == c.live_fingerprint:
             continue
         if c.action is Action.UPDATE and _matches_after(spec, c, current.values):
             done.append(c.address)
-        elif c.action is Action.ROTATE and current.values.get("last_rotated_at") != (c.before or {}).get("last_rotated_at"):
-            done.append(c.address)
+        elif c.action is Action.REPLACE and current.id != c.live_id and _matches_after(spec, c, current.values):
+            done.append(c.address)  # a new object in the declared shape: the replacement happened
         else:
             changed = sorted(k for k in set(current.values) | set(c.before or {})
                              if k in spec.fields and not spec.fields[k].computed
