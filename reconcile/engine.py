@@ -7,10 +7,10 @@ Imports: everything but cli and emulator.
 from __future__ import annotations
 
 import dataclasses
-from secrets import token_hex
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from secrets import token_hex
 from typing import Any, Callable, Iterable
 
 from .apply import (
@@ -36,6 +36,7 @@ from .plan import (
     check_thresholds,
     ownership,
 )
+from .plan.safety import check_replaced_parents
 from .plan.saved import SavedPlan, check_not_stale, without
 from .plan.targets import check_targets
 from .state import DesiredState, LiveState
@@ -80,6 +81,7 @@ def replan_saved(client: Any, saved: SavedPlan, *, force: bool, limits: SafetyLi
     done = check_not_stale(saved.plan, live)
     plan = with_impacts(client, without(saved.plan, set(done)), live, parallelism=parallelism)
     check_protected(plan, set())
+    check_replaced_parents(plan, live)
     if not force:
         check_thresholds(plan, limits)
     return Planned(plan, live, None, done, saved.idempotency_seed)
@@ -129,6 +131,7 @@ def check_plan(planned: Planned, *, force: bool, limits: SafetyLimits = SafetyLi
     """Raise UnsafePlan when the plan destroys protected resources or too much."""
     protected = {a for a, r in planned.desired.resources.items() if r.meta.get("protect")}
     check_protected(planned.plan, protected)
+    check_replaced_parents(planned.plan, planned.live)
     if not force:
         check_thresholds(planned.plan, limits)
 

@@ -3,9 +3,41 @@ read back or updated, so changing it means replacing the webhook (`--replace ADD
 
 from __future__ import annotations
 
-from .base import Endpoint, Field, KindApi, KindSpec, OwnershipMarker, ReplaceStrategy, sorted_set
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from .base import (
+    Endpoint,
+    Field,
+    KindApi,
+    KindSpec,
+    OwnershipMarker,
+    ReplaceStrategy,
+    sorted_set,
+)
 from .project import PROTECT
 from .vocab import RETRY_POLICIES, WEBHOOK_EVENTS
+
+
+def normalize_url(value: Any) -> Any:
+    """Scheme and host are case-insensitive and :443 is the https default: one spelling,
+    so `https://Hooks.Example.com:443/a` is the same webhook as `https://hooks.example.com/a`
+    (the config loader's duplicate check agrees)."""
+    if not isinstance(value, str):
+        return value
+    parts = urlsplit(value)
+    if not parts.scheme or not parts.hostname:
+        return value
+    host = parts.hostname.lower()
+    if ":" in host:
+        host = f"[{host}]"
+    try:
+        port = parts.port
+    except ValueError:
+        return value
+    netloc = host if port in (None, 443) and parts.scheme.lower() == "https" else f"{host}:{port}" if port else host
+    return urlunsplit((parts.scheme.lower(), netloc, parts.path, parts.query, parts.fragment))
+
 
 # The delivery header naming the stack that owns a webhook (see docs/stacks.md).
 STACK_HEADER = "X-Infrai-Stack"
@@ -19,6 +51,7 @@ WEBHOOK = KindSpec(
     description="An HTTPS endpoint that receives signed account events.",
     fields={
         "url": Field({"type": "string", "pattern": "^https://[^/?#@\\s]+([/?#]\\S*)?$", "maxLength": 2048}, required=True,
+                     normalize=normalize_url,
                      description="Public https URL; unique in the account; the webhook's identity."),
         "events": Field({"type": "array", "minItems": 1, "items": {"type": "string", "enum": list(WEBHOOK_EVENTS)}},
                         required=True, normalize=sorted_set, description="Event types delivered to it."),

@@ -137,3 +137,12 @@ def test_saved_plan_applies_exactly_once_and_refuses_when_stale(run_cli, workdir
     stale = run_cli("apply", planfile, *local, "--auto-approve")
     assert stale.exit_code == 1
     assert "plan is stale" in stale.stderr and "description" in stale.stderr
+
+
+def test_replacing_a_project_with_keys_is_refused_not_silently_cascaded(run_cli, workdir, local, emulator):
+    cfg = write(workdir, BASE)
+    assert run_cli("apply", cfg, *local, "--auto-approve").exit_code == 0
+    result = run_cli("apply", cfg, *local, "--replace", "projects.web", "--auto-approve")
+    assert result.exit_code == 1
+    assert "projects.web has 1 API key(s) (projects.web.keys.ci) that the API would delete with it" in result.stderr
+    assert [k["name"] for k in emulator.items("/v1/account/keys/list") if k["name"] == "ci"] == ["ci"]

@@ -175,3 +175,10 @@ def test_tier_changes_are_irreversible():
     (change,) = build_plan(desired(want("tier", tier="pro")),
                            live(("tier", {"tier": "standard", "pending_tier": None, "limits": {}})) ).changes
     assert change.irreversible
+
+
+def test_webhook_urls_differing_only_in_host_case_or_default_port_are_one_webhook():
+    d = desired(want("webhook", url="https://Hooks.Example.com:443/a", events=["key.rotated"]))
+    l = live(("webhook", {"id": "wh_1", "url": "https://hooks.example.com/a", "events": ["key.rotated"]}))
+    plan = build_plan(d, l)
+    assert plan.changes == () and plan.unmanaged == ()
