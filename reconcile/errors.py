@@ -10,14 +10,19 @@
      │         ├── Unauthenticated (401), Forbidden (403), PaymentRequired (402)
      │         ├── NotFound (404), Conflict (409), Unprocessable (422)
      │         └── RateLimited (429), ServerError (5xx)
+     ├── UnknownTarget                  a --target that names nothing, with close matches
      ├── UnsafePlan                     a plan the safety rules refuse
      │    ├── TooMuchChange             past the delete/replace threshold: pass --force
-     │    └── ProtectedDelete           destroys a resource marked `protect: true`
+     │    ├── ProtectedDelete           destroys a resource marked `protect: true`
+     │    └── OwnershipConflict         declares objects another stack (or no stack) owns
      ├── PolicyViolation(violations)   the plan breaks a `--policy` rule (exit code 3)
      ├── ImpactAboveThreshold           an impact at or above `--fail-on` (exit code 4)
      ├── StalePlan                      a saved plan whose live state has moved on
      ├── PlanFileError                  a saved plan file that cannot be used
-     └── ApplyError(report)             an apply that did not finish; the report says what did
+     ├── ApplyError(report)             an apply that did not finish; the report says what did
+     ├── StopApply                      a step not started because apply must not go on
+     ├── SecretSinkError                a secret sink failed (the secret is kept, 0600)
+     └── JournalError                   the crash journal cannot be used (e.g. locked)
 
 Messages name the object, the numbers and the fix.
 """
@@ -209,3 +214,23 @@ class ApplyError(ReconcileError):
     def __init__(self, message: str, report: Any = None):
         self.report = report
         super().__init__(message)
+
+
+class UnknownTarget(ReconcileError):
+    pass
+
+
+class OwnershipConflict(UnsafePlan):
+    """A declared object belongs to another stack, or to none."""
+
+
+class StopApply(ReconcileError):
+    """Raised inside a step when apply must not go on (a secret sink failed)."""
+
+
+class SecretSinkError(ReconcileError):
+    pass
+
+
+class JournalError(ReconcileError):
+    pass

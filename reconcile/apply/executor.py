@@ -23,7 +23,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Mapping, Protocol
 
-from ..errors import ApiStatusError, NotFound, ReconcileError
+from ..errors import ApiStatusError, NotFound, ReconcileError, StopApply
 from ..kinds import REGISTRY, ApiCall, KindSpec, ReplaceStrategy
 from ..kinds.base import default_create_calls, default_update_calls
 from ..plan import Action, Change, Plan
@@ -51,10 +51,6 @@ class Journal(Protocol):
 class ExecutorOptions:
     parallelism: int = 10
     keep_going: bool = False
-
-
-class StopApply(ReconcileError):
-    """Raised inside a step when apply must not go on (a secret sink failed)."""
 
 
 class _Ids:
@@ -117,10 +113,6 @@ class Executor:
         # Ready steps start in plan order, as before: a heap of plan positions.
         ready = [order[a] for a, n in waiting.items() if n == 0]
         heapq.heapify(ready)
-
-        def blocked(result: StepResult) -> bool:
-            return any(results[d].status in (StepStatus.FAILED, StepStatus.SKIPPED, StepStatus.NOT_STARTED)
-                       for d in result.change.depends_on if d in in_plan)
 
         def skip_dependents(address: str) -> None:
             """Skip (with an event) every pending step that depends on `address`, transitively."""

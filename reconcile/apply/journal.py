@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
-from ..errors import ApiError, ApiStatusError, ReconcileError
+from ..errors import ApiError, ApiStatusError, JournalError, ReconcileError
 from ..kinds import REGISTRY, ApiCall, KindSpec
 from ..plan import Change
 from .secrets import FileSink, Secret, SecretRouter
@@ -50,10 +50,6 @@ CRASH_HOOK_ENV = "INFRAI_TEST_CRASH_AFTER_CALLS"
 _CLOSING = frozenset({"recovered", "resolved"})
 # The executor's call indices (executor.py): creates 0.., updates 10.., delete 20, rotate 30.
 _MAX_CALL_INDEX = 40
-
-
-class JournalError(ReconcileError):
-    pass
 
 
 class _Retryable(JournalError):

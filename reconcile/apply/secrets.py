@@ -17,11 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Protocol, Sequence
 
-from ..errors import ReconcileError
-
-
-class SecretSinkError(ReconcileError):
-    pass
+from ..errors import ReconcileError, SecretSinkError
 
 
 @dataclass(frozen=True)

@@ -19,13 +19,9 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any, Callable
 
-from ..errors import UnsafePlan
+from ..errors import OwnershipConflict  # noqa: F401 - raised by engine.make_plan
 from ..kinds import REGISTRY, KindSpec
 from ..state import DesiredResource, DesiredState, LiveResource, LiveState
-
-
-class OwnershipConflict(UnsafePlan):
-    """A declared object belongs to another stack, or to none."""
 
 
 def owner_of(resource: LiveResource, live: LiveState) -> str | None:

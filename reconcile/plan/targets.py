@@ -7,12 +7,8 @@ from __future__ import annotations
 import difflib
 from typing import Iterable
 
-from ..errors import ReconcileError
+from ..errors import UnknownTarget  # noqa: F401 - raised here, defined with the others
 from .planner import _matches  # the planner's rule: the address, anything under it, or a duplicate of it
-
-
-class UnknownTarget(ReconcileError):
-    pass
 
 
 def check_targets(targets: Iterable[str], addresses: Iterable[str]) -> None:
