@@ -4,10 +4,13 @@
 `config_key`, nested kinds under their parent (identity fields the parent implies left out),
 singletons as mappings (or a scalar, `tier: pro`), identity first, then managed fields in
 declaration order, values spelled back with `to_config` (`10GiB`) and `config_aliases`
-reversed (`threshold`). Write-only fields (a webhook's signing secret) are never readable,
-so they become `${env:NAME}` placeholders with a comment saying which variable to set.
-A live value the config schema cannot hold (the account owner's role) keeps its object
-out of the export, with a comment saying why, so the export always validates.
+reversed (`threshold`). Write-only fields (a webhook's signing secret) are never readable
+and never diffed, so they are written commented out (`# secret: ${env:NAME}  # write-only: …`):
+the export plans as it is, and uncommenting the line manages the value from that variable.
+A live value the config schema cannot hold keeps its object out of the export (the account
+owner's role), or, on a singleton, which always exists, just that field (a disabled
+auto-recharge's `recharge_amount: 0`), commented out with the reason, so the export always
+validates and plans with no changes: an undeclared field is left as it is.
 
 `to_yaml` writes the result in the block style of the examples, with comments.
 Pure: no I/O. Imports: kinds, state, config.schema, apply.secrets (env variable names).
@@ -42,8 +45,10 @@ class Exported:
     sections: dict[str, Any] = field(default_factory=dict)
     comments: dict[tuple[Any, ...], str] = field(default_factory=dict)
     notes: dict[str, list[str]] = field(default_factory=dict)
-    # Environment variables the export's placeholders need, with what each must hold.
+    # Environment variables the commented-out write-only lines name, with what each must hold.
     env: dict[str, str] = field(default_factory=dict)
+    # Lines written commented out at the end of the mapping at a path: (key, value, why).
+    commented: dict[tuple[Any, ...], list[tuple[str, Any, str]]] = field(default_factory=dict)
 
 
 def select_kinds(spec: Iterable[str] | None) -> set[str]:
@@ -80,6 +85,13 @@ def export_config(live: LiveState, kinds: Iterable[str] | None = None) -> Export
                 continue
             scalar = scalar_field(spec)
             values = _fields(spec, item, live, out, (spec.config_key,))
+            dropped = out.commented.get((spec.config_key,), [])
+            if dropped and (not values or (scalar and scalar not in values)):
+                # Nothing left the config can hold: leave the section out, the reasons as notes.
+                del out.commented[(spec.config_key,)]
+                out.notes.setdefault(spec.config_key, []).extend(
+                    f"not exported: {spec.config_key}.{key}: {why}" for key, _, why in dropped)
+                continue
             out.sections[spec.config_key] = values.get(scalar) if scalar else values
             continue
         entries = _items(spec, live.of_kind(spec.name), None, live, wanted, out, (spec.config_key,))
@@ -136,17 +148,26 @@ def _fields(spec: KindSpec, r: LiveResource, live: LiveState, out: Exported,
         f = spec.fields[name]
         key = spelling.get(name, name)
         if f.write_only:
+            # Never read back, never diffed: a live `${env:NAME}` would make the export
+            # unusable until the variable is found, so the line is only a hint.
             var = env_name(r.address, name)
-            values[key] = f"${{env:{var}}}"
             out.env[var] = f"{spec.title} {r.address}: {name}"
-            out.comments[path + (key,)] = f"write-only, never read back: set {var} to the current value"
+            out.commented.setdefault(path, []).append(
+                (key, f"${{env:{var}}}", "write-only, never read back: uncomment and set the variable to manage it"))
             continue
         if name not in r.values:
             continue
         value = r.values[name]
         if value is None and not _allows_null(f.schema):
             continue
-        values[key] = spec.to_config(name, value) if spec.to_config else value
+        shown = spec.to_config(name, value) if spec.to_config else value
+        problem = _field_problem(f.schema, value)
+        if problem:
+            # Only a singleton gets here (other objects are left out whole by `_unrepresentable`).
+            out.commented.setdefault(path, []).append(
+                (key, shown, f"the config cannot declare it ({problem}); undeclared, it is left as it is"))
+            continue
+        values[key] = shown
     return values
 
 
@@ -155,14 +176,21 @@ def _allows_null(schema: Mapping[str, Any]) -> bool:
     return types == "null" or (isinstance(types, list) and "null" in types)
 
 
+def _field_problem(schema: Mapping[str, Any], value: Any) -> str | None:
+    """Why the field's config schema rejects this live value (None: it accepts it)."""
+    if value is None:
+        return None
+    error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(dict(schema)).iter_errors(value))
+    return error.message if error is not None else None
+
+
 def _unrepresentable(spec: KindSpec, r: LiveResource) -> str | None:
     """Why the config cannot declare this live object as it is (None: it can)."""
     for name, f in spec.managed_fields.items():
         value = r.values.get(name)
         if value is None or f.write_only:
             continue
-        error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(dict(f.schema)).iter_errors(value))
-        if error is not None:
+        if _field_problem(f.schema, value):
             return f"its {name} {json.dumps(value, default=str)} cannot be declared in config"
     return None
 
@@ -176,7 +204,7 @@ def to_yaml(exported: Exported, keys: Iterable[str] | None = None, *, header: st
         lines.append("")
         lines += [f"# {note}" for note in exported.notes.get(key, [])]
         if key in exported.sections:
-            _emit_key(key, exported.sections[key], (key,), 0, exported.comments, lines)
+            _emit_key(key, exported.sections[key], (key,), 0, exported, lines)
     return "\n".join(lines) + "\n"
 
 
@@ -187,36 +215,47 @@ def section_keys(exported: Exported) -> list[str]:
 
 
 def _emit_key(key: str, value: Any, path: tuple[Any, ...], indent: int,
-              comments: Mapping[tuple[Any, ...], str], lines: list[str]) -> None:
+              exported: Exported, lines: list[str]) -> None:
+    comments = exported.comments
     pad = " " * indent
     comment = f"  # {comments[path]}" if path in comments else ""
     name = _scalar(key, flow=False)
     if isinstance(value, dict) and value:
         lines.append(f"{pad}{name}:{comment}")
         for k, v in value.items():
-            _emit_key(str(k), v, path + (k,), indent + 2, comments, lines)
+            _emit_key(str(k), v, path + (k,), indent + 2, exported, lines)
+        _emit_commented(path, indent + 2, exported, lines)
     elif isinstance(value, list) and value and any(isinstance(v, (dict, list)) for v in value):
         lines.append(f"{pad}{name}:{comment}")
         for i, item in enumerate(value):
-            _emit_item(item, path + (i,), indent + 2, comments, lines)
+            _emit_item(item, path + (i,), indent + 2, exported, lines)
     else:
         text = _scalar(value, flow=False) if isinstance(value, str) else _flow(value)
         lines.append(f"{pad}{name}: {text}{comment}")
 
 
-def _emit_item(item: Any, path: tuple[Any, ...], indent: int,
-               comments: Mapping[tuple[Any, ...], str], lines: list[str]) -> None:
+def _emit_item(item: Any, path: tuple[Any, ...], indent: int, exported: Exported, lines: list[str]) -> None:
+    comments = exported.comments
     pad = " " * indent
     if not isinstance(item, dict) or not item:
         lines.append(f"{pad}- {_flow(item)}")
+        _emit_commented(path, indent + 2, exported, lines)
         return
     start = len(lines)
     for k, v in item.items():
-        _emit_key(str(k), v, path + (k,), indent + 2, comments, lines)
+        _emit_key(str(k), v, path + (k,), indent + 2, exported, lines)
     # The first key goes on the dash line: `- name: web`.
     lines[start] = f"{pad}- {lines[start][indent + 2:]}"
     if path in comments:
         lines[start] += f"  # {comments[path]}" if "#" not in lines[start] else ""
+    _emit_commented(path, indent + 2, exported, lines)
+
+
+def _emit_commented(path: tuple[Any, ...], indent: int, exported: Exported, lines: list[str]) -> None:
+    """The mapping's commented-out fields, after its keys: `# secret: ${env:X}  # why`."""
+    for key, value, why in exported.commented.get(path, []):
+        text = _scalar(value, flow=False) if isinstance(value, str) else _flow(value)
+        lines.append(f"{' ' * indent}# {_scalar(key, flow=False)}: {text}  # {why}")
 
 
 def _flow(value: Any) -> str:

@@ -43,6 +43,6 @@ def export(endpoint: str | None, local_db: str | None, parallelism: int, retries
     else:
         out.result(to_yaml(exported, keys, header=HEADER))
     if exported.env:
-        out.info("Set these variables before planning against the export (write-only values are never read back): "
-                 + ", ".join(sorted(exported.env)))
+        out.info("Write-only values are never read back, so they are exported commented out; to manage one, "
+                 "uncomment its line and set its variable: " + ", ".join(sorted(exported.env)))
     return EXIT_OK

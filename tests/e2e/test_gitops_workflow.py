@@ -42,21 +42,41 @@ def test_export_round_trip_of_every_example_plus_drift(run_cli, emulator, local,
     assert "- name: bootstrap  # the API key this tool is calling with" in text
     assert "threshold: 10GiB" in (out_dir / "bandwidth_alerts.yaml").read_text()
     hooks = (out_dir / "webhooks.yaml").read_text()
-    placeholders = set(re.findall(r"\$\{env:([A-Z0-9_]+)\}", hooks))
-    assert placeholders and all(f"set {name} to" in hooks for name in placeholders)
-    # The placeholders are the names --secrets-out writes generated webhook secrets under.
-    plan_env = {name: SECRET for name in placeholders}
-    assert run_cli("validate", str(out_dir), env=plan_env).exit_code == 0
-    again = run_cli("plan", str(out_dir), *local, "--detailed-exitcode", "--prune", env=plan_env)
+    # Write-only secrets are never diffed: exported as a commented-out line naming the variable,
+    # so the export plans as it is, with no variable set.
+    placeholders = set(re.findall(r"^ *# secret: \$\{env:([A-Z0-9_]+)\}  # write-only", hooks, re.M))
+    assert placeholders and "uncomment and set the variable to manage it" in hooks
+    assert not re.search(r"^ *secret:", hooks, re.M)
+    assert all(name in exported.stderr for name in placeholders)
+    assert run_cli("validate", str(out_dir)).exit_code == 0
+    again = run_cli("plan", str(out_dir), *local, "--detailed-exitcode", "--prune")
     assert again.exit_code == 0, again.output
     assert "No changes." in again.stdout
+    # Uncommented, the line names the variable --secrets-out writes a generated secret under;
+    # set, the plan is still empty (the secret is never read back, so never diffed).
+    (out_dir / "webhooks.yaml").write_text(re.sub(r"# (secret: \S+)  # .*", r"\1", hooks))
+    plan_env = {name: SECRET for name in placeholders}
+    assert run_cli("plan", str(out_dir), *local, "--detailed-exitcode", "--prune", env=plan_env).exit_code == 0
 
     single = tmp_path / "all.yaml"
     assert run_cli("export", *local, "-o", str(single)).exit_code == 0
-    assert run_cli("plan", str(single), *local, "--detailed-exitcode", env=plan_env).exit_code == 0
+    assert run_cli("plan", str(single), *local, "--detailed-exitcode").exit_code == 0
     stdout = run_cli("export", *local, "--kinds", "keys")
     doc = yaml.safe_load(stdout.stdout)
     assert set(doc) == {"version", "projects"} and all(set(p) <= {"name", "keys"} for p in doc["projects"])
+
+
+def test_export_of_a_fresh_account_plans_with_no_changes(run_cli, local, tmp_path):
+    # A fresh account's auto-recharge is off with recharge_amount 0, below the config's minimum
+    # of 5: the field is written commented out with the reason, so the export validates.
+    assert run_cli("export", *local, "-o", "exp.yaml").exit_code == 0
+    text = (tmp_path / "exp.yaml").read_text()
+    assert re.search(r"^  # recharge_amount: 0  # the config cannot declare it \(.*minimum of 5\)", text, re.M)
+    assert "recharge_amount" not in yaml.safe_load(text)["autorecharge"]
+    assert run_cli("validate", "exp.yaml").exit_code == 0
+    again = run_cli("plan", "exp.yaml", *local, "--detailed-exitcode", "--prune")
+    assert again.exit_code == 0, again.output
+    assert "No changes." in again.stdout
 
 
 def test_export_rejects_unknown_kinds(run_cli, local):
