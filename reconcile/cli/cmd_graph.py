@@ -21,6 +21,7 @@ def graph(paths: tuple[str, ...], var_pairs: tuple[str, ...], var_files: tuple[s
     """Print the plan's changes as a DOT digraph (pipe to `dot -Tsvg`); an edge A -> B means B waits for A."""
     desired = load_desired(paths, var_pairs, var_files)
     with open_client(Connection(endpoint, local_db, parallelism, retries, retry_delay)) as client:
-        planned = make_plan(client, desired, prune=prune_kinds(prune), targets=targets, replace=replace)
+        planned = make_plan(client, desired, prune=prune_kinds(prune), targets=targets, replace=replace,
+                            parallelism=parallelism)
     Out(False).result(render_plan_dot(planned.plan))
     return EXIT_OK

@@ -7,7 +7,9 @@ rule; 4 an impact at or above `--fail-on` (3 and 4 stop apply before any API cal
 
 from __future__ import annotations
 
+import errno
 import functools
+import os
 import sys
 from typing import Any, Callable
 
@@ -56,9 +58,27 @@ def handle_errors(fn: Callable[..., int | None]) -> Callable[..., None]:
         except KeyboardInterrupt:
             out.error("interrupted")
             sys.exit(130)
+        except OSError as exc:  # a file given on the command line cannot be written or read
+            out.error(os_error_message(exc))
+            sys.exit(EXIT_ERROR)
         sys.exit(code or EXIT_OK)
 
     return wrapper
+
+
+def os_error_message(exc: OSError) -> str:
+    """`cannot write out/p.json: the directory out does not exist`, never a traceback."""
+    name = exc.filename2 if exc.filename2 is not None else exc.filename
+    why = exc.strerror or str(exc)
+    if name is None:
+        return why
+    path = os.fsdecode(name) if isinstance(name, (str, bytes)) else str(name)
+    parent = os.path.dirname(path) or "."
+    if exc.errno == errno.ENOENT and not os.path.isdir(parent):
+        return f"cannot write {path}: the directory {parent} does not exist"
+    if exc.errno == errno.ENOENT:
+        return f"cannot read {path}: {why}"
+    return f"cannot open {path}: {why}"
 
 
 # -- shared options -----------------------------------------------------------------

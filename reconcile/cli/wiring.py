@@ -1,13 +1,15 @@
 """Builds what the commands need from flags and environment: the API client (remote, or the
 embedded emulator for `--local`), the secret sinks, and the colour decision.
 
-This is the only module outside `reconcile.emulator` that imports the emulator.
+With `main.py` (which registers the `emulator` command group), the only code outside
+`reconcile.emulator` that imports the emulator; the core never does.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import sqlite3
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +24,8 @@ from ..errors import ReconcileError
 DEFAULT_ENDPOINT = "https://api.infrai.cc"
 DEFAULT_LOCAL_DB = ".infrai-local.db"
 LOCAL_BASE_URL = "http://infrai.local"
+SQLITE_HEADER = b"SQLite format 3\x00"
+CONFIG_SUFFIXES = (".yaml", ".yml")
 
 
 @dataclass(frozen=True)
@@ -45,7 +49,12 @@ def open_client(conn: Connection) -> Iterator[InfraiClient]:
         # Only --local imports the emulator: the reconciler core never does.
         from ..emulator.app import create_app
 
-        app = create_app(conn.local_db)
+        prepare_local_db(conn.local_db)
+        try:
+            app = create_app(conn.local_db)
+        except sqlite3.Error as exc:
+            raise ReconcileError(f"--local {conn.local_db}: cannot open the emulator database: {exc}. "
+                                 + _LOCAL_HINT) from None
         key = app.state.emulator.bootstrap_secret
         # One event loop serves every request, so the emulator's SQLite connection is used
         # from one thread at a time, as under uvicorn.
@@ -62,6 +71,44 @@ def open_client(conn: Connection) -> Iterator[InfraiClient]:
     endpoint = conn.endpoint or os.environ.get("INFRAI_BASE_URL") or DEFAULT_ENDPOINT
     with InfraiClient(endpoint, key, max_connections=max_connections, retry=conn.retry_policy) as client:
         yield client
+
+
+_LOCAL_HINT = (f"--local takes the database file as its value: write --local=DB (e.g. --local={DEFAULT_LOCAL_DB}) "
+               "or put --local after the paths.")
+
+
+def prepare_local_db(path: str) -> None:
+    """Refuse a `--local` value that is not an emulator database, before SQLite touches it,
+    and create a new database file readable by its owner only (it holds the bootstrap key and
+    every secret the emulator issues).
+
+    `plan --local a.yaml b.yaml` takes a.yaml as the database: a config file or directory, or
+    an existing file that is not SQLite, is an error with the fix, and is never opened.
+    """
+    if path == ":memory:" or path.startswith("file:"):
+        return
+    p = Path(path)
+    if p.is_dir() or p.suffix.lower() in CONFIG_SUFFIXES:
+        what = "a directory" if p.is_dir() else "a config file"
+        raise ReconcileError(f"--local {path}: that is {what}, not an emulator database. {_LOCAL_HINT}")
+    try:
+        fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass
+    except OSError as exc:
+        parent = p.parent
+        why = f"the directory {parent} does not exist" if not parent.is_dir() else exc.strerror
+        raise ReconcileError(f"--local {path}: cannot create the emulator database: {why}.") from None
+    else:
+        os.close(fd)
+        return
+    try:
+        with open(p, "rb") as fh:
+            head = fh.read(len(SQLITE_HEADER))
+    except OSError as exc:
+        raise ReconcileError(f"--local {path}: cannot read the emulator database: {exc.strerror}.") from None
+    if head and head != SQLITE_HEADER:  # an empty file is a new database
+        raise ReconcileError(f"--local {path}: not an emulator database (not a SQLite file). {_LOCAL_HINT}")
 
 
 def use_color(choice: str, stream: object = None) -> bool:
