@@ -168,13 +168,15 @@ def split_plan_args(args: Sequence[str]) -> tuple[list[str], list[str]]:
 
 def _run_cli(argv: list[str]) -> int:
     """The CLI in a child process, its output going to the job log as it happens."""
-    return subprocess.call([sys.executable, "-m", "reconcile", *argv])
+    code = subprocess.call([sys.executable, "-m", "reconcile", *argv])
+    return 128 - code if code < 0 else code  # killed by signal N: the shell's 128 + N
 
 
 def run_action(inputs: ActionInputs, env: Mapping[str, str], runner: Runner = _run_cli) -> int:
     """Run validate, plan or apply as the action's one step; write outputs, the step summary
-    and the comment body. Returns the step's exit status: 1 on error, else 0 (a plan with
-    changes is a success; `exitcode` says 2)."""
+    and the comment body. Returns the step's exit status: 0 on success (a plan with changes
+    is a success; `exitcode` says 2), else the failing command's own code (1 error, 3 policy,
+    4 --fail-on, 130 interrupted), which `exitcode` says too."""
     import shlex
 
     if inputs.command not in COMMANDS:
@@ -200,7 +202,7 @@ def run_action(inputs: ActionInputs, env: Mapping[str, str], runner: Runner = _r
         code = runner(["validate", *paths, *extra])
         if outputs_file:
             write_outputs(outputs_file, {"exitcode": code, "has_changes": False})
-        return 1 if code else 0
+        return code
 
     from ..plan.saved import is_plan_file, load_plan
 
@@ -212,11 +214,18 @@ def run_action(inputs: ActionInputs, env: Mapping[str, str], runner: Runner = _r
         # `plan` itself writes the markdown plan to the step summary (cli/gitops.py).
         shaping, rest = split_plan_args(extra) if inputs.command == "apply" else (extra, [])
         extra = rest
+        # A plan file left by an earlier run (RUNNER_TEMP unset: the working directory) must
+        # never stand in for this one: `plan` writes it only when it passes (not on 1, 3, 4).
+        plan_path.unlink(missing_ok=True)
+        comment_path.unlink(missing_ok=True)
         code = runner(["plan", *paths, *conn, "--no-color", "--detailed-exitcode", "--out", str(plan_path), *shaping])
-    if code == 1 or not plan_path.exists():
+    # --detailed-exitcode: 0 no changes, 2 changes; anything else (1 error, 3 policy,
+    # 4 --fail-on, 130 interrupted) fails the step with that code, and nothing is applied.
+    if code not in (0, 2) or not plan_path.exists():
+        failed = code if code not in (0, 2) else 1
         if outputs_file:
-            write_outputs(outputs_file, {"exitcode": 1, "has_changes": False, "plan_path": ""})
-        return 1
+            write_outputs(outputs_file, {"exitcode": failed, "has_changes": False, "plan_path": ""})
+        return failed
     plan = load_plan(str(plan_path)).plan
     if inputs.command == "apply" and plan.has_changes:
         code = runner(["apply", str(plan_path), *conn, "--auto-approve", "--no-color", *extra])
@@ -224,4 +233,5 @@ def run_action(inputs: ActionInputs, env: Mapping[str, str], runner: Runner = _r
     if outputs_file:
         write_outputs(outputs_file, {**plan_outputs(plan), "plan_path": plan_path, "comment_path": comment_path,
                                      "exitcode": code})
-    return 1 if code == 1 else 0
+    # Only the plan's 2 (changes) is a success besides 0; apply's every other code fails the step.
+    return 0 if code == 0 or (code == 2 and inputs.command == "plan") else code

@@ -158,6 +158,71 @@ def test_apply_sends_plan_shaping_args_to_plan_and_the_rest_to_apply(tmp_path: P
     assert read_outputs(out)["exitcode"] == "1"
 
 
+def _saved_plan(tmp_path: Path, changes: bool = True) -> Path:
+    """A real saved plan file (one project to create, or nothing), written by `plan --out`."""
+    config = tmp_path / "cfg.yaml"
+    config.write_text("version: 1\nprojects:\n  - name: web\n" if changes else "version: 1\n")
+    saved = tmp_path / "saved.json"
+    result = CliRunner().invoke(cli, ["plan", str(config), "--local", str(tmp_path / "saved.db"), "--out", str(saved)])
+    assert result.exit_code == 0, result.output
+    return saved
+
+
+@pytest.mark.parametrize("apply_code", [1, 3, 4, 130])
+def test_a_failed_apply_fails_the_step_with_its_own_code(tmp_path: Path, apply_code: int):
+    saved = _saved_plan(tmp_path)
+    calls: list[list[str]] = []
+
+    def runner(argv: list[str]) -> int:
+        calls.append(argv)
+        if argv[0] == "plan":
+            Path(argv[argv.index("--out") + 1]).write_bytes(saved.read_bytes())
+            return 2
+        return apply_code
+
+    out = tmp_path / "out"
+    code = run_action(ActionInputs("apply", "infra"), {"GITHUB_OUTPUT": str(out), "RUNNER_TEMP": str(tmp_path)}, runner)
+    assert [c[0] for c in calls] == ["plan", "apply"]
+    assert code == apply_code and read_outputs(out)["exitcode"] == str(apply_code)
+
+
+@pytest.mark.parametrize("command", ["plan", "apply"])
+@pytest.mark.parametrize("plan_code", [1, 3, 4, 130])
+def test_a_failed_plan_fails_the_step_and_never_applies_a_stale_plan_file(tmp_path: Path, monkeypatch,
+                                                                          command: str, plan_code: int):
+    # RUNNER_TEMP unset: the plan file goes to the working directory, where an earlier run
+    # left one; `plan` exits 3 (policy) or 4 (--fail-on) without writing a new one.
+    monkeypatch.chdir(tmp_path)
+    stale = tmp_path / "infrai-plan-default.json"
+    stale.write_bytes(_saved_plan(tmp_path).read_bytes())
+    calls: list[list[str]] = []
+
+    def runner(argv: list[str]) -> int:
+        calls.append(argv)
+        return plan_code
+
+    out = tmp_path / "out"
+    code = run_action(ActionInputs(command, "infra"), {"GITHUB_OUTPUT": str(out)}, runner)
+    assert code == plan_code and [c[0] for c in calls] == ["plan"]
+    assert not stale.exists()
+    assert read_outputs(out)["exitcode"] == str(plan_code) and read_outputs(out)["plan_path"] == ""
+
+
+@pytest.mark.parametrize("plan_code,changes", [(0, False), (2, True)])
+def test_a_plan_with_or_without_changes_is_a_success(tmp_path: Path, plan_code: int, changes: bool):
+    saved = _saved_plan(tmp_path, changes)
+
+    def runner(argv: list[str]) -> int:
+        Path(argv[argv.index("--out") + 1]).write_bytes(saved.read_bytes())
+        return plan_code
+
+    out = tmp_path / "out"
+    assert run_action(ActionInputs("plan", "infra"), {"GITHUB_OUTPUT": str(out), "RUNNER_TEMP": str(tmp_path)},
+                      runner) == 0
+    assert read_outputs(out)["exitcode"] == str(plan_code)
+    assert read_outputs(out)["has_changes"] == str(changes).lower()
+
+
 # -- workflow commands ----------------------------------------------------------------
 def test_escaping_follows_githubs_rules():
     assert escape_data("100% done\r\nnext") == "100%25 done%0D%0Anext"
