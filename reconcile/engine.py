@@ -36,6 +36,7 @@ from .plan import (
     check_thresholds,
     ownership,
 )
+from .plan.model import Deferred
 from .plan.safety import check_replaced_parents
 from .plan.saved import SavedPlan, check_not_stale, without
 from .plan.targets import check_targets
@@ -70,8 +71,9 @@ class Planned:
     # Steps of a saved plan found already applied (skipped).
     already_done: list[str] = field(default_factory=list)
     # A saved plan keeps its own fingerprint as the seed of idempotency keys, so applying
-    # it twice replays rather than repeats.
-    idempotency_seed: str | None = None
+    # it twice replays rather than repeats. May be given as a callable, computed when an
+    # apply first reads it (it needs the live fingerprint, which a plain plan never needs).
+    idempotency_seed: str | None = Deferred(None)  # type: ignore[assignment]
 
 
 def replan_saved(client: Any, saved: SavedPlan, *, force: bool, limits: SafetyLimits = SafetyLimits(),
@@ -111,8 +113,9 @@ def make_plan(client: Any, desired: DesiredState, *, prune: frozenset[str] = fro
                                                  config_digest=config_digest))
     # A fresh random part per run: an identical plan made again later (the account went
     # back to an earlier state) must not replay the API's stored answers to the first one.
-    seed = f"{plan.fingerprint}:{token_hex(8)}"
-    return Planned(with_impacts(client, plan, live, parallelism=parallelism), live, desired, idempotency_seed=seed)
+    salt = token_hex(8)
+    return Planned(with_impacts(client, plan, live, parallelism=parallelism), live, desired,
+                   idempotency_seed=lambda: f"{plan.fingerprint}:{salt}")
 
 
 def with_impacts(client: Any, plan: Plan, live: LiveState, *, parallelism: int = 8) -> Plan:

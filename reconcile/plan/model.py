@@ -147,6 +147,30 @@ class Impact:
                 "message": self.message}
 
 
+class Deferred:
+    """A dataclass field that may be given as a zero-argument callable, called the first time
+    the field is read (then kept). The live state's fingerprint serialises every object read
+    (~30 ms of a 10,000-resource plan, ~60% of the planner's CPU): only a saved plan, the
+    JSON/markdown output and an apply read it, so a plain `reconcile plan` never pays it."""
+
+    def __init__(self, default: Any = "") -> None:
+        self.default = default
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.slot = f"_{name}_value"
+
+    def __get__(self, obj: Any, objtype: type | None = None) -> Any:
+        if obj is None:
+            return self.default  # what the dataclass takes as the field's default
+        value = obj.__dict__[self.slot]
+        if callable(value):
+            value = obj.__dict__[self.slot] = value()
+        return value
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        obj.__dict__[self.slot] = value
+
+
 @dataclass(frozen=True)
 class Plan:
     changes: tuple[Change, ...]
@@ -154,7 +178,8 @@ class Plan:
     warnings: tuple[str, ...] = ()
     targets: tuple[str, ...] = ()
     config_digest: str = ""
-    live_fingerprint: str = ""
+    # A str, or given as a callable computing it when first read (see Deferred).
+    live_fingerprint: str = Deferred()  # type: ignore[assignment]
     live_counts: Mapping[str, int] = field(default_factory=dict)
     # Kinds whose state this plan covers (a targeted plan covers fewer).
     kinds: tuple[str, ...] = ()

@@ -107,7 +107,7 @@ def build_plan(desired: DesiredState, live: LiveState, options: PlanOptions = Pl
         warnings=tuple(warnings),
         targets=tuple(options.targets),
         config_digest=options.config_digest or desired.config_digest(),
-        live_fingerprint=live.fingerprint(),
+        live_fingerprint=live.fingerprint,  # computed only if read (a saved plan, an apply)
         live_counts=_counts(live),
         kinds=tuple(sorted(live.kinds_read)),
     )

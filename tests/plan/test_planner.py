@@ -177,8 +177,40 @@ def test_tier_changes_are_irreversible():
     assert change.irreversible
 
 
+def test_live_fingerprint_is_computed_only_when_read(monkeypatch):
+    from reconcile.state import LiveState
+
+    calls = []
+    real = LiveState.fingerprint
+    monkeypatch.setattr(LiveState, "fingerprint", lambda self: calls.append(1) or real(self))
+    d = desired(want("project", name="api"))
+    plan = build_plan(d, live())
+    assert calls == []  # a plain plan never needs it (~30 ms at 10,000 resources)
+    expected = real(live())
+    assert plan.live_fingerprint == expected and plan.to_data()["live_fingerprint"] == expected
+    assert plan.live_fingerprint == expected and calls == [1]  # computed once
+
+
 def test_webhook_urls_differing_only_in_host_case_or_default_port_are_one_webhook():
     d = desired(want("webhook", url="https://Hooks.Example.com:443/a", events=["key.rotated"]))
     l = live(("webhook", {"id": "wh_1", "url": "https://hooks.example.com/a", "events": ["key.rotated"]}))
     plan = build_plan(d, l)
     assert plan.changes == () and plan.unmanaged == ()
+
+
+def test_make_plan_computes_the_seed_only_when_an_apply_reads_it(monkeypatch):
+    from reconcile import engine
+    from reconcile.state import LiveState
+
+    calls = []
+    real = LiveState.fingerprint
+    monkeypatch.setattr(LiveState, "fingerprint", lambda self: calls.append(1) or real(self))
+    monkeypatch.setattr(engine, "read_live", lambda client, parallelism=8: live())
+    monkeypatch.setattr(engine, "with_impacts", lambda client, plan, live, parallelism=8: plan)
+    planned = engine.make_plan(None, desired(want("project", name="api")))
+    assert calls == []
+    seed = planned.idempotency_seed
+    assert seed.startswith(planned.plan.fingerprint + ":") and calls == [1]
+    assert planned.idempotency_seed == seed  # computed once: the random part stays
+    again = engine.make_plan(None, desired(want("project", name="api")))
+    assert again.idempotency_seed != seed  # a fresh random part per run
