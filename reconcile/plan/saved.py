@@ -109,8 +109,11 @@ def dump_plan(plan: Plan, options: Mapping[str, Any], now: datetime | None = Non
 
 def write_plan(path: str | Path, plan: Plan, options: Mapping[str, Any]) -> None:
     p = Path(path)
+    text = dump_plan(plan, options)  # raises before anything is written if it cannot be saved
+    if not p.parent.is_dir():
+        raise PlanFileError(f"cannot write the plan to {p}: the directory {p.parent} does not exist")
     tmp = p.with_name(f".{p.name}.tmp")
-    tmp.write_text(dump_plan(plan, options), encoding="utf-8")
+    tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, p)  # never a half-written plan file
 
 

@@ -61,7 +61,8 @@ def test_local_given_a_directory_or_a_file_that_is_not_sqlite(run_cli, configs, 
 def test_plan_output_in_a_missing_directory(run_cli, configs, tmp_path, option):
     target = tmp_path / "nowhere" / "file.json"
     result = run_cli("plan", str(configs[0]), "--local", str(tmp_path / "x.db"), option, str(target))
-    assert_message(result, "cannot write ", f"the directory {target.parent} does not exist")
+    assert_message(result, f"{target}", f"the directory {target.parent} does not exist")
+    assert ".tmp" not in result.stderr  # the message names the file the user asked for
 
 
 def test_export_to_a_missing_directory(run_cli, tmp_path):
