@@ -150,8 +150,10 @@ def _compare(kind: KindSpec, want: DesiredResource, got: LiveResource, force_rep
     if replace_reasons:
         action = Action.REPLACE
         reasons = tuple(replace_reasons)
-        if kind.name == "api_key" and not any("cannot" in r for r in replace_reasons):
-            # A key is never replaced on request: rotating keeps its id, with a grace period.
+        only_requested = force_replace and len(replace_reasons) == 1
+        if only_requested and kind.api.rotate is not None:
+            # A kind that can rotate (a key) is rotated on request, not replaced: it keeps its
+            # id, and the old secret stays valid for the grace period.
             action, reasons = Action.ROTATE, ("rotation requested with --replace",)
     elif rotate_reason:
         action, reasons = Action.ROTATE, (rotate_reason,)
