@@ -528,28 +528,34 @@ measured side by side on the same machine; the first full run is the "before"):
 | the executor rescanned every step on each wakeup (O(steps²)) | waiting counts, dependents and a heap of ready steps | seeding 10,000 resources in process 28.7 s → 22.8 s |
 | the emulator drew ids and secrets one `secrets.choice` per character, and parsed every webhook on every key create to find subscribers | one `token_bytes` per id; subscribers prefiltered in SQL | 1,000-create apply at parallelism 32: 1.86x → 1.45x its floor |
 | `reconcile plan` read with make_plan's default 8 workers for its 10 requests | read with `--parallelism` (default 10) | one round trip instead of two for the last lists |
+| the emulator committed three times per idempotent create (in-flight row, the object, the stored answer) | one transaction per request, committed with the stored answer (handlers' transactions become savepoints; committed early only if a handler really suspends) | emulator CPU per create 0.43 → 0.41 ms; apply at 32: 1.56-1.60x → 1.48x |
+| one `httpx.Client` shared by 32-64 threads spent its CPU in its pool's lock and scans | `InfraiClient` splits its connections among clients of ~8, each thread keeping one | client CPU per request at 64: 0.92 → 0.48 ms; apply at 64: 4.0x → 2.6x, at 32: 1.53x → 1.38x |
+| every plan serialised the whole live state for its fingerprint (~28 ms at 10,000), and `make_plan` for the idempotency seed | both computed only when read (a saved plan, JSON/markdown output, an apply) | `build_plan` CPU 45 → 8 ms; 10,000-resource no-op plan ~1.9x → ~1.5x (interleaved runs) |
 
-Overall, the 10,000-resource no-op plan went from 0.548 s (5.5x its floor) to 0.15-0.20 s
-(1.5x-2.0x; medians of full runs on this shared machine).
+Overall, the 10,000-resource no-op plan went from 0.548 s (5.5x its floor) to 0.14-0.18 s
+(1.45x-1.75x; medians of runs on this shared machine, where other test suites were running).
 
 ## What is still missed, and why
 
 - **Apply at parallelism 32 within 1.3x, and at 64 within 2x** (PERFORMANCE.md aims; the
-  issue's 1.5x at 32 is met). Both sides are CPU-bound at these rates: the floor at 32 asks
-  for 1,600 creates/s, and the client spends ~0.5 ms per request (httpx + httpcore + h11,
-  ~0.4 ms of it below our code) while the emulator spends ~0.4 ms per create (three SQLite
-  commits: idempotency row, the object, the stored answer). At 64, one `httpx.Client`
-  shared by 64 threads degrades as PERFORMANCE.md measured (6.1x there). One pool per
-  thread, tried side by side on bare GETs, helped a little at 64 (3.6x instead of 4.4x) and
-  hurt at 32 (1.8x instead of 1.2x): the cost is GIL contention between 64 threads, not
-  only the shared pool. Reaching 2x at 64 needs the async model (`httpx.AsyncClient` with the aiohttp
-  transport, 1.29x at 64 in PERFORMANCE.md), a change of the executor's concurrency model.
-- **The 10,000-resource no-op plan at 1.5x**: the full runs made for this change measured
-  1.51x, 1.66x and 1.96x (the issue's 2x holds, narrowly on a busy machine). What is left is
-  one round trip carrying 2 MB of keys (~35 ms with the server's work), parsing and
-  normalising them (~45 ms of CPU), and the diff with its two digests (~55 ms). The next
-  steps would be a live fingerprint computed only when a saved plan or an apply needs it,
-  and normalising keys as the response streams in.
+  issue's 1.5x at 32 is met). Both processes are CPU-bound at these rates. The floor at 32
+  asks for 1,600 creates/s, at 64 for 3,200/s; the client spends ~0.5 ms a request
+  (~0.4 ms of it in httpx + httpcore + h11; its two `send()` calls a request, headers then
+  body, cost ~0.18 ms each on loopback), so one core caps it near 2,000 requests/s, and the
+  emulator spends ~0.4 ms a create (uvicorn, Starlette, 13 SQLite statements; the commits
+  were not the cost: three → one saved ~0.02 ms). At 32 the measured 1.37x-1.49x (varying
+  with the machine's load) is queueing on both CPUs; at 64, 2x means 0.68 s for 1,000
+  creates, under the ~0.5 s of client CPU plus the ramp and GIL hand-offs between 64
+  threads (measured 2.6x-2.85x). Reaching it needs the client's CPU per request well
+  under 0.3 ms: fewer syscalls per request (one `send()`), or another transport or
+  concurrency model (`httpx.AsyncClient` with the aiohttp transport, 1.29x at 64 in
+  PERFORMANCE.md), which is a change of the executor's model.
+- **The 10,000-resource no-op plan at 1.5x**: interleaved runs measure 1.45x-1.75x (the
+  issue's 2x holds). What is left is one round trip carrying 2 MB of keys (~35 ms with the
+  server's work), parsing and normalising them (~45 ms of CPU, which the 0.10 s parse floor
+  already counts), `build_plan` (~8 ms now) and the config digest (~18 ms, overlapping the
+  read's wait but sharing the GIL with the threads parsing its answers). The next step
+  would be normalising keys as the response streams in.
 - **Loading the YAML** (not in the plan's floor) takes ~2 s for 10,000 resources: PyYAML's
   pure-Python composer, needed for line/column positions in error messages.
 """
