@@ -23,7 +23,7 @@ from .apply import (
 )
 from .apply.rollback import mark_undone, undo_plan
 from .impact import assess, facts_needed
-from .kinds import KINDS, REGISTRY
+from .kinds import KINDS, REGISTRY, resolve_kind_names
 from .live import read_live
 from .live.facts import read_facts
 from .live.reader import server_now
@@ -47,20 +47,7 @@ PRUNABLE = tuple(k.name for k in KINDS if not k.singleton)
 
 def prune_kinds(values: Iterable[str]) -> frozenset[str]:
     """`--prune` (all) or `--prune projects,keys`: config keys or kind names → kind names."""
-    out: set[str] = set()
-    for value in values:
-        for part in filter(None, (p.strip() for p in value.split(","))):
-            if part in ("all", "*", "true"):
-                out.update(PRUNABLE)
-                continue
-            match = [k.name for k in KINDS if part in (k.name, k.config_key) and not k.singleton]
-            if not match:
-                from .errors import ReconcileError
-
-                raise ReconcileError(f"--prune {part}: unknown kind; use one of: "
-                                     + ", ".join(k.config_key for k in KINDS if not k.singleton))
-            out.update(match)
-    return frozenset(out)
+    return resolve_kind_names(values, option="--prune", singletons=False)
 
 
 @dataclass

@@ -25,11 +25,15 @@ from typing import Any, Iterable, Mapping
 import jsonschema
 import yaml
 
-from .apply.secrets import Secret
-from .config.schema import children, config_names, implied_fields, scalar_field, top_level
-from .errors import ReconcileError
-from .kinds import KINDS, KindSpec
-from .state import LiveResource, LiveState
+from .config.schema import (
+    children,
+    config_names,
+    implied_fields,
+    scalar_field,
+    top_level,
+)
+from .kinds import KINDS, KindSpec, resolve_kind_names
+from .state import LiveResource, LiveState, secret_env_name
 
 CONFIG_VERSION = 1
 
@@ -55,19 +59,12 @@ def select_kinds(spec: Iterable[str] | None) -> set[str]:
     """`--kinds projects,keys` (config keys or kind names) → kind names; None → all kinds."""
     if spec is None:
         return {k.name for k in KINDS}
-    out: set[str] = set()
-    for part in filter(None, (p.strip() for value in spec for p in value.split(","))):
-        match = [k.name for k in KINDS if part in (k.name, k.config_key)]
-        if not match:
-            raise ReconcileError(f"--kinds {part}: unknown kind; use some of: "
-                                 + ", ".join(k.config_key for k in KINDS))
-        out.update(match)
-    return out
+    return set(resolve_kind_names(spec, option="--kinds", singletons=True))
 
 
 def env_name(address: str, field_name: str) -> str:
     """The variable a write-only value is read from: the name `--secrets-out x.env` uses."""
-    return Secret(address, "", field_name, "").env_name
+    return secret_env_name(address, field_name)
 
 
 def export_config(live: LiveState, kinds: Iterable[str] | None = None) -> Exported:

@@ -10,6 +10,7 @@ import contextlib
 import gc
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Iterator, Mapping
@@ -21,6 +22,13 @@ from .kinds import REGISTRY, KindSpec, LiveItem
 def canonical_json(value: Any) -> str:
     """One spelling per value: the input of every digest and fingerprint."""
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def secret_env_name(address: str, field: str) -> str:
+    """The environment variable a secret is known by (dotenv sinks, export placeholders):
+    `projects.web.keys.ci` + `key_secret` → `INFRAI_PROJECTS_WEB_KEYS_CI_KEY_SECRET`."""
+    stem = re.sub(r"[^A-Za-z0-9]+", "_", f"{address}_{field}").strip("_").upper()
+    return f"INFRAI_{stem}"
 
 
 def digest(value: Any) -> str:

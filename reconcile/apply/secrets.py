@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import subprocess
 import tempfile
 import threading
@@ -18,6 +17,7 @@ from pathlib import Path
 from typing import Mapping, Protocol, Sequence
 
 from ..errors import ReconcileError, SecretSinkError
+from ..state import secret_env_name
 
 
 @dataclass(frozen=True)
@@ -34,8 +34,7 @@ class Secret:
 
     @property
     def env_name(self) -> str:
-        stem = re.sub(r"[^A-Za-z0-9]+", "_", f"{self.address}_{self.field}").strip("_").upper()
-        return f"INFRAI_{stem}"
+        return secret_env_name(self.address, self.field)
 
 
 class SecretSink(Protocol):

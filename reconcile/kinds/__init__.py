@@ -8,8 +8,9 @@ Imports: errors, and the kind modules of this package.
 from __future__ import annotations
 
 from graphlib import CycleError, TopologicalSorter
+from typing import Iterable
 
-from ..errors import KindDefinitionError
+from ..errors import KindDefinitionError, ReconcileError
 from .account import AUTORECHARGE, BUDGET, ROUTING, TIER
 from .api_key import API_KEY
 from .bandwidth_alert import BANDWIDTH_ALERT
@@ -57,3 +58,23 @@ LEVELS = dependency_levels()
 def check_registry() -> None:
     for kind in KINDS:
         kind.check()
+
+
+def resolve_kind_names(words: Iterable[str], *, option: str, singletons: bool) -> frozenset[str]:
+    """`projects,keys` (config keys or kind names, comma-separated, repeatable) → kind names.
+
+    `all` (also `*`, `true`) means every kind the option accepts. An unknown word is a
+    ReconcileError naming the option and the accepted spellings.
+    """
+    accepted = [k for k in KINDS if singletons or not k.singleton]
+    out: set[str] = set()
+    for word in filter(None, (part.strip() for value in words for part in value.split(","))):
+        if word in ("all", "*", "true"):
+            out.update(k.name for k in accepted)
+            continue
+        match = [k.name for k in accepted if word in (k.name, k.config_key)]
+        if not match:
+            raise ReconcileError(f"{option} {word}: unknown kind; use some of: "
+                                 + ", ".join(k.config_key for k in accepted))
+        out.update(match)
+    return frozenset(out)

@@ -56,3 +56,22 @@ def test_size_round_trip_and_errors():
     assert parse_duration_hours("90d") == 2160
     with pytest.raises(ValueError, match="not a duration"):
         parse_duration_hours("soon")
+
+
+def test_kind_names_resolve_from_config_keys_or_names():
+    from reconcile.errors import ReconcileError
+    from reconcile.kinds import resolve_kind_names
+
+    assert resolve_kind_names(["projects,keys", "webhook"], option="--prune", singletons=False) == {
+        "project", "api_key", "webhook"}
+    everything = resolve_kind_names(["all"], option="--prune", singletons=False)
+    assert "budget" not in everything and "bandwidth_alert" in everything
+    assert "budget" in resolve_kind_names(["budget"], option="--kinds", singletons=True)
+    with pytest.raises(ReconcileError, match=r"--prune budget: unknown kind; use some of: projects, keys"):
+        resolve_kind_names(["budget"], option="--prune", singletons=False)
+
+
+def test_secret_env_names_are_shell_safe():
+    from reconcile.state import secret_env_name
+
+    assert secret_env_name('webhooks["https://h.example.com/a"]', "secret") == "INFRAI_WEBHOOKS_HTTPS_H_EXAMPLE_COM_A_SECRET"
