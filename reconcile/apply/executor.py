@@ -43,7 +43,7 @@ class CallingClient(Protocol):
 
 
 class Journal(Protocol):
-    def before_call(self, change: Change, call: ApiCall, key: str) -> None: ...
+    def before_call(self, change: Change, call: ApiCall, key: str, index: int | None = None) -> None: ...
     def after_call(self, change: Change, call: ApiCall, key: str, response: Any) -> None: ...
 
 
@@ -226,7 +226,7 @@ class Executor:
         call = ApiCall(call.method, path, call.body, call.label)
         key = self._idempotency_key(change, index)
         if self.journal is not None:
-            self.journal.before_call(change, call, key)
+            self.journal.before_call(change, call, key, index)
         response = self.client.request(call.method, path, json=dict(call.body) if call.body is not None else None,
                                        idempotency_key=key)
         result.calls += 1

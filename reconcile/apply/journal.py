@@ -24,7 +24,6 @@ Imports: errors, kinds, plan, live, apply.secrets.
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import json
 import logging
 import os
@@ -48,8 +47,6 @@ MASK = "<masked>"
 CRASH_HOOK_ENV = "INFRAI_TEST_CRASH_AFTER_CALLS"
 # States that close any "sent" record: a later apply dealt with it.
 _CLOSING = frozenset({"recovered", "resolved"})
-# The executor's call indices (executor.py): creates 0.., updates 10.., delete 20, rotate 30.
-_MAX_CALL_INDEX = 40
 
 
 class _Retryable(JournalError):
@@ -63,16 +60,6 @@ def default_journal_path(secrets_out: str | None) -> Path:
     if secrets_out:
         return Path(secrets_out).resolve().parent / DEFAULT_JOURNAL_NAME
     return Path(DEFAULT_JOURNAL_NAME)
-
-
-def _call_index(seed: str, change: Change, key: str) -> int | None:
-    # The Journal protocol passes the key, not the index; the key is a hash of it
-    # (Executor._idempotency_key), so the index is found among the few the executor uses.
-    for index in range(_MAX_CALL_INDEX):
-        raw = f"{seed}|{change.address}|{change.action.value}|{index}"
-        if "rcl-" + hashlib.sha256(raw.encode()).hexdigest()[:40] == key:
-            return index
-    return None
 
 
 def _template_of(spec: KindSpec, method: str, path: str) -> str | None:
@@ -124,7 +111,6 @@ class ApplyJournal:
         self.path = Path(path)
         self.run_id = uuid.uuid4().hex[:12]
         self.plan_fingerprint = ""
-        self.seed = ""
         self._lock = threading.Lock()
         self._crash = _CrashHook(os.environ.get(CRASH_HOOK_ENV))
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -143,7 +129,6 @@ class ApplyJournal:
     # -- lifecycle ---------------------------------------------------------------------
     def start_run(self, plan_fingerprint: str, seed: str | None = None) -> None:
         self.plan_fingerprint = plan_fingerprint
-        self.seed = seed or plan_fingerprint
 
     def close(self) -> None:
         if self._fd >= 0:
@@ -213,7 +198,7 @@ class ApplyJournal:
             os.fsync(self._fd)
 
     # -- the executor's Journal protocol ---------------------------------------------
-    def before_call(self, change: Change, call: ApiCall, key: str) -> None:
+    def before_call(self, change: Change, call: ApiCall, key: str, index: int | None = None) -> None:
         spec = REGISTRY[change.kind]
         body = dict(call.body) if call.body is not None else None
         masked = sorted(set(body or {}) & (spec.sensitive_fields | {k for k, f in spec.fields.items() if f.write_only}))
@@ -224,7 +209,7 @@ class ApplyJournal:
             "run_id": self.run_id, "plan_fingerprint": self.plan_fingerprint, "address": change.address,
             "kind": change.kind, "action": change.action.value,
             "project": change.identity[0] if spec.parent and change.identity else None,
-            "call_index": _call_index(self.seed, change, key) if self.seed else None,
+            "call_index": index,
             "method": call.method, "path": call.path, "idempotency_key": key, "body": body,
             "masked": masked, "ts": round(time.time(), 3), "state": "sent",
         }
