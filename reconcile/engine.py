@@ -143,10 +143,6 @@ def apply_plan(client: Any, plan: Plan, live: LiveState, *, parallelism: int = 1
     return report
 
 
-def kind_title(name: str) -> str:
-    return REGISTRY[name].title
-
-
 def adopt(client: Any, addresses: Iterable[str], stack: str) -> list[tuple[str, str]]:
     """Stamp `stack`'s ownership marker on existing objects so the stack can take them over.
 

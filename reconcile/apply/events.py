@@ -63,9 +63,6 @@ class ApplyReport:
     def ok(self) -> bool:
         return all(r.status is StepStatus.SUCCEEDED for r in self.results) and not self.interrupted
 
-    def of(self, status: StepStatus) -> list[StepResult]:
-        return [r for r in self.results if r.status is status]
-
     def summary(self) -> str:
         n = self.counts()
         text = (f"Apply {'complete' if self.ok else 'incomplete'}: {n['succeeded']} done, {n['failed']} failed, "

@@ -23,7 +23,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Mapping, Protocol
 
-from ..errors import ApiStatusError, NotFound, ReconcileError, StopApply
+from ..errors import NotFound, ReconcileError, StopApply
 from ..kinds import REGISTRY, ApiCall, KindSpec, ReplaceStrategy
 from ..kinds.base import default_create_calls, default_update_calls
 from ..plan import Action, Change, Plan
@@ -332,7 +332,3 @@ def _graceful_interrupt(flag: threading.Event) -> Iterator[None]:
 
 def live_ids(live: Any) -> dict[str, str]:
     return {address: r.id for address, r in live.resources.items() if r.id}
-
-
-def api_error_code(error: Exception) -> str | None:
-    return error.code if isinstance(error, ApiStatusError) else None

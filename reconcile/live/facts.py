@@ -77,7 +77,7 @@ def object_counts(live: LiveState) -> dict[str, int]:
     """What the tier limits count, from the live state already read (no request)."""
     per_project: dict[Any, int] = {}
     for r in live.of_kind("api_key"):
-        per_project[r.address.split(".keys.")[0]] = per_project.get(r.address.split(".keys.")[0], 0) + 1
+        per_project[r.item.parent_id] = per_project.get(r.item.parent_id, 0) + 1
     return {
         "projects": len(live.of_kind("project")),
         "keys_per_project": max(per_project.values(), default=0),

@@ -41,10 +41,6 @@ def owner_of(resource: LiveResource, live: LiveState) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def can_carry_marker(spec: KindSpec) -> bool:
-    return spec.ownership is not None
-
-
 def stamp(desired: DesiredState, live: LiveState) -> DesiredState:
     """The desired state with this stack's marker added where the kind has room for it.
 

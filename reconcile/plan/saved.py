@@ -236,8 +236,7 @@ def stale_steps(plan: Plan, live: LiveState) -> tuple[list[str], list[str]]:
 
 
 def _matches_after(spec: Any, c: Change, values: Mapping[str, Any]) -> bool:
-    for d in c.diffs:
-        top = d.path.split(".")[0].split("[")[0]
+    for top in c.changed_fields:
         f = spec.fields.get(top)
         if f is None or f.write_only or f.computed:
             continue
