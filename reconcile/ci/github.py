@@ -1,6 +1,7 @@
-"""GitHub Actions: workflow-command annotations for config errors, step outputs, the step
-summary and the PR comment body, and the composite action's runner (`action.yml` calls
-`reconcile ci github-action`, which calls `run_action`).
+"""GitHub Actions, as pure functions: workflow commands (annotations, `::group::`), step
+outputs, the step summary, the PR comment body (deletes and replaces first) and the apply
+summary. The composite action's runner is reconcile/ci/action.py; the REST calls are
+reconcile/ci/github_api.py.
 
 Size caps come from GitHub: a step summary may be at most 1 MiB, a comment body at most
 65,536 characters; we stay under both (1,000,000 bytes and 60,000 characters), trimming
@@ -10,22 +11,20 @@ the plan's details before its summary and saying how much was cut.
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import uuid
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
+from urllib.parse import quote
 
 from ..errors import Reason
-from ..plan import Plan
+from ..plan import Change, Plan
 from ..render import render_plan_markdown
 
 MAX_ANNOTATIONS = 10
 SUMMARY_LIMIT = 1_000_000      # bytes; GitHub refuses a step summary over 1 MiB
 COMMENT_LIMIT = 60_000         # characters; GitHub refuses a comment over 65,536
 MARKER = "<!-- infrai-reconcile:plan:{name} -->"
-COMMANDS = ("plan", "apply", "validate")
 
 
 # -- workflow commands ----------------------------------------------------------------
@@ -103,18 +102,68 @@ def append_summary(path: str | Path, text: str, limit: int = SUMMARY_LIMIT) -> N
         fh.write(data)
 
 
+def group(title: str, text: str) -> str:
+    """Fold long output in the job log (`::group::` … `::endgroup::`)."""
+    return f"::group::{escape_data(title)}\n{text.rstrip()}\n::endgroup::"
+
+
+# -- the plan in a pull request -----------------------------------------------------------
+def marker(name: str) -> str:
+    """The comment's hidden first line. The environment name is percent-encoded, so every
+    name has its own marker (`prod/eu` → `prod%2Feu`, `prod-eu` stays) and no name can end
+    the HTML comment early (`>` → `%3E`)."""
+    return MARKER.format(name=environment_slug(name))
+
+
+def environment_slug(name: str) -> str:
+    """The name, percent-encoded: one distinct, file-name-safe string per environment."""
+    return quote(name or "default", safe="")
+
+
+def destroying(plan: Plan) -> list[Change]:
+    return [c for c in plan.changes if c.action.destroys]
+
+
 def plan_outputs(plan: Plan) -> dict[str, object]:
     n = plan.counts()
+    gone = len(destroying(plan))
     return {"has_changes": plan.has_changes, "create": n["create"], "update": n["update"],
-            "replace": n["replace"], "delete": n["delete"], "rotate": n["rotate"]}
+            "replace": n["replace"], "delete": n["delete"], "rotate": n["rotate"],
+            "destroys": gone > 0, "destroy_count": gone}
+
+
+def destructive_banner(plan: Plan, budget: int) -> list[str]:
+    """Every delete and replace, before anything else in the comment: these are never
+    trimmed in favour of details (only past `budget`, with a count of what is left)."""
+    gone = destroying(plan)
+    if not gone:
+        return []
+    n = plan.counts()
+    lines = ["> [!CAUTION]",
+             f"> ⚠️ **This plan deletes/replaces {len(gone)} resource{'s' if len(gone) != 1 else ''}** "
+             f"({n['delete']} to delete, {n['replace']} to replace):", ""]
+    used = sum(len(line) + 1 for line in lines)
+    for i, c in enumerate(gone):
+        line = f"- **{c.action.value}** {_code(c.address)}"
+        if used + len(line) + 1 > budget:
+            lines.append(f"- … and {len(gone) - i} more deleted or replaced (too many for one comment; the job "
+                         "summary and the saved plan list every one)")
+            break
+        lines.append(line)
+        used += len(line) + 1
+    return lines + [""]
 
 
 def comment_body(plan: Plan, name: str, limit: int = COMMENT_LIMIT) -> str:
-    """The PR comment: the hidden marker (one comment per environment, found and updated by
-    the workflow), then the markdown plan, details trimmed first to fit `limit`."""
-    marker = MARKER.format(name=_marker_name(name))
-    body = render_plan_markdown(plan, title=_title(name), limit=limit - len(marker) - 1)
-    text = marker + "\n" + body
+    """The PR comment: the hidden marker (one comment per environment), the title, every
+    delete and replace, then the markdown plan, its details trimmed first to fit `limit`."""
+    mark = marker(name)
+    banner = "\n".join(destructive_banner(plan, budget=limit // 2))
+    body = render_plan_markdown(plan, title=_title(name), limit=limit - len(mark) - len(banner) - 2)
+    if banner:
+        title, _, rest = body.partition("\n")
+        body = f"{title}\n\n{banner}\n{rest}"
+    text = mark + "\n" + body
     if len(text) > limit:  # the summary alone is too long (e.g. thousands of targets)
         note = f"\n\n… {len(text) - limit + 200} characters cut (comment size limit).\n"
         text = text[:limit - len(note)] + note
@@ -125,113 +174,66 @@ def _title(name: str) -> str:
     return f"Infrai plan: {name}" if name else "Infrai plan"
 
 
-def _marker_name(name: str) -> str:
-    # The marker must stay one HTML comment whatever the environment is called.
-    return "".join(ch if ch.isalnum() or ch in "-_." else "-" for ch in name) or "default"
+def _code(text: str) -> str:
+    fence = "``" if "`" in text else "`"
+    return f"{fence}{text}{fence}"
 
 
-# -- the composite action ---------------------------------------------------------------
-@dataclass(frozen=True)
-class ActionInputs:
-    command: str = "plan"
-    paths: str = "."
-    endpoint: str = ""
-    parallelism: str = ""
-    args: str = ""
-    name: str = "default"
-    local: bool = False
+def plan_annotations(document: Mapping[str, Any], limit: int = MAX_ANNOTATIONS) -> list[str]:
+    """`::warning` for each delete and replace and for each warning/danger impact of a JSON
+    plan (`plan --format json`), at most `limit` of each, then one line with the count."""
+    lines = []
+    gone = [c for c in document.get("changes") or [] if c.get("action") in ("delete", "replace")]
+    for c in gone[:limit]:
+        why = f" ({'; '.join(c['reasons'])})" if c.get("reasons") else ""
+        lines.append(workflow_command("warning", f"{c.get('address')} will be {c.get('action')}d{why}",
+                                      title=f"infrai plan: {c.get('action')}"))
+    if len(gone) > limit:
+        lines.append(workflow_command("warning", f"{len(gone) - limit} more deleted or replaced resource(s): see the "
+                                      "job summary", title="infrai plan: delete/replace"))
+    loud = [i for i in document.get("impacts") or [] if i.get("severity") != "info"]
+    for i in loud[:limit]:
+        lines.append(workflow_command("warning", f"{i.get('address')}: {i.get('message')}",
+                                      title=f"infrai impact: {i.get('severity')}"))
+    if len(loud) > limit:
+        lines.append(workflow_command("warning", f"{len(loud) - limit} more impact(s): see the job summary",
+                                      title="infrai impact"))
+    return lines
 
 
-Runner = Callable[[list[str]], int]
-# Options that decide what the plan contains: for `apply` they go to the `plan` step, the
-# others (--force, --keep-going, --secrets-out…) to `apply PLANFILE`.
-PLAN_SHAPING = ("--prune", "--target", "--replace", "--var", "--var-file")
+# -- what apply did ---------------------------------------------------------------------
+APPLY_MARK = {"succeeded": "✅", "failed": "❌", "skipped": "⏭️", "not_started": "⏸️", "undone": "↩️"}
 
 
-def split_plan_args(args: Sequence[str]) -> tuple[list[str], list[str]]:
-    shaping: list[str] = []
-    rest: list[str] = []
-    i = 0
-    while i < len(args):
-        token = args[i]
-        name = token.split("=", 1)[0]
-        if name in PLAN_SHAPING:
-            shaping.append(token)
-            if "=" not in token and i + 1 < len(args) and not args[i + 1].startswith("-"):
-                shaping.append(args[i + 1])
-                i += 1
-        else:
-            rest.append(token)
-        i += 1
-    return shaping, rest
+def apply_summary(report: Mapping[str, Any], name: str, plan_file: str | None = None) -> str:
+    """The step summary of an apply, from its JSON report (`apply --format json`)."""
+    steps = report.get("steps") or []
+    counts = report.get("counts") or {}
+    lines = [f"### Infrai apply: {name}" if name else "### Infrai apply", ""]
+    if plan_file:
+        lines += [f"Applied the saved plan `{Path(plan_file).name}` (the plan reviewed in the pull request).", ""]
+    if not steps:
+        lines.append("**No changes: the account already matched the plan.**")
+        return "\n".join(lines) + "\n"
+    parts = [f"{counts.get(k, 0)} {k.replace('_', ' ')}" for k in ("succeeded", "failed", "skipped", "not_started",
+                                                                     "undone") if counts.get(k)]
+    lines += [f"**Applied {len(steps)} step{'s' if len(steps) != 1 else ''}: {', '.join(parts)}.**", "",
+              "| | resource | action | status |", "|---|---|---|---|"]
+    for s in steps:
+        status = str(s.get("status", ""))
+        error = f" ({s['error']})" if s.get("error") else ""
+        lines.append(f"| {APPLY_MARK.get(status, '')} | {_cell(_code(str(s.get('address'))))} | {s.get('action')} "
+                     f"| {_cell(status + error)} |")
+    return "\n".join(lines) + "\n"
 
 
-def _run_cli(argv: list[str]) -> int:
-    """The CLI in a child process, its output going to the job log as it happens."""
-    code = subprocess.call([sys.executable, "-m", "reconcile", *argv])
-    return 128 - code if code < 0 else code  # killed by signal N: the shell's 128 + N
-
-
-def run_action(inputs: ActionInputs, env: Mapping[str, str], runner: Runner = _run_cli) -> int:
-    """Run validate, plan or apply as the action's one step; write outputs, the step summary
-    and the comment body. Returns the step's exit status: 0 on success (a plan with changes
-    is a success; `exitcode` says 2), else the failing command's own code (1 error, 3 policy,
-    4 --fail-on, 130 interrupted), which `exitcode` says too."""
-    import shlex
-
-    if inputs.command not in COMMANDS:
-        print(workflow_command("error", f"command must be one of {', '.join(COMMANDS)}, not {inputs.command!r}",
-                               title="infrai-reconcile"))
-        return 1
-    temp = Path(env.get("RUNNER_TEMP") or ".")
-    slug = _marker_name(inputs.name)
-    plan_path = temp / f"infrai-plan-{slug}.json"
-    comment_path = temp / f"infrai-comment-{slug}.md"
-    paths = shlex.split(inputs.paths) or ["."]
-    extra = shlex.split(inputs.args)
-    conn: list[str] = []
-    if inputs.local:
-        conn += ["--local", str(temp / f"infrai-local-{slug}.db")]
-    if inputs.endpoint:
-        conn += ["--endpoint", inputs.endpoint]
-    if inputs.parallelism:
-        conn += ["--parallelism", inputs.parallelism]
-    outputs_file = env.get("GITHUB_OUTPUT")
-
-    if inputs.command == "validate":
-        code = runner(["validate", *paths, *extra])
-        if outputs_file:
-            write_outputs(outputs_file, {"exitcode": code, "has_changes": False})
-        return code
-
-    from ..plan.saved import is_plan_file, load_plan
-
-    if inputs.command == "apply" and len(paths) == 1 and is_plan_file(paths[0]):
-        # The plan reviewed in the pull request: apply exactly it (refused if stale).
-        plan_path = Path(paths[0])
-        code = 0
-    else:
-        # `plan` itself writes the markdown plan to the step summary (cli/gitops.py).
-        shaping, rest = split_plan_args(extra) if inputs.command == "apply" else (extra, [])
-        extra = rest
-        # A plan file left by an earlier run (RUNNER_TEMP unset: the working directory) must
-        # never stand in for this one: `plan` writes it only when it passes (not on 1, 3, 4).
-        plan_path.unlink(missing_ok=True)
-        comment_path.unlink(missing_ok=True)
-        code = runner(["plan", *paths, *conn, "--no-color", "--detailed-exitcode", "--out", str(plan_path), *shaping])
-    # --detailed-exitcode: 0 no changes, 2 changes; anything else (1 error, 3 policy,
-    # 4 --fail-on, 130 interrupted) fails the step with that code, and nothing is applied.
-    if code not in (0, 2) or not plan_path.exists():
-        failed = code if code not in (0, 2) else 1
-        if outputs_file:
-            write_outputs(outputs_file, {"exitcode": failed, "has_changes": False, "plan_path": ""})
-        return failed
-    plan = load_plan(str(plan_path)).plan
-    if inputs.command == "apply" and plan.has_changes:
-        code = runner(["apply", str(plan_path), *conn, "--auto-approve", "--no-color", *extra])
-    comment_path.write_text(comment_body(plan, inputs.name), encoding="utf-8")
-    if outputs_file:
-        write_outputs(outputs_file, {**plan_outputs(plan), "plan_path": plan_path, "comment_path": comment_path,
-                                     "exitcode": code})
-    # Only the plan's 2 (changes) is a success besides 0; apply's every other code fails the step.
-    return 0 if code == 0 or (code == 2 and inputs.command == "plan") else code
+def apply_log(report: Mapping[str, Any]) -> str:
+    """The apply report as lines for the job log."""
+    steps = report.get("steps") or []
+    if not steps:
+        return "No changes: the account already matched the plan."
+    lines = [f"{APPLY_MARK.get(str(s.get('status')), ' ')} {s.get('action'):<8} {s.get('address')}  {s.get('status')}"
+             + (f": {s['error']}" if s.get("error") else "") for s in steps]
+    counts = report.get("counts") or {}
+    lines.append("Apply: " + ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in counts.items() if v) + ".")
+    return "\n".join(lines)

@@ -15,13 +15,14 @@ from ..ci.github import append_summary, config_error_report, in_github_actions
 from ..errors import Reason, ValidationError
 
 
-def annotate_config_errors(reasons: Sequence[Reason], *, to_stderr: bool = False) -> None:
+def annotate_config_errors(reasons: Sequence[Reason]) -> None:
     if not in_github_actions():
         return
     lines, table = config_error_report(reasons)
     for line in lines:
-        # The runner reads workflow commands on both streams; stdout unless it carries JSON.
-        click.echo(line, err=to_stderr)
+        # The runner reads workflow commands on both streams: stderr, so stdout's JSON, Code
+        # Quality report or plan stays exactly what it says it is.
+        click.echo(line, err=True)
     summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary:
         append_summary(summary, table)
@@ -35,7 +36,7 @@ def annotating(fn: Callable[..., int | None]) -> Callable[..., int | None]:
         try:
             return fn(*args, **kwargs)
         except ValidationError as exc:
-            annotate_config_errors(exc.reasons, to_stderr=bool(kwargs.get("json_events")))
+            annotate_config_errors(exc.reasons)
             raise
 
     return wrapper

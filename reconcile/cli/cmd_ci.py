@@ -1,6 +1,6 @@
 """`reconcile ci github-action`: the step the composite action (action.yml) runs. Inputs come
 as options or, as action.yml passes them, as INFRAI_ACTION_* environment variables; the logic
-is reconcile/ci/github.py."""
+is reconcile/ci/action.py."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import sys
 
 import click
 
-from ..ci.github import COMMANDS, ActionInputs, run_action
+from ..ci.action import COMMANDS, ON_MISSING_PLAN, ActionInputs, run_action
 
 
 @click.group("ci")
@@ -30,8 +30,21 @@ def ci() -> None:
               help="Environment name: the PR comment's marker and the files' names.")
 @click.option("--local/--no-local", "local", default=False, envvar="INFRAI_ACTION_LOCAL",
               help="Use the embedded emulator (for pull requests from forks: no secrets).")
+@click.option("--plan-file", "plan_file", default="", envvar="INFRAI_ACTION_PLAN_FILE",
+              help="apply: the saved plan reviewed in the pull request; apply exactly it.")
+@click.option("--on-missing-plan", "on_missing_plan", type=click.Choice(ON_MISSING_PLAN), default="fail",
+              show_default=True, envvar="INFRAI_ACTION_ON_MISSING_PLAN",
+              help="apply with --plan-file: fail when the file is missing, or plan again.")
+@click.option("--comment/--no-comment", "comment", default=True, envvar="INFRAI_ACTION_COMMENT",
+              help="plan in a pull request: create or edit this environment's PR comment.")
+@click.option("--destroy-label", "destroy_label", default="", envvar="INFRAI_ACTION_DESTROY_LABEL",
+              help="Label the pull request with this while its plan deletes or replaces.")
 def github_action(command: str, paths: str, endpoint: str, parallelism: str, args: str, name: str,
-                  local: bool) -> None:
-    """Run validate, plan or apply and write the step's outputs, summary and comment body."""
-    inputs = ActionInputs(command, paths, endpoint, parallelism, args, name or "default", local)
+                  local: bool, plan_file: str, on_missing_plan: str, comment: bool, destroy_label: str) -> None:
+    """Run validate, plan or apply and write the step's outputs, summary and PR comment.
+    The GitHub token comes from INFRAI_ACTION_GITHUB_TOKEN or GITHUB_TOKEN (never an option:
+    it would show in the process list)."""
+    token = os.environ.get("INFRAI_ACTION_GITHUB_TOKEN", "")
+    inputs = ActionInputs(command, paths, endpoint, parallelism, args, name or "default", local, plan_file,
+                          on_missing_plan, comment, destroy_label, token)
     sys.exit(run_action(inputs, os.environ))

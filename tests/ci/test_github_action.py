@@ -16,67 +16,23 @@ import yaml
 from click.testing import CliRunner
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "plan"))
-from ci_support import REPO, clean_env
+from ci_support import ACTION, INPUT_REF, REPO, read_outputs, run_steps
 from plan_builders import desired, live, want
 
+from reconcile.ci.action import ActionInputs, CliRun, run_action, split_plan_args
 from reconcile.ci.github import (
     COMMENT_LIMIT,
     SUMMARY_LIMIT,
-    ActionInputs,
     append_summary,
     comment_body,
     escape_data,
     escape_property,
-    run_action,
-    split_plan_args,
     write_outputs,
 )
 from reconcile.cli.gitops import write_step_summary
 from reconcile.cli.main import cli
 from reconcile.plan import build_plan
 
-ACTION = yaml.safe_load((REPO / "action.yml").read_text())
-INPUT_REF = re.compile(r"\$\{\{\s*inputs\.([\w-]+)\s*\}\}")
-
-
-def read_outputs(path: Path) -> dict[str, str]:
-    out: dict[str, str] = {}
-    lines = path.read_text().splitlines()
-    i = 0
-    while i < len(lines):
-        if "<<" in lines[i]:
-            name, delim = lines[i].split("<<", 1)
-            j = lines.index(delim, i + 1)
-            out[name] = "\n".join(lines[i + 1:j])
-            i = j + 1
-        else:
-            name, value = lines[i].split("=", 1)
-            out[name] = value
-            i += 1
-    return out
-
-
-def run_steps(tmp: Path, inputs: dict[str, str], *, only: str | None = None, extra_env: dict[str, str] | None = None,
-              path_first: Path | None = None) -> tuple[dict[str, str], Path, list[subprocess.CompletedProcess[str]]]:
-    """Run each `run:` step of action.yml as the runner would: inputs substituted into the
-    step's env, bash, GITHUB_* files. `uses:` steps (setup-python) are the runner's job."""
-    values = {name: str(spec.get("default", "")) for name, spec in ACTION["inputs"].items()} | inputs
-    outputs, summary = tmp / "github_output", tmp / "step_summary.md"
-    outputs.touch()
-    runner_temp = tmp / "runner_temp"
-    runner_temp.mkdir(exist_ok=True)
-    env = clean_env(tmp, GITHUB_ACTIONS="true", GITHUB_OUTPUT=str(outputs), GITHUB_STEP_SUMMARY=str(summary),
-                    GITHUB_ACTION_PATH=str(REPO), RUNNER_TEMP=str(runner_temp), CI="true", **(extra_env or {}))
-    if path_first:
-        env["PATH"] = f"{path_first}{os.pathsep}{env['PATH']}"
-    done = []
-    for step in ACTION["runs"]["steps"]:
-        if "run" not in step or (only and step.get("name") != only):
-            continue
-        step_env = {k: INPUT_REF.sub(lambda m: values[m.group(1)], str(v)) for k, v in step.get("env", {}).items()}
-        done.append(subprocess.run(["bash", "-e", "-c", step["run"]], cwd=tmp / "repo", env={**env, **step_env},
-                                   capture_output=True, text=True, check=False, timeout=120))
-    return read_outputs(outputs), summary, done
 
 
 @pytest.fixture
@@ -137,7 +93,7 @@ def test_validate_with_errors_fails_the_step_with_annotations(repo: Path):
     outputs, summary, (step,) = run_steps(repo, {"command": "validate", "paths": "infra"},
                                           only="reconcile ${{ inputs.command }}")
     assert step.returncode == 1 and outputs["exitcode"] == "1"
-    assert "::error file=infra/infrai.yaml,line=2,col=11,title=infrai config%3A projects[0].name::" in step.stdout
+    assert "::error file=infra/infrai.yaml,line=2,col=11,title=infrai config%3A projects[0].name::" in step.stderr
     assert "| infra/infrai.yaml | 2 | 11 | projects[0].name |" in summary.read_text()
 
 
@@ -146,9 +102,9 @@ def test_apply_sends_plan_shaping_args_to_plan_and_the_rest_to_apply(tmp_path: P
         ["--prune", "keys", "--target=projects.web"], ["--force", "--secrets-out", "s.env"])
     calls: list[list[str]] = []
 
-    def runner(argv: list[str]) -> int:
+    def runner(argv: list[str], env) -> CliRun:
         calls.append(argv)
-        return 1  # the plan fails: apply must not run, outputs say so
+        return CliRun(1)  # the plan fails: apply must not run, outputs say so
 
     out = tmp_path / "out"
     code = run_action(ActionInputs("apply", "infra", args="--prune keys --force"), {"GITHUB_OUTPUT": str(out),
@@ -173,12 +129,12 @@ def test_a_failed_apply_fails_the_step_with_its_own_code(tmp_path: Path, apply_c
     saved = _saved_plan(tmp_path)
     calls: list[list[str]] = []
 
-    def runner(argv: list[str]) -> int:
+    def runner(argv: list[str], env) -> CliRun:
         calls.append(argv)
         if argv[0] == "plan":
             Path(argv[argv.index("--out") + 1]).write_bytes(saved.read_bytes())
-            return 2
-        return apply_code
+            return CliRun(2)
+        return CliRun(apply_code)
 
     out = tmp_path / "out"
     code = run_action(ActionInputs("apply", "infra"), {"GITHUB_OUTPUT": str(out), "RUNNER_TEMP": str(tmp_path)}, runner)
@@ -197,9 +153,9 @@ def test_a_failed_plan_fails_the_step_and_never_applies_a_stale_plan_file(tmp_pa
     stale.write_bytes(_saved_plan(tmp_path).read_bytes())
     calls: list[list[str]] = []
 
-    def runner(argv: list[str]) -> int:
+    def runner(argv: list[str], env) -> CliRun:
         calls.append(argv)
-        return plan_code
+        return CliRun(plan_code)
 
     out = tmp_path / "out"
     code = run_action(ActionInputs(command, "infra"), {"GITHUB_OUTPUT": str(out)}, runner)
@@ -212,9 +168,9 @@ def test_a_failed_plan_fails_the_step_and_never_applies_a_stale_plan_file(tmp_pa
 def test_a_plan_with_or_without_changes_is_a_success(tmp_path: Path, plan_code: int, changes: bool):
     saved = _saved_plan(tmp_path, changes)
 
-    def runner(argv: list[str]) -> int:
+    def runner(argv: list[str], env) -> CliRun:
         Path(argv[argv.index("--out") + 1]).write_bytes(saved.read_bytes())
-        return plan_code
+        return CliRun(plan_code)
 
     out = tmp_path / "out"
     assert run_action(ActionInputs("plan", "infra"), {"GITHUB_OUTPUT": str(out), "RUNNER_TEMP": str(tmp_path)},
@@ -240,7 +196,8 @@ def test_config_errors_are_annotated_at_most_ten_with_the_full_list_in_the_summa
         summary.write_text("")
         result = CliRunner().invoke(cli, [command[0], "bad.yaml", *command[1:]], env=env)
         assert result.exit_code == 1
-        errors = [line for line in result.stdout.splitlines() if line.startswith("::error ")]
+        errors = [line for line in result.stderr.splitlines() if line.startswith("::error ")]
+        assert "::error" not in result.stdout  # stdout carries only the result (JSON, Code Quality…)
         assert len(errors) == 11 and errors[-1].endswith("::2 more configuration error(s): see the job summary "
                                                          "for the full list")
         assert errors[0] == ("::error file=bad.yaml,line=2,col=11,title=infrai config%3A projects[0].name"

@@ -1,0 +1,128 @@
+"""The action's own PR comment, against a fake GitHub REST API on a loopback port: the step
+of action.yml runs (bash, the real CLI, the emulator) with a pull_request event, and the
+fake records every call. One comment per environment, found by its marker and edited in
+place; other environments' and people's comments untouched; Link-header pagination;
+GITHUB_API_URL honoured; read-only tokens and missing tokens degrade to a notice."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from ci_support import REPO, RUN_STEP, run_steps
+from fake_github import FakeGitHub
+
+from reconcile.ci.github import marker
+from reconcile.ci.github_api import comment_has_marker
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "emulator"))
+from live_server import live_server  # noqa: E402
+
+PR = 7
+
+
+@pytest.fixture
+def github() -> Iterator[FakeGitHub]:
+    fake = FakeGitHub()
+    with live_server(fake.app()) as url:
+        fake.api_url = f"{url}/api/v3"
+        yield fake
+
+
+@pytest.fixture
+def job(tmp_path: Path, github: FakeGitHub):
+    """Run the action's step in a pull_request job; returns (outputs, summary text, process)."""
+    (tmp_path / "repo").mkdir()
+    shutil.copytree(REPO / "examples" / "quickstart", tmp_path / "repo" / "infra")
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps({"action": "synchronize", "pull_request": {"number": PR}}))
+
+    def run(name: str, token: str | None = github.token, **inputs: str):
+        env = {"GITHUB_EVENT_PATH": str(event), "GITHUB_EVENT_NAME": "pull_request", "GITHUB_REPOSITORY": "o/r",
+               "GITHUB_API_URL": github.api_url}
+        values = {"command": "plan", "paths": "infra", "local": "true", "name": name, **inputs}
+        if token is not None:
+            values["github-token"] = token
+        summary = tmp_path / "step_summary.md"
+        summary.unlink(missing_ok=True)
+        outputs, summary, (step,) = run_steps(tmp_path, values, only=RUN_STEP, extra_env=env)
+        return outputs, summary.read_text() if summary.exists() else "", step
+
+    return run
+
+
+def bodies(github: FakeGitHub) -> list[str]:
+    return [c["body"] for c in github.comments.get(PR, [])]
+
+
+def test_markers_of_similar_names_never_collide():
+    assert marker("prod/eu") == "<!-- infrai-reconcile:plan:prod%2Feu -->"
+    assert marker("prod-eu") == "<!-- infrai-reconcile:plan:prod-eu -->"
+    assert marker("a -->b") == "<!-- infrai-reconcile:plan:a%20--%3Eb -->"  # cannot close the comment early
+    names = ["prod/eu", "prod-eu", "prod eu", "prod%2Feu", "prod_eu", "PROD/EU", "prod.eu"]
+    assert len({marker(n) for n in names}) == len(names)  # percent-encoding is one-to-one
+    assert comment_has_marker(marker("prod/eu") + "\nplan", marker("prod/eu"))
+    assert not comment_has_marker(marker("prod-eu") + "\nplan", marker("prod/eu"))
+    assert not comment_has_marker("> " + marker("prod/eu"), marker("prod/eu"))  # somebody quoting it
+
+
+def test_comment_is_created_then_edited_and_other_comments_are_untouched(job, github: FakeGitHub, tmp_path: Path):
+    # 45 comments by people first: the bot's must be found past the first page (30).
+    for i in range(45):
+        github.add_comment(PR, f"LGTM {i}")
+    outputs, _, step = job("prod/eu")
+    assert step.returncode == 0, step.stderr
+    assert len(bodies(github)) == 46
+    mine = github.comments[PR][-1]
+    assert mine["body"].startswith(marker("prod/eu") + "\n### Infrai plan: prod/eu")
+    assert outputs["comment_url"] == mine["html_url"]
+    assert all(r.path.startswith("/api/v3/repos/o/r/") for r in github.requests)
+    assert all(r.authorization == f"Bearer {github.token}" for r in github.requests)
+    # A second environment whose slug-ified name would have been the same gets its own.
+    job("prod-eu")
+    assert len(bodies(github)) == 47
+    other = github.comments[PR][-1]
+    assert other["body"].startswith(marker("prod-eu") + "\n")
+
+    # The next push changes the plan: prod/eu's comment is edited (PATCH), not duplicated.
+    (tmp_path / "repo" / "infra" / "more.yaml").write_text("projects:\n  - name: extra-one\n")
+    before = len(github.requests)
+    outputs, _, step = job("prod/eu")
+    assert step.returncode == 0, step.stderr
+    writes = [r for r in github.requests[before:] if r.method != "GET"]
+    assert [(r.method, r.path) for r in writes] == [("PATCH", f"/api/v3/repos/o/r/issues/comments/{mine['id']}")]
+    assert [r.query for r in github.requests[before:] if r.method == "GET"] == ["per_page=100",
+                                                                                  "per_page=30&page=2"]
+    assert len(bodies(github)) == 47
+    assert "projects.extra-one" in mine["body"]
+    assert "projects.extra-one" not in other["body"]  # the other environment's comment is untouched
+    assert bodies(github)[:45] == [f"LGTM {i}" for i in range(45)]
+
+
+def test_read_only_token_of_a_fork_degrades_to_the_summary_with_a_notice(job, github: FakeGitHub):
+    github.read_only = True
+    outputs, summary, step = job("staging")
+    assert step.returncode == 0, step.stderr
+    assert outputs["exitcode"] == "2" and outputs["comment_url"] == ""
+    notice = [line for line in step.stderr.splitlines() if line.startswith("::notice")]
+    assert len(notice) == 1 and "HTTP 403" in notice[0] and "fork" in notice[0]
+    assert "::notice" not in step.stdout and "::error" not in step.stderr
+    assert "| create | update |" in summary and "could not comment on pull request #7" in summary
+    assert github.comments.get(PR) is None
+
+
+def test_missing_token_degrades_to_the_summary_with_a_notice(job, github: FakeGitHub):
+    outputs, summary, step = job("staging", token="")
+    assert step.returncode == 0, step.stderr
+    assert outputs["exitcode"] == "2"
+    assert any(line.startswith("::notice") and "no GitHub token" in line for line in step.stderr.splitlines())
+    assert "no GitHub token" in summary and github.requests == []
+
+
+def test_comment_false_posts_nothing(job, github: FakeGitHub):
+    outputs, _, step = job("staging", comment="false")
+    assert step.returncode == 0 and outputs["comment_path"] and github.requests == []
