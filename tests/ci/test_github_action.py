@@ -240,3 +240,37 @@ def test_outputs_file_uses_a_heredoc_for_multiline_values(tmp_path: Path):
     out = tmp_path / "out"
     write_outputs(out, {"has_changes": True, "create": 3, "text": "a\nb"})
     assert read_outputs(out) == {"has_changes": "true", "create": "3", "text": "a\nb"}
+
+
+# -- destructive changes are never trimmed away -------------------------------------------
+def test_comment_lists_every_delete_before_the_trimmed_details():
+    from plan_builders import project
+
+    gone = [project(f"p-{i}", f"old-project-{i:03d}") for i in range(300)]
+    d = desired(*[want("project", name=f"new-project-{i:04d}", metadata={"team": "platform", "cost_centre": f"cc-{i}"})
+                  for i in range(5000)], prune={"project"})
+    plan = build_plan(d, live(*gone))
+    body = comment_body(plan, "production")
+    assert len(body) <= COMMENT_LIMIT
+    banner = body.index("⚠️ **This plan deletes/replaces 300 resources** (300 to delete, 0 to replace)")
+    details = body.index("<details>")
+    assert banner < body.index("| create | update |") < details
+    for i in range(300):
+        assert body.index(f"- **delete** `projects.old-project-{i:03d}`") < details
+    assert re.search(r"\d+ more changes not shown", body)  # the creates were trimmed, the deletes were not
+
+
+def test_a_plan_too_destructive_for_one_comment_still_counts_every_one():
+    from plan_builders import project
+
+    plan = build_plan(desired(prune={"project"}), live(*[project(f"p-{i}", f"gone-{i:05d}-" + "x" * 60)
+                                                          for i in range(3000)]))
+    body = comment_body(plan, "production")
+    assert len(body) <= COMMENT_LIMIT
+    assert "⚠️ **This plan deletes/replaces 3000 resources**" in body
+    listed = body.count("- **delete** `projects.gone-")
+    assert 0 < listed < 3000 and f"- … and {3000 - listed} more deleted or replaced" in body
+
+
+def test_a_plan_without_deletes_has_no_banner(huge_plan):
+    assert "This plan deletes" not in comment_body(huge_plan, "production")

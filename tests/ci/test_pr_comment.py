@@ -126,3 +126,29 @@ def test_missing_token_degrades_to_the_summary_with_a_notice(job, github: FakeGi
 def test_comment_false_posts_nothing(job, github: FakeGitHub):
     outputs, _, step = job("staging", comment="false")
     assert step.returncode == 0 and outputs["comment_path"] and github.requests == []
+
+
+def test_deletes_come_first_with_a_banner_an_output_and_a_label(job, github: FakeGitHub, tmp_path: Path):
+    outputs, _, step = job("prod", command="apply", args="--secrets-out ../secrets.json")
+    assert step.returncode == 0 and outputs["applied"] != "0", step.stderr
+    config = tmp_path / "repo" / "infra" / "infrai.yaml"
+    original = config.read_text()
+    config.write_text(original.split("\nwebhooks:")[0] + "\n" + original.split("\nbandwidth_alerts:")[1].join(
+        ["\nbandwidth_alerts:", ""]))
+    label = {"destroy-label": "infrai: destroys"}
+    outputs, _, step = job("prod", args="--prune webhooks", **label)
+    assert step.returncode == 0, step.stderr
+    assert outputs["destroys"] == "true" and outputs["destroy_count"] == "1" and outputs["delete"] == "1"
+    (body,) = bodies(github)
+    assert body.index("⚠️ **This plan deletes/replaces 1 resource** (1 to delete, 0 to replace)") < body.index(
+        "- **delete** `webhooks[") < body.index("<details>")
+    assert github.labels[PR] == {"infrai: destroys"}
+    warnings = [line for line in step.stderr.splitlines() if line.startswith("::warning")]
+    assert len(warnings) == 1 and "title=infrai plan%3A delete::webhooks[" in warnings[0]
+    assert "::warning" not in step.stdout
+    assert "::group::Plan: prod" in step.stdout and "::endgroup::" in step.stdout
+
+    config.write_text(original)  # the pull request drops the delete: the label goes
+    outputs, _, step = job("prod", args="--prune webhooks", **label)
+    assert outputs["destroys"] == "false" and outputs["destroy_count"] == "0"
+    assert github.labels[PR] == set() and "This plan deletes" not in bodies(github)[0]
