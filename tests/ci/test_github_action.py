@@ -16,10 +16,10 @@ import yaml
 from click.testing import CliRunner
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "plan"))
-from ci_support import ACTION, INPUT_REF, REPO, read_outputs, run_steps
+from ci_support import ACTION, INPUT_REF, REPO, RUN_STEP, read_outputs, run_steps
 from plan_builders import desired, live, want
 
-from reconcile.ci.action import ActionInputs, CliRun, run_action, split_plan_args
+from reconcile.ci.action import OUTPUTS, ActionInputs, CliRun, failure_annotation, run_action, split_plan_args
 from reconcile.ci.github import (
     COMMENT_LIMIT,
     SUMMARY_LIMIT,
@@ -42,15 +42,43 @@ def repo(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def test_action_yml_outputs_are_written_by_the_run_step():
+def test_action_yml_declares_exactly_the_outputs_the_step_writes(repo: Path):
     run_id = [s for s in ACTION["runs"]["steps"] if s.get("id") == "run"]
     assert run_id and ACTION["runs"]["using"] == "composite"
-    for name in ("has_changes", "create", "update", "replace", "delete", "plan_path", "exitcode"):
+    declared = set(ACTION["outputs"])
+    for name in declared:
         assert ACTION["outputs"][name]["value"] == f"${{{{ steps.run.outputs.{name} }}}}"
-    for name in ("command", "paths", "endpoint", "parallelism", "args", "name", "local", "version"):
+    assert declared == set(OUTPUTS)
+    # What the step really writes, over a pull request's plan and a merge's apply.
+    event = repo / "event.json"
+    event.write_text('{"pull_request": {"number": 1}}')
+    written: set[str] = set()
+    base = {"paths": "infra", "local": "true", "name": "staging"}
+    for inputs in ({"command": "plan"}, {"command": "apply", "args": "--secrets-out ../s.json"}):
+        (repo / "github_output").unlink(missing_ok=True)
+        outputs, _, (step,) = run_steps(repo, {**base, **inputs}, only=RUN_STEP,
+                                        extra_env={"GITHUB_EVENT_PATH": str(event), "GITHUB_REPOSITORY": "o/r"})
+        assert step.returncode == 0, step.stderr
+        written |= set(outputs)
+    assert written == declared, f"written, not declared: {written - declared}; declared, never written: " \
+                                f"{declared - written}"
+    for name in ("command", "paths", "endpoint", "parallelism", "args", "name", "local", "version", "plan-file",
+                 "on-missing-plan", "comment", "destroy-label", "github-token"):
         assert name in ACTION["inputs"]
     # Inputs reach scripts through env only: nothing user-controlled is pasted into bash.
     assert not any(INPUT_REF.search(s.get("run", "")) for s in ACTION["runs"]["steps"])
+    # Every input the action declares reaches the step (no input silently ignored).
+    passed = {m.group(1) for s in ACTION["runs"]["steps"] for v in (s.get("env") or {}).values()
+              for m in INPUT_REF.finditer(str(v))} | {m.group(1) for s in ACTION["runs"]["steps"]
+                                                       for m in INPUT_REF.finditer(str(s.get("with", "")) + str(s.get("if", "")))}
+    assert passed == set(ACTION["inputs"])
+
+
+def test_an_undeclared_output_is_a_programming_error(tmp_path: Path):
+    from reconcile.ci.action import _Step
+
+    with pytest.raises(ValueError, match="undeclared action outputs"):
+        _Step({"GITHUB_OUTPUT": str(tmp_path / "out")}).outputs({"has_change": True})
 
 
 def test_install_step_installs_the_checkout_or_the_given_version(repo: Path):
@@ -68,7 +96,7 @@ def test_install_step_installs_the_checkout_or_the_given_version(repo: Path):
 
 def test_plan_then_apply_then_no_changes_through_the_action(repo: Path):
     base = {"paths": "infra", "local": "true", "name": "staging", "python-version": ""}
-    outputs, summary, (step,) = run_steps(repo, {**base, "command": "plan"}, only="reconcile ${{ inputs.command }}")
+    outputs, summary, (step,) = run_steps(repo, {**base, "command": "plan"}, only=RUN_STEP)
     assert step.returncode == 0, step.stderr
     assert outputs["has_changes"] == "true" and outputs["exitcode"] == "2"
     assert int(outputs["create"]) > 0 and outputs["delete"] == "0" and outputs["replace"] == "0"
@@ -79,19 +107,19 @@ def test_plan_then_apply_then_no_changes_through_the_action(repo: Path):
     assert "| create | update |" in summary.read_text()
 
     outputs, _, (step,) = run_steps(repo, {**base, "command": "apply", "args": "--secrets-out ../secrets.json"},
-                                    only="reconcile ${{ inputs.command }}")
+                                    only=RUN_STEP)
     assert step.returncode == 0, step.stderr
     assert outputs["exitcode"] == "0"
     assert (repo / "secrets.json").is_file()
 
-    outputs, _, (step,) = run_steps(repo, {**base, "command": "plan"}, only="reconcile ${{ inputs.command }}")
+    outputs, _, (step,) = run_steps(repo, {**base, "command": "plan"}, only=RUN_STEP)
     assert outputs["has_changes"] == "false" and outputs["exitcode"] == "0" and outputs["create"] == "0"
 
 
 def test_validate_with_errors_fails_the_step_with_annotations(repo: Path):
     (repo / "repo" / "infra" / "infrai.yaml").write_text("projects:\n  - name: 5\n")
     outputs, summary, (step,) = run_steps(repo, {"command": "validate", "paths": "infra"},
-                                          only="reconcile ${{ inputs.command }}")
+                                          only=RUN_STEP)
     assert step.returncode == 1 and outputs["exitcode"] == "1"
     assert "::error file=infra/infrai.yaml,line=2,col=11,title=infrai config%3A projects[0].name::" in step.stderr
     assert "| infra/infrai.yaml | 2 | 11 | projects[0].name |" in summary.read_text()
@@ -274,3 +302,18 @@ def test_a_plan_too_destructive_for_one_comment_still_counts_every_one():
 
 def test_a_plan_without_deletes_has_no_banner(huge_plan):
     assert "This plan deletes" not in comment_body(huge_plan, "production")
+
+
+@pytest.mark.parametrize("run,title", [
+    (CliRun(3, error="policy deny-delete: projects.web may not be deleted"), "infrai apply%3A policy violation"),
+    (CliRun(4, error="impact danger at or above --fail-on"), "infrai apply%3A impact gate (--fail-on)"),
+    (CliRun(130, error="interrupted"), "infrai apply%3A interrupted"),
+    (CliRun(1, error="plan is stale: the account changed since it was planned:\n  projects.web"),
+     "infrai apply%3A stale plan"),
+    (CliRun(1, error="could not reach http://127.0.0.1:1/v1/account/tier: connection refused"), "infrai apply%3A API error"),
+    (CliRun(1), "infrai apply%3A failed"),
+])
+def test_failures_are_annotated_with_what_failed(run: CliRun, title: str):
+    line = failure_annotation("apply", run)
+    assert line.startswith(f"::error title={title}::") and "\n" not in line
+    assert (run.error or "exited with 1").split("\n")[0] in line.replace("%0A", "\n")

@@ -59,3 +59,15 @@ def test_validate_format_gitlab_codequality(tmp_path: Path, monkeypatch: pytest.
     assert issue["description"] == "projects[0].name: name must be a string, not an integer ('5')"
     good = CliRunner().invoke(cli, ["validate", str(REPO / "examples" / "quickstart"), "--format", "gitlab-codequality"])
     assert good.exit_code == 0 and json.loads(good.stdout) == []
+
+
+def test_code_quality_report_stays_json_under_github_actions(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    # Annotations go to stderr: stdout must stay the report a CI system parses.
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "bad.yaml").write_text("projects:\n  - name: 5\n")
+    result = CliRunner().invoke(cli, ["validate", "bad.yaml", "--format", "gitlab-codequality"],
+                                env={"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(tmp_path / "s.md")})
+    assert result.exit_code == 1
+    (issue,) = json.loads(result.stdout)
+    assert issue["location"]["path"] == "bad.yaml"
+    assert result.stderr.startswith("::error file=bad.yaml,line=2,col=11,")

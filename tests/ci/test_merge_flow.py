@@ -53,8 +53,8 @@ def flow(tmp_path: Path, served, github: FakeGitHub, secret_scan):
     artifacts = tmp_path / "artifacts"
     artifacts.mkdir()
 
-    def job(event: Path, **inputs: str):
-        env = {"INFRAI_API_KEY": emu.key, "GITHUB_EVENT_PATH": str(event), "GITHUB_REPOSITORY": "o/r",
+    def job(event: Path, api_key: str | None = None, **inputs: str):
+        env = {"INFRAI_API_KEY": api_key or emu.key, "GITHUB_EVENT_PATH": str(event), "GITHUB_REPOSITORY": "o/r",
                "GITHUB_API_URL": github.api_url}
         (tmp_path / "step_summary.md").unlink(missing_ok=True)
         outputs, summary, (step,) = run_steps(tmp_path, {"paths": "infra", "endpoint": url, "name": "production",
@@ -71,9 +71,9 @@ def flow(tmp_path: Path, served, github: FakeGitHub, secret_scan):
         shutil.copy(outputs["plan_path"], artifact)
         return artifact
 
-    def merge(plan_file: Path, **inputs: str):
-        return job(push_event, command="apply", **{"plan-file": str(plan_file), "args": "--secrets-out ../s.json",
-                                                   **inputs})
+    def merge(plan_file: Path, api_key: str | None = None, **inputs: str):
+        return job(push_event, api_key, command="apply", **{"plan-file": str(plan_file),
+                                                            "args": "--secrets-out ../s.json", **inputs})
 
     return pull_request, merge, emu, github
 
@@ -131,3 +131,12 @@ def test_a_missing_reviewed_plan_fails_and_never_plans_again_unless_asked(flow, 
     assert step.returncode == 0, step.stderr
     assert "::notice title=infrai-reconcile::the reviewed plan" in step.stderr and outputs["applied"] != "0"
     assert "web" in project_names(emu)
+
+
+def test_an_auth_failure_on_merge_is_annotated(flow):
+    pull_request, merge, emu, _ = flow
+    outputs, _, step = merge(pull_request(), api_key="ifr_pk_proj_not-a-real-key")
+    assert step.returncode == 1 and outputs["exitcode"] == "1"
+    (error,) = [line for line in step.stderr.splitlines() if line.startswith("::error")]
+    assert error.startswith("::error title=infrai apply%3A authentication::") and "HTTP 401" in error
+    assert "web" not in project_names(emu)
