@@ -1,6 +1,7 @@
 """`reconcile ci github-action`: the step the composite action (action.yml) runs. Inputs come
 as options or, as action.yml passes them, as INFRAI_ACTION_* environment variables; the logic
-is reconcile/ci/action.py."""
+is reconcile/ci/action.py. `reconcile ci pre-commit`: the pre-commit hook
+(reconcile/ci/precommit.py)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import sys
 import click
 
 from ..ci.action import COMMANDS, ON_MISSING_PLAN, ActionInputs, run_action
+from ..ci.precommit import validate_each
 
 
 @click.group("ci")
@@ -48,3 +50,15 @@ def github_action(command: str, paths: str, endpoint: str, parallelism: str, arg
     inputs = ActionInputs(command, paths, endpoint, parallelism, args, name or "default", local, plan_file,
                           on_missing_plan, comment, destroy_label, token)
     sys.exit(run_action(inputs, os.environ))
+
+
+@ci.command("pre-commit")
+@click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False))
+@click.option("--var", "var_pairs", multiple=True, metavar="NAME=VALUE", help="Set ${var:NAME}.")
+@click.option("--var-file", "var_files", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="YAML file of variables for ${var:NAME}; later files win.")
+def pre_commit(files: tuple[str, ...], var_pairs: tuple[str, ...], var_files: tuple[str, ...]) -> None:
+    """Validate the given config files offline, one configuration per directory (the
+    pre-commit hook; see docs/ci.md)."""
+    options = [*(x for v in var_pairs for x in ("--var", v)), *(x for v in var_files for x in ("--var-file", v))]
+    sys.exit(validate_each(files, options))
