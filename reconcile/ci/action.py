@@ -83,8 +83,10 @@ Runner = Callable[[list[str], Mapping[str, str]], CliRun]
 def run_cli(argv: list[str], env: Mapping[str, str]) -> CliRun:
     """The CLI in a child process: stderr (progress, errors) goes to the job log as it
     happens and is kept from `Error: ` on; stdout is captured for the action to read."""
+    # The child needs no GitHub token: it never reaches the CLI or a secret sink it runs.
+    child_env = {k: v for k, v in env.items() if k not in ("INFRAI_ACTION_GITHUB_TOKEN", "GITHUB_TOKEN")}
     proc = subprocess.Popen([sys.executable, "-m", "reconcile", *argv], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=dict(env))
+                            stderr=subprocess.PIPE, text=True, env=child_env)
     error: list[str] = []
     annotated = threading.Event()
 
@@ -105,8 +107,13 @@ def run_cli(argv: list[str], env: Mapping[str, str]) -> CliRun:
     reader = threading.Thread(target=pump, daemon=True)
     reader.start()
     assert proc.stdout is not None
-    out = proc.stdout.read()
-    code = proc.wait()
+    try:
+        out = proc.stdout.read()
+        code = proc.wait()
+    except KeyboardInterrupt:
+        # The runner's cancel reaches the child too (same process group): let it finish
+        # saying what it did, and report its code (130).
+        out, code = "", proc.wait()
     reader.join()
     return CliRun(128 - code if code < 0 else code, out, "".join(error).strip(), annotated.is_set())
 

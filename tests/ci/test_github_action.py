@@ -4,15 +4,12 @@ escaping and annotations, and the size caps on a 5,000-change plan."""
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-import yaml
 from click.testing import CliRunner
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "plan"))
@@ -317,3 +314,20 @@ def test_failures_are_annotated_with_what_failed(run: CliRun, title: str):
     line = failure_annotation("apply", run)
     assert line.startswith(f"::error title={title}::") and "\n" not in line
     assert (run.error or "exited with 1").split("\n")[0] in line.replace("%0A", "\n")
+
+
+def test_deletes_replaces_and_loud_impacts_become_warnings_at_most_ten_each():
+    from reconcile.ci.github import plan_annotations
+
+    doc = {"changes": [{"address": f"projects.p{i}", "action": "delete", "reasons": ["not declared"]}
+                       for i in range(12)] + [{"address": "projects.web", "action": "update"},
+                                              {"address": "projects.api", "action": "replace"}],
+           "impacts": [{"severity": "danger", "address": "budget", "rule": "cap", "message": "caps 100% of spend"},
+                       {"severity": "info", "address": "projects.web", "rule": "x", "message": "fyi"}]}
+    lines = plan_annotations(doc)
+    assert all(line.startswith("::warning title=") for line in lines)
+    assert lines[0] == "::warning title=infrai plan%3A delete::projects.p0 will be deleted (not declared)"
+    assert sum("will be" in line for line in lines) == 10  # 13 destructive: 10, then a count
+    assert "::3 more deleted or replaced resource(s): see the job summary" in lines[10]
+    assert lines[-1] == "::warning title=infrai impact%3A danger::budget: caps 100%25 of spend"
+    assert not any("fyi" in line for line in lines) and not any("projects.web" in line for line in lines)
