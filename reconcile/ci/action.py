@@ -24,6 +24,7 @@ from typing import Any
 
 import httpx
 
+from ..errors import ReconcileError
 from ..plan import Impact, Plan, Severity
 from ..plan.saved import is_plan_file, load_plan
 from ..render import render_plan_text
@@ -246,7 +247,11 @@ def run_action(inputs: ActionInputs, env: Mapping[str, str], runner: Runner = ru
         if not run.annotated:
             step.annotate(failure_annotation("plan", run))
         return step.fail(failed)
-    plan = _with_impacts(load_plan(str(plan_path)).plan, document)
+    try:
+        plan = _with_impacts(load_plan(str(plan_path), env=env).plan, document)
+    except ReconcileError as exc:  # e.g. a secret's variable unset in this process
+        step.annotate(workflow_command("error", str(exc), title="infrai plan: saved plan unreadable"))
+        return step.fail(1)
     step.log(group(f"Plan: {inputs.name} ({plan.summary()})", render_plan_text(plan)))
     step.annotate(*plan_annotations(document or {}))
     body = comment_body(plan, inputs.name)
@@ -295,6 +300,9 @@ def _apply(inputs: ActionInputs, env: Mapping[str, str], runner: Runner, step: _
         for note in report.get("notes") or []:
             step.log(str(note))
         step.summary(apply_summary(report, inputs.name, str(plan_path) if reviewed else None))
+    elif run.code:  # refused before any step (stale, auth, gates): say so where people look
+        why = (run.error or f"reconcile apply exited with {run.code}").replace("\n", "\n> ")
+        step.summary(f"### Infrai apply: {inputs.name}\n\n**Nothing was applied.**\n\n> {why}\n")
     applied_plan = (report or {}).get("plan") or {}
     counts = applied_plan.get("summary") or {}
     steps = (report or {}).get("counts") or {}

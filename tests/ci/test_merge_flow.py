@@ -111,8 +111,9 @@ def test_a_plan_made_stale_by_a_live_change_is_refused_and_annotated(flow, tmp_p
     (project,) = [p for p in emu.items("/v1/account/projects/list") if p["name"] == "web"]
     emu.api.request("PATCH", f"/v1/account/projects/update/{project['id']}", json={"rate_limit_rpm": 600})
 
-    outputs, _, step = merge(reviewed)
+    outputs, summary, step = merge(reviewed)
     assert step.returncode == 1 and outputs["exitcode"] == "1" and outputs["applied"] == "0"
+    assert "**Nothing was applied.**" in summary and "> plan is stale" in summary
     (error,) = [line for line in step.stderr.splitlines() if line.startswith("::error")]
     assert error.startswith("::error title=infrai apply%3A stale plan::plan is stale") and "projects.web" in error
     assert "::error" not in step.stdout
