@@ -21,6 +21,7 @@ from ..render import events as ui
 from ..render import render_plan_text, render_report_text, report_document
 from .common import (
     EXIT_ERROR,
+    EXIT_INTERRUPTED,
     EXIT_OK,
     Out,
     config_options,
@@ -88,7 +89,7 @@ def apply(paths: tuple[str, ...], var_pairs: tuple[str, ...], var_files: tuple[s
         for note in recovery.notes:
             out.info(note)
         if saved is not None:
-            planned = replan_saved(client, saved, force=force)
+            planned = replan_saved(client, saved, force=force, parallelism=parallelism)
             if planned.already_done:
                 out.info(f"{len(planned.already_done)} step(s) of the saved plan are already applied: "
                          + ", ".join(planned.already_done))
@@ -136,7 +137,23 @@ def apply(paths: tuple[str, ...], var_pairs: tuple[str, ...], var_files: tuple[s
         out.result(render_report_text(report, color=colored))
         for secret in shown:
             out.result(f"{secret.address}.{secret.field} = {secret.value}")
+    if report.interrupted:
+        out.info(interrupted_line(report))
+        return EXIT_INTERRUPTED
     return EXIT_OK if report.ok and recovery.ok else EXIT_ERROR
+
+
+def interrupted_line(report: ApplyReport) -> str:
+    """The one line a Ctrl-C leaves: what finished, what did not start, what to do next."""
+    n = report.counts()
+    total = len(report.results)
+    finished = f"{n['succeeded']} of {total} step(s) done"
+    if n["failed"]:
+        finished += f", {n['failed']} failed"
+    if n["skipped"]:
+        finished += f", {n['skipped']} skipped"
+    return (f"Interrupted: {finished}, {n['not_started']} not started; the steps in flight finished, "
+            "nothing is half done. Run apply again to continue.")
 
 
 def make_plan_live(client: Any, parallelism: int) -> Any:
@@ -194,6 +211,7 @@ def _progress(out: Out, fmt: str, total: int, **kw: Any) -> Iterator[Callable[[A
     progress = ApplyProgress(total, stream, mode=mode, json_out=emit_line, **kw)
     progress.start()
     try:
-        yield progress.on_event
+        with progress.routing_logs():
+            yield progress.on_event
     finally:
         progress.stop()

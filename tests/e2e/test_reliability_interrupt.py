@@ -1,5 +1,6 @@
 """Ctrl-C during an apply: the steps in flight finish, nothing new starts, the report says
-what was done and what was not started, the exit status is non-zero, and a re-run converges.
+what was done and counts what was not started (listing only the first few), one line says
+what to do next, the exit status is 130, and a re-run converges.
 
 The emulator answers every `/v1` request 250 ms late (fault `latency_ms`), so steps are in
 flight when SIGINT arrives; the test sends it when the first step's progress line appears.
@@ -54,13 +55,20 @@ def test_sigint_finishes_steps_in_flight_reports_and_rerun_converges(http_emulat
     run.stderr = before + run.stderr
     account.faults()
 
-    assert run.returncode == 1, run.output[-3000:]
+    assert run.returncode == 130, run.output[-3000:]
     assert "Traceback" not in run.output
     assert "(interrupted)." in run.stdout and "Apply incomplete:" in run.stdout, run.stdout
     summary = re.search(r"Apply incomplete: (\d+) done, (\d+) failed, (\d+) skipped, (\d+) not started", run.stdout)
     assert summary, run.stdout
     done, failed, skipped, not_started = map(int, summary.groups())
     assert failed == 0 and not_started > 0 and done >= 1
+    # One line says what finished and what to do; the report lists at most 3 not-started steps.
+    assert run.stderr.strip().splitlines()[-1] == (
+        f"Interrupted: {done} of {done + not_started} step(s) done, {not_started} not started; the steps in "
+        "flight finished, nothing is half done. Run apply again to continue.")
+    assert run.stdout.count(": create not started") + run.stdout.count(": update not started") <= 3
+    if not_started > 3:
+        assert f"... and {not_started - 3} more not started" in run.stdout
     # No half state: what the report calls done is live, what it calls not started is not.
     live_projects = {p["name"] for p in account.items("/v1/account/projects/list")}
     for address, status in re.findall(r"^  \+ (projects\.[\w-]+): create (\w[\w ]*)", run.stdout, re.M):
