@@ -8,7 +8,6 @@ docs/cli-reference.md): 0 success, 1 any error (usage errors included: never cli
 from __future__ import annotations
 
 import re
-import select
 import signal
 import socket
 import subprocess
@@ -16,7 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from reliability_support import RUN_TIMEOUT_S, Run, account, cli_env, finish  # noqa: F401
+from reliability_support import Run, account, cli_env, finish, wait_for_progress  # noqa: F401
 
 RECONCILE = Path(sys.executable).parent / "reconcile"  # the console script pip installed
 CONFIG = ("version: 1\nprojects:\n  - name: web\n    keys:\n      - name: ci\n"
@@ -138,15 +137,7 @@ def test_130_sigint_during_apply(served, tmp_path, secret_scan, account):
     account.faults(latency_ms=250)  # steps are in flight when the signal arrives
     args = ("apply", "many.yaml", "--auto-approve", "--parallelism", "2")
     proc = start(*args, env=cli_env(url, key), cwd=tmp_path)
-    seen = ""
-    for _ in range(200):  # read stderr until the first step has finished; bounded
-        ready, _, _ = select.select([proc.stderr], [], [], RUN_TIMEOUT_S)
-        assert ready, "apply printed no progress"
-        line = proc.stderr.readline()
-        assert line, f"apply ended before any step finished:\n{seen}"
-        seen += line
-        if re.match(r"\[\d+/12\] ", line):
-            break
+    wait_for_progress(proc)
     proc.send_signal(signal.SIGINT)
     result = finish(proc, args, secret_scan)
     account.faults()

@@ -9,11 +9,9 @@ flight when SIGINT arrives; the test sends it when the first step's progress lin
 from __future__ import annotations
 
 import re
-import select
 import signal
 
 from reliability_support import (  # noqa: F401
-    RUN_TIMEOUT_S,
     account,
     assert_converged,
     cli_env,
@@ -21,23 +19,10 @@ from reliability_support import (  # noqa: F401
     finish,
     run_cli_process,
     start_cli,
+    wait_for_progress,
 )
 
 SHAPE = dict(projects=4, keys=3, webhooks=1, alerts=1, members=1)
-
-
-def _wait_for_progress(proc, limit_lines: int = 200) -> str:
-    """Read stderr until a step has finished ("[1/N] ..."); bounded in lines and time."""
-    seen = ""
-    for _ in range(limit_lines):
-        ready, _, _ = select.select([proc.stderr], [], [], RUN_TIMEOUT_S)
-        assert ready, "apply printed no progress"
-        line = proc.stderr.readline()
-        assert line, f"apply ended before any step finished:\n{seen}"
-        seen += line
-        if re.match(r"\[\d+/\d+\] ", line):
-            return seen
-    raise AssertionError(f"no progress line in {limit_lines} lines:\n{seen}")
 
 
 def test_sigint_finishes_steps_in_flight_reports_and_rerun_converges(http_emulator, account, tmp_path, secret_scan):
@@ -49,7 +34,7 @@ def test_sigint_finishes_steps_in_flight_reports_and_rerun_converges(http_emulat
     account.faults(latency_ms=250)
 
     proc = start_cli(*args, env=env, cwd=tmp_path)
-    before = _wait_for_progress(proc)
+    before = wait_for_progress(proc)
     proc.send_signal(signal.SIGINT)
     run = finish(proc, args, secret_scan)
     run.stderr = before + run.stderr
