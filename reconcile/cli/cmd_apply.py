@@ -33,6 +33,7 @@ from .common import (
     plan_options,
     run_gates,
 )
+from .git_guard import check_secrets_files
 from .jsonui import JSON_OPTION, emit, emit_line, emit_plan, json_diagnostics
 from .progress import ApplyProgress
 from .wiring import Connection, default_recovery_path, open_client
@@ -51,6 +52,8 @@ from .wiring import Connection, default_recovery_path, open_client
 @click.option("--secret-sink-exec", "sink_exec", multiple=True, metavar="COMMAND",
               help="Also give each new secret to this command on stdin (run by /bin/sh; context in INFRAI_SECRET_* env).")
 @click.option("--show-secrets", is_flag=True, help="Also print new secrets on stdout (never do this in CI).")
+@click.option("--allow-tracked-secrets", is_flag=True,
+              help="Write secrets even to a file git would commit (inside a work tree and not ignored).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @JSON_OPTION
 @click.option("--journal", "journal_path", type=click.Path(dir_okay=False), envvar="INFRAI_JOURNAL",
@@ -62,7 +65,7 @@ def apply(paths: tuple[str, ...], var_pairs: tuple[str, ...], var_files: tuple[s
           local_db: str | None, parallelism: int, retries: int, retry_delay: float, prune: tuple[str, ...], targets: tuple[str, ...],
           replace: tuple[str, ...], color: str, no_color: bool, auto_approve: bool, force: bool, keep_going: bool, atomic: bool,
           secrets_out: str | None, sink_exec: tuple[str, ...], show_secrets: bool, fmt: str, journal_path: str | None = None,
-          json_events: bool = False) -> int:
+          json_events: bool = False, allow_tracked_secrets: bool = False) -> int:
     """Make the account match the configuration (PATHS), or apply a saved plan (PLANFILE)."""
     if json_events and (show_secrets or fmt == "json"):
         raise ReconcileError("--json streams events on stdout: it cannot be combined with --show-secrets or --format json")
@@ -82,6 +85,10 @@ def apply(paths: tuple[str, ...], var_pairs: tuple[str, ...], var_files: tuple[s
             sinks.append(FileSink(default_recovery_path(None)))
         sinks.append(_MemorySink(shown))
     router = SecretRouter(sinks, default_recovery_path(secrets_out))
+    # Before any API call: a secrets file git would commit is refused (docs/secrets.md).
+    files = [s.path for s in sinks if isinstance(s, FileSink)] or [router.recovery.path]
+    for warning in check_secrets_files(files, allow=allow_tracked_secrets):
+        out.info(warning)
     with open_client(Connection(endpoint, local_db, parallelism, retries, retry_delay)) as client, \
             ApplyJournal(journal_path or default_journal_path(secrets_out)) as journal:
         # Before planning: a secret lost by an interrupted apply is recovered (docs/journal.md).
