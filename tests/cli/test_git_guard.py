@@ -110,3 +110,15 @@ def test_outside_a_work_tree_or_without_git_nothing_is_checked(tmp_path, monkeyp
     assert git_would_track(repo / "secrets.json") is not None
     monkeypatch.setenv("PATH", str(tmp_path / "no-git-here"))
     assert git_would_track(repo / "secrets.json") is None
+
+
+def test_keys_compromised_checks_its_secrets_file_before_the_reissue(repo, tmp_path):
+    assert apply(tmp_path, "--secrets-out", "../outside.json").exit_code == 0
+    result = CliRunner().invoke(cli, ["keys", "compromised", "projects.web.keys.ci", "--local",
+                                      str(tmp_path / "account.db"), "--secrets-out", "new.json"], env=CLEAN)
+    assert result.exit_code == 1 and "new.json is inside a git work tree and not ignored" in result.stderr, result.output
+    assert not (repo / "new.json").exists()
+    (repo / ".gitignore").write_text("new.json\n")
+    result = CliRunner().invoke(cli, ["keys", "compromised", "projects.web.keys.ci", "--local",
+                                      str(tmp_path / "account.db"), "--secrets-out", "new.json"], env=CLEAN)
+    assert result.exit_code == 0, result.output
