@@ -204,7 +204,10 @@ def _confirm(plan: Plan, out: Out) -> None:
     irreversible = [c.address for c in plan.changes if c.irreversible]
     if irreversible:
         out.info(f"These steps cannot be undone: {', '.join(irreversible)}")
-    answer = click.prompt("Apply these changes? Only 'yes' will be accepted", default="", show_default=False)
+    try:
+        answer = click.prompt("Apply these changes? Only 'yes' will be accepted", default="", show_default=False)
+    except click.Abort:  # Ctrl-C or Ctrl-D at the prompt: a plain no, not click's "Aborted!"
+        answer = ""
     if answer.strip() != "yes":
         raise ReconcileError("apply cancelled; nothing was changed")
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import shutil
 import threading
 import time
@@ -40,7 +41,7 @@ class ApplyProgress:
                  clock: Callable[[], float] = time.monotonic,
                  wall: Callable[[], datetime] = lambda: datetime.now(UTC),
                  json_out: Callable[[str], None] | None = None,
-                 columns: Callable[[], int] = lambda: shutil.get_terminal_size().columns):
+                 columns: Callable[[], int] | None = None):
         """`mode` is "tty", "log", "json" or "off"; `columns` the terminal's width, read at
         every redraw (a resized window is honoured)."""
         self.total, self.stream, self.mode = total, stream, mode
@@ -51,7 +52,7 @@ class ApplyProgress:
         self.running: dict[str, tuple[Change, float]] = {}
         self.last_output = clock()
         self.last_progress: dict[str, float] = {}
-        self.columns = columns
+        self.columns = columns or (lambda: terminal_columns(stream))
         # Re-entrant: a log record may be emitted while this object writes.
         self._lock = threading.RLock()
         self._stop = threading.Event()
@@ -182,6 +183,15 @@ class _ProgressHandler(logging.Handler):
             self.progress.write_record(self.format(record))
         except Exception:  # a log record must never break the apply
             self.handleError(record)
+
+
+def terminal_columns(stream: TextIO) -> int:
+    """The width of the terminal `stream` writes to (stdout may be a file while stderr is
+    the terminal), else $COLUMNS or 80."""
+    try:
+        return os.get_terminal_size(stream.fileno()).columns
+    except (AttributeError, OSError, ValueError):
+        return shutil.get_terminal_size().columns
 
 
 def fit_width(text: str, width: int) -> str:

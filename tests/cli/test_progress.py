@@ -175,3 +175,19 @@ def test_log_records_are_written_on_their_own_line_never_glued_to_the_status_lin
         root.removeHandler(handler)
     p.stop()
     assert screen.lines[-1] == ""
+
+
+def test_the_width_comes_from_the_status_streams_own_terminal(monkeypatch):
+    import os
+
+    from reconcile.cli import progress as module
+
+    monkeypatch.setattr(module.os, "get_terminal_size", lambda fd: os.terminal_size((57, 24)))
+    monkeypatch.setenv("COLUMNS", "99")
+    assert module.terminal_columns(io.StringIO()) == 99  # no file descriptor: $COLUMNS
+
+    class Tty(io.StringIO):
+        def fileno(self) -> int:
+            return 2
+
+    assert module.terminal_columns(Tty()) == 57
