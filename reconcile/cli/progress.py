@@ -152,7 +152,8 @@ class ApplyProgress:
     @contextlib.contextmanager
     def routing_logs(self) -> Iterator[None]:
         """On a terminal, while apply runs: the root logger's handlers that write to this
-        stream are swapped for one that writes through `write_record` (same format, level)."""
+        stream are swapped for one that writes through `write_record` (same level; the
+        same format under -v, else `LEVEL: message`)."""
         if self.mode != "tty":
             yield
             return
@@ -160,8 +161,11 @@ class ApplyProgress:
         moved = [h for h in root.handlers if type(h) is logging.StreamHandler and h.stream is self.stream]
         handler = _ProgressHandler(self)
         if moved:
-            handler.setFormatter(moved[0].formatter)
             handler.setLevel(moved[0].level)
+            # Without -v only warnings get here (the executor's "interrupted: finishing N
+            # step(s) in flight"): a person reads them, so no timestamp or logger name.
+            quiet = root.getEffectiveLevel() >= logging.WARNING
+            handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s") if quiet else moved[0].formatter)
         for h in moved:
             root.removeHandler(h)
         root.addHandler(handler)

@@ -162,6 +162,8 @@ def test_log_records_are_written_on_their_own_line_never_glued_to_the_status_lin
     handler = logging.StreamHandler(screen)  # what `logging.basicConfig(stream=sys.stderr)` set up
     handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
     root.addHandler(handler)
+    level = root.level
+    root.setLevel(logging.WARNING)  # no -v
     try:
         with p.routing_logs():
             assert handler not in root.handlers
@@ -169,9 +171,14 @@ def test_log_records_are_written_on_their_own_line_never_glued_to_the_status_lin
             clock.now += 2
             p.tick()
             logging.getLogger("reconcile.test").warning("run: interrupted")
-            assert screen.lines[-2:] == ["WARNING run: interrupted", "[0/2] applying: projects.web (2s)"]
+            assert screen.lines[-2:] == ["WARNING: run: interrupted", "[0/2] applying: projects.web (2s)"]
+            root.setLevel(logging.INFO)  # -v: the records as configured, timestamps and all
         assert handler in root.handlers
+        with p.routing_logs():
+            logging.getLogger("reconcile.test").info("GET /v1/account/projects/list")
+            assert screen.lines[-2:] == ["INFO GET /v1/account/projects/list", "[0/2] applying: projects.web (2s)"]
     finally:
+        root.setLevel(level)
         root.removeHandler(handler)
     p.stop()
     assert screen.lines[-1] == ""
