@@ -198,3 +198,59 @@ def test_the_width_comes_from_the_status_streams_own_terminal(monkeypatch):
             return 2
 
     assert module.terminal_columns(Tty()) == 57
+
+
+def test_a_real_apply_on_an_80_column_terminal_leaves_only_its_step_lines(tmp_path):
+    """The whole CLI on a pseudo-terminal 80 columns wide (stderr; the report goes to a pipe):
+    what the terminal finally shows is the step lines, nothing of any status line."""
+    import fcntl
+    import os
+    import pty
+    import re
+    import select
+    import struct
+    import subprocess
+    import sys
+    import termios
+    from pathlib import Path
+
+    names = [f"a-project-whose-name-is-long-enough-to-matter-{i:02d}" for i in range(12)]
+    (tmp_path / "infrai.yaml").write_text("version: 1\nprojects:\n" + "".join(f"  - name: {n}\n" for n in names))
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("INFRAI_", "GITHUB_")) and k != "COLUMNS"}
+    env.update(PYTHONPATH=str(Path(__file__).parents[2]), NO_COLOR="1", TERM="xterm")
+    proc = subprocess.Popen([sys.executable, "-m", "reconcile", "apply", "infrai.yaml", "--local", "db", "--auto-approve",
+                             "--secrets-out", "s.json", "--parallelism", "4"], cwd=tmp_path, env=env,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=slave)
+    os.close(slave)
+    data = b""
+    try:
+        while True:
+            ready, _, _ = select.select([master], [], [], 60)
+            assert ready, "apply went silent on the terminal"
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # EIO: the child closed its side
+                break
+            if not chunk:
+                break
+            data += chunk
+    finally:
+        os.close(master)
+        stdout = proc.communicate(timeout=60)[0].decode()
+    assert proc.returncode == 0, stdout
+    screen = Screen(80)
+    screen.write(data.decode())
+    assert all(len(row) <= 80 for row in screen.lines)
+    shown: list[str] = []  # the screen's rows joined back where the terminal wrapped a long line
+    for row, previous in zip(screen.lines, [""] + screen.lines):
+        if len(previous) == 80 and shown:
+            shown[-1] += row
+        elif row.strip():
+            shown.append(row)
+    step = re.compile(r"\[\d+/12\] projects\.a-project-whose-name-is-long-enough-to-matter-\d\d: "
+                      r"create succeeded( \(\d+ ms\))?")
+    assert [line for line in shown if not step.fullmatch(line)] == []
+    assert len(shown) == 12
+    assert "applying:" in data.decode()  # the status line was drawn, and erased
