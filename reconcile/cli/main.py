@@ -98,11 +98,18 @@ class ReconcileGroup(click.Group):
             self.commands[cmd_name] = command
         return self.commands.get(cmd_name)
 
+    def add_command(self, cmd: click.Command, name: str | None = None) -> None:
+        """A command registered eagerly (not through COMMANDS) gets the same env names."""
+        super().add_command(cmd, name)
+        name_env_vars(cmd, [name or cmd.name or ""])
+
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         # Click would load every command for its one-line help; the registry has it.
-        names = [name for name in self.list_commands(ctx) if name in COMMANDS]
+        names = self.list_commands(ctx)
         limit = formatter.width - 6 - max((len(name) for name in names), default=0)
-        rows = [(name, _shorten(COMMANDS[name].short_help, limit)) for name in names]
+        rows = [(name, _shorten(COMMANDS[name].short_help, limit) if name in COMMANDS
+                 else self.commands[name].get_short_help_str(limit)) for name in names
+                if name in COMMANDS or not self.commands[name].hidden]
         if rows:
             with formatter.section("Commands"):
                 formatter.write_dl(rows)

@@ -113,3 +113,19 @@ def test_apply_approval_and_secrets_file_from_the_environment(tmp_path):
     assert out.exit_code == 0, out.output
     assert json.loads(out.stdout)["type"] == "apply"
     assert json.loads((tmp_path / "s.json").read_text())["secrets"]
+
+
+def test_a_command_added_eagerly_gets_the_same_names_and_its_help_line():
+    from reconcile.cli.main import ReconcileGroup
+
+    @click.command("extra")
+    @click.option("--some-thing", "value")
+    def extra(value: str | None) -> None:
+        """A command registered with add_command, not through the registry."""
+        click.echo(repr(value))
+
+    group = ReconcileGroup("reconcile", context_settings={"auto_envvar_prefix": "INFRAI"})
+    group.add_command(extra)
+    assert CliRunner().invoke(group, ["extra"], env={"INFRAI_EXTRA_SOME_THING": "v"}).output == "'v'\n"
+    listed = CliRunner().invoke(group, ["--help"]).output.split("Commands:")[1].splitlines()
+    assert any(line.split()[:2] == ["extra", "A"] for line in listed), listed
