@@ -139,14 +139,14 @@ class ReconcileGroup(click.Group):
         try:
             return super().make_context(*args, **kwargs)
         except click.UsageError as exc:
-            exc.exit_code = EXIT_USAGE
+            exc.exit_code = EXIT_USAGE  # type: ignore[misc]  # a ClassVar in click: this one error exits 1
             raise
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except click.UsageError as exc:
-            exc.exit_code = EXIT_USAGE
+            exc.exit_code = EXIT_USAGE  # type: ignore[misc]  # a ClassVar in click: this one error exits 1
             raise
 
 
