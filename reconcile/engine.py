@@ -22,6 +22,7 @@ from .apply import (
     live_ids,
 )
 from .apply.rollback import mark_undone, undo_plan
+from .defaults import DEFAULT_PARALLELISM
 from .impact import assess, facts_needed
 from .kinds import KINDS, REGISTRY, resolve_kind_names
 from .live import read_live
@@ -64,7 +65,7 @@ class Planned:
 
 
 def replan_saved(client: Any, saved: SavedPlan, *, force: bool, limits: SafetyLimits = SafetyLimits(),
-                 parallelism: int = 8) -> Planned:
+                 parallelism: int = DEFAULT_PARALLELISM) -> Planned:
     """Re-read live state and keep the saved plan's steps, refusing if it went stale."""
     live = read_live(client, parallelism=parallelism)
     done = check_not_stale(saved.plan, live)
@@ -77,7 +78,7 @@ def replan_saved(client: Any, saved: SavedPlan, *, force: bool, limits: SafetyLi
 
 
 def make_plan(client: Any, desired: DesiredState, *, prune: frozenset[str] = frozenset(),
-              targets: tuple[str, ...] = (), replace: tuple[str, ...] = (), parallelism: int = 8) -> Planned:
+              targets: tuple[str, ...] = (), replace: tuple[str, ...] = (), parallelism: int = DEFAULT_PARALLELISM) -> Planned:
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="read-live") as pool:
         reading = pool.submit(read_live, client, parallelism=parallelism)
         # Digest the config while the list calls are on the wire rather than after them:
@@ -105,7 +106,7 @@ def make_plan(client: Any, desired: DesiredState, *, prune: frozenset[str] = fro
                    idempotency_seed=lambda: f"{plan.fingerprint}:{salt}")
 
 
-def with_impacts(client: Any, plan: Plan, live: LiveState, *, parallelism: int = 8) -> Plan:
+def with_impacts(client: Any, plan: Plan, live: LiveState, *, parallelism: int = DEFAULT_PARALLELISM) -> Plan:
     """The plan with its impacts, reading the account facts they need (none for a plan
     without a billing or limits change, so a no-op plan sends only its list pages)."""
     needed = facts_needed(plan)
@@ -126,7 +127,7 @@ def check_plan(planned: Planned, *, force: bool, limits: SafetyLimits = SafetyLi
         check_thresholds(planned.plan, limits)
 
 
-def apply_plan(client: Any, plan: Plan, live: LiveState, *, parallelism: int = 10, keep_going: bool = False,
+def apply_plan(client: Any, plan: Plan, live: LiveState, *, parallelism: int = DEFAULT_PARALLELISM, keep_going: bool = False,
                secrets: SecretRouter | None = None, journal: Any = None,
                on_event: Callable[[ApplyEvent], None] | None = None,
                idempotency_seed: str | None = None, atomic: bool = False) -> ApplyReport:
@@ -143,7 +144,8 @@ def apply_plan(client: Any, plan: Plan, live: LiveState, *, parallelism: int = 1
     return report
 
 
-def adopt(client: Any, addresses: Iterable[str], stack: str) -> list[tuple[str, str]]:
+def adopt(client: Any, addresses: Iterable[str], stack: str, *,
+          parallelism: int = DEFAULT_PARALLELISM) -> list[tuple[str, str]]:
     """Stamp `stack`'s ownership marker on existing objects so the stack can take them over.
 
     Returns (address, outcome) pairs; raises ReconcileError naming any address that does
@@ -151,7 +153,7 @@ def adopt(client: Any, addresses: Iterable[str], stack: str) -> list[tuple[str, 
     """
     from .errors import ReconcileError
 
-    live = read_live(client)
+    live = read_live(client, parallelism=parallelism)
     work = []
     problems = []
     for address in addresses:

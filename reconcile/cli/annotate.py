@@ -11,13 +11,17 @@ from typing import Any
 
 import click
 
-from ..ci.github import append_summary, config_error_report, in_github_actions
 from ..errors import Reason, ValidationError
 
 
 def annotate_config_errors(reasons: Sequence[Reason]) -> None:
+    # Imported only under Actions: `validate` elsewhere must not load the plan renderers.
+    from ..ci.github import in_github_actions
+
     if not in_github_actions():
         return
+    from ..ci.github import append_summary, config_error_report
+
     lines, table = config_error_report(reasons)
     for line in lines:
         # The runner reads workflow commands on both streams: stderr, so stdout's JSON, Code

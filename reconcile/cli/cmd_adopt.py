@@ -28,7 +28,7 @@ def adopt(addresses: tuple[str, ...], stack: str | None, config_paths: tuple[str
     if not stack:
         raise ReconcileError("name the stack: --stack NAME, or --config PATHS whose config sets `stack:`")
     with open_client(Connection(endpoint, local_db, parallelism, retries, retry_delay)) as client:
-        outcomes = adopt_objects(client, addresses, stack)
+        outcomes = adopt_objects(client, addresses, stack, parallelism=parallelism)
     out = Out(False)
     for address, outcome in outcomes:
         out.result(f"{address}: {outcome}")

@@ -21,6 +21,7 @@ from ..render import events as ui
 from ..render import render_plan_text, render_report_text, report_document
 from .common import (
     EXIT_ERROR,
+    EXIT_INTERRUPTED,
     EXIT_OK,
     Out,
     config_options,
@@ -32,6 +33,7 @@ from .common import (
     plan_options,
     run_gates,
 )
+from .git_guard import check_secrets_files
 from .jsonui import JSON_OPTION, emit, emit_line, emit_plan, json_diagnostics
 from .progress import ApplyProgress
 from .wiring import Connection, default_recovery_path, open_client
@@ -50,6 +52,8 @@ from .wiring import Connection, default_recovery_path, open_client
 @click.option("--secret-sink-exec", "sink_exec", multiple=True, metavar="COMMAND",
               help="Also give each new secret to this command on stdin (run by /bin/sh; context in INFRAI_SECRET_* env).")
 @click.option("--show-secrets", is_flag=True, help="Also print new secrets on stdout (never do this in CI).")
+@click.option("--allow-tracked-secrets", is_flag=True,
+              help="Write secrets even to a file git would commit (inside a work tree and not ignored).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @JSON_OPTION
 @click.option("--journal", "journal_path", type=click.Path(dir_okay=False), envvar="INFRAI_JOURNAL",
@@ -61,7 +65,7 @@ def apply(paths: tuple[str, ...], var_pairs: tuple[str, ...], var_files: tuple[s
           local_db: str | None, parallelism: int, retries: int, retry_delay: float, prune: tuple[str, ...], targets: tuple[str, ...],
           replace: tuple[str, ...], color: str, no_color: bool, auto_approve: bool, force: bool, keep_going: bool, atomic: bool,
           secrets_out: str | None, sink_exec: tuple[str, ...], show_secrets: bool, fmt: str, journal_path: str | None = None,
-          json_events: bool = False) -> int:
+          json_events: bool = False, allow_tracked_secrets: bool = False) -> int:
     """Make the account match the configuration (PATHS), or apply a saved plan (PLANFILE)."""
     if json_events and (show_secrets or fmt == "json"):
         raise ReconcileError("--json streams events on stdout: it cannot be combined with --show-secrets or --format json")
@@ -81,6 +85,10 @@ def apply(paths: tuple[str, ...], var_pairs: tuple[str, ...], var_files: tuple[s
             sinks.append(FileSink(default_recovery_path(None)))
         sinks.append(_MemorySink(shown))
     router = SecretRouter(sinks, default_recovery_path(secrets_out))
+    # Before any API call: a secrets file git would commit is refused (docs/secrets.md).
+    files = [s.path for s in sinks if isinstance(s, FileSink)] or [router.recovery.path]
+    for warning in check_secrets_files(files, allow=allow_tracked_secrets):
+        out.info(warning)
     with open_client(Connection(endpoint, local_db, parallelism, retries, retry_delay)) as client, \
             ApplyJournal(journal_path or default_journal_path(secrets_out)) as journal:
         # Before planning: a secret lost by an interrupted apply is recovered (docs/journal.md).
@@ -88,7 +96,7 @@ def apply(paths: tuple[str, ...], var_pairs: tuple[str, ...], var_files: tuple[s
         for note in recovery.notes:
             out.info(note)
         if saved is not None:
-            planned = replan_saved(client, saved, force=force)
+            planned = replan_saved(client, saved, force=force, parallelism=parallelism)
             if planned.already_done:
                 out.info(f"{len(planned.already_done)} step(s) of the saved plan are already applied: "
                          + ", ".join(planned.already_done))
@@ -136,7 +144,23 @@ def apply(paths: tuple[str, ...], var_pairs: tuple[str, ...], var_files: tuple[s
         out.result(render_report_text(report, color=colored))
         for secret in shown:
             out.result(f"{secret.address}.{secret.field} = {secret.value}")
+    if report.interrupted:
+        out.info(interrupted_line(report))
+        return EXIT_INTERRUPTED
     return EXIT_OK if report.ok and recovery.ok else EXIT_ERROR
+
+
+def interrupted_line(report: ApplyReport) -> str:
+    """The one line a Ctrl-C leaves: what finished, what did not start, what to do next."""
+    n = report.counts()
+    total = len(report.results)
+    finished = f"{n['succeeded']} of {total} step(s) done"
+    if n["failed"]:
+        finished += f", {n['failed']} failed"
+    if n["skipped"]:
+        finished += f", {n['skipped']} skipped"
+    return (f"Interrupted: {finished}, {n['not_started']} not started; the steps in flight finished, "
+            "nothing is half done. Run apply again to continue.")
 
 
 def make_plan_live(client: Any, parallelism: int) -> Any:
@@ -180,7 +204,10 @@ def _confirm(plan: Plan, out: Out) -> None:
     irreversible = [c.address for c in plan.changes if c.irreversible]
     if irreversible:
         out.info(f"These steps cannot be undone: {', '.join(irreversible)}")
-    answer = click.prompt("Apply these changes? Only 'yes' will be accepted", default="", show_default=False)
+    try:
+        answer = click.prompt("Apply these changes? Only 'yes' will be accepted", default="", show_default=False)
+    except click.Abort:  # Ctrl-C or Ctrl-D at the prompt: a plain no, not click's "Aborted!"
+        answer = ""
     if answer.strip() != "yes":
         raise ReconcileError("apply cancelled; nothing was changed")
 
@@ -194,6 +221,7 @@ def _progress(out: Out, fmt: str, total: int, **kw: Any) -> Iterator[Callable[[A
     progress = ApplyProgress(total, stream, mode=mode, json_out=emit_line, **kw)
     progress.start()
     try:
-        yield progress.on_event
+        with progress.routing_logs():
+            yield progress.on_event
     finally:
         progress.stop()

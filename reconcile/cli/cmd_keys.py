@@ -4,6 +4,7 @@ issues a new one in one step. The new secret goes to the secret sinks, never to 
 from __future__ import annotations
 
 import difflib
+from pathlib import Path
 
 import click
 
@@ -13,6 +14,7 @@ from ..errors import ReconcileError
 from ..kinds import REGISTRY
 from ..live import read_live
 from .common import EXIT_OK, Out, connection_options, handle_errors
+from .git_guard import check_secrets_files
 from .wiring import Connection, default_recovery_path, open_client
 
 API_KEY = REGISTRY["api_key"]
@@ -31,12 +33,19 @@ def keys() -> None:
               help="Confirmed: the old secret stops working at once. Not confirmed: it keeps a short grace period.")
 @click.option("--secrets-out", type=click.Path(dir_okay=False), envvar="INFRAI_SECRETS_OUT",
               help="Write the new secret to this file (0600; JSON, or dotenv for *.env).")
+@click.option("--allow-tracked-secrets", is_flag=True,
+              help="Write the secret even to a file git would commit (inside a work tree and not ignored).")
 @click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto", hidden=True)
 @handle_errors
 def compromised(address: str, endpoint: str | None, local_db: str | None, parallelism: int, retries: int,
-                retry_delay: float, confirmed_leak: bool, secrets_out: str | None, color: str) -> int:
+                retry_delay: float, confirmed_leak: bool, secrets_out: str | None, color: str,
+                allow_tracked_secrets: bool = False) -> int:
     """Report the key at ADDRESS (e.g. projects.web.keys.ci) as leaked: revoke and re-issue it."""
     out = Out(False)
+    # Before the re-issue: its secret is returned once and must not land where git commits it.
+    for warning in check_secrets_files([Path(secrets_out) if secrets_out else default_recovery_path(None)],
+                                       allow=allow_tracked_secrets):
+        out.info(warning)
     with open_client(Connection(endpoint, local_db, parallelism, retries, retry_delay)) as client:
         live = read_live(client, {API_KEY.name}, parallelism=parallelism)
         found = live.resources.get(address)

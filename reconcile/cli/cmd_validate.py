@@ -6,9 +6,7 @@ import json
 
 import click
 
-from ..ci.gitlab import codequality_report
 from ..errors import ValidationError
-from ..render.json_ import JSON_FORMAT_VERSION
 from .annotate import annotate_config_errors
 from .common import (
     EXIT_ERROR,
@@ -20,8 +18,14 @@ from .common import (
 )
 from .wiring import use_color
 
-# Versioned like the plan document (docs/json-format.md, schemas/plan.schema.json).
-_DOC = {"format_version": JSON_FORMAT_VERSION, "type": "validate"}
+
+
+def _doc() -> dict[str, object]:
+    """Versioned like the plan document (docs/json-format.md, schemas/plan.schema.json);
+    imported here only, so a text `validate` never loads the plan and apply layers."""
+    from ..render.json_ import JSON_FORMAT_VERSION
+
+    return {"format_version": JSON_FORMAT_VERSION, "type": "validate"}
 
 
 @click.command()
@@ -41,10 +45,12 @@ def validate(paths: tuple[str, ...], var_pairs: tuple[str, ...], var_files: tupl
     except ValidationError as exc:
         annotate_config_errors(exc.reasons)
         if fmt == "gitlab-codequality":
+            from ..ci.gitlab import codequality_report
+
             out.result(json.dumps(codequality_report(exc.reasons), indent=2))
             return EXIT_ERROR
         if fmt == "json":
-            out.result(json.dumps({**_DOC, "valid": False, "errors": [
+            out.result(json.dumps({**_doc(), "valid": False, "errors": [
                 {"message": r.message, "path": r.path, "file": r.source.file if r.source else None,
                  "line": r.source.line if r.source else None, "column": r.source.column if r.source else None}
                 for r in exc.reasons]}, indent=2))
@@ -53,7 +59,7 @@ def validate(paths: tuple[str, ...], var_pairs: tuple[str, ...], var_files: tupl
     if fmt == "gitlab-codequality":
         out.result("[]")
     elif fmt == "json":
-        out.result(json.dumps({**_DOC, "valid": True, "errors": [], "resources": len(desired.resources)}, indent=2))
+        out.result(json.dumps({**_doc(), "valid": True, "errors": [], "resources": len(desired.resources)}, indent=2))
     else:
         out.result(f"Configuration is valid: {len(desired.resources)} resources in {len(desired.sources)} file(s).")
     return EXIT_OK

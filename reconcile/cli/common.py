@@ -2,7 +2,8 @@
 
 Exit codes: 0 success; 1 error (bad config, API failure, unsafe plan, failed apply);
 2 with `--detailed-exitcode` when the plan has changes; 3 the plan breaks a `--policy`
-rule; 4 an impact at or above `--fail-on` (3 and 4 stop apply before any API call).
+rule; 4 an impact at or above `--fail-on` (3 and 4 stop apply before any API call);
+130 interrupted (Ctrl-C). Usage errors exit 1 too (main.ReconcileGroup).
 """
 
 from __future__ import annotations
@@ -15,10 +16,11 @@ from typing import Any, Callable
 
 import click
 
+from ..defaults import DEFAULT_PARALLELISM
 from ..errors import ReconcileError, ValidationError
 from .wiring import DEFAULT_LOCAL_DB, use_color
 
-EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
+EXIT_OK, EXIT_ERROR, EXIT_CHANGES, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 class Out:
@@ -57,7 +59,7 @@ def handle_errors(fn: Callable[..., int | None]) -> Callable[..., None]:
             sys.exit(exc.exit_code)
         except KeyboardInterrupt:
             out.error("interrupted")
-            sys.exit(130)
+            sys.exit(EXIT_INTERRUPTED)
         except OSError as exc:  # a file given on the command line cannot be written or read
             out.error(os_error_message(exc))
             sys.exit(EXIT_ERROR)
@@ -94,7 +96,7 @@ def connection_options(fn: Callable) -> Callable:
     fn = click.option("--endpoint", envvar="INFRAI_BASE_URL", help="API base URL (env INFRAI_BASE_URL).")(fn)
     fn = click.option("--local", "local_db", is_flag=False, flag_value=DEFAULT_LOCAL_DB, default=None,
                       metavar="[DB]", help=f"Use the embedded emulator with this SQLite file (default {DEFAULT_LOCAL_DB}).")(fn)
-    fn = click.option("--parallelism", type=click.IntRange(1, 256), default=10, show_default=True,
+    fn = click.option("--parallelism", type=click.IntRange(1, 256), default=DEFAULT_PARALLELISM, show_default=True,
                       envvar="INFRAI_PARALLELISM", help="Concurrent API calls.")(fn)
     fn = click.option("--retries", type=click.IntRange(0, 20), default=5, show_default=True, envvar="INFRAI_RETRIES",
                       help="Retries of a failed call (connection errors, 429, 5xx; writes only with their idempotency key).")(fn)

@@ -1,7 +1,10 @@
 """What `apply` shows while it runs, on stderr (or, with `--json`, as events on stdout).
 
 - On a terminal: a line per finished step and a `\\r` status line (done/total, what is
-  running and for how long), redrawn by a ticker every second.
+  running and for how long), redrawn by a ticker every second. The status line is cut to the
+  terminal's width less one column (a full-width line wraps, and the next `\\r` would leave the
+  wrapped part behind), erased with `ESC[K`, and log records are written through the same
+  lock: erase, record, redraw (`routing_logs`), never glued to it.
 - Elsewhere (CI logs, files): a line per finished step, and a timestamped heartbeat at least
   every `interval` seconds while steps run, so a quiet apply never looks hung. Never `\\r`.
 - `--json`: `apply_start`/`apply_complete`/`apply_errored` per step and an `apply_progress`
@@ -13,9 +16,14 @@ injected clock instead of waiting.
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import os
+import shutil
 import threading
 import time
-from collections.abc import Callable
+import unicodedata
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import TextIO
 
@@ -25,14 +33,17 @@ from ..render import events as ui
 
 HEARTBEAT_S = 10.0
 TTY_REFRESH_S = 1.0
+ERASE_LINE = "\r\x1b[K"  # back to column 0, erase to the end of the line
 
 
 class ApplyProgress:
     def __init__(self, total: int, stream: TextIO, *, mode: str, interval: float = HEARTBEAT_S,
                  clock: Callable[[], float] = time.monotonic,
                  wall: Callable[[], datetime] = lambda: datetime.now(UTC),
-                 json_out: Callable[[str], None] | None = None):
-        """`mode` is "tty", "log", "json" or "off"."""
+                 json_out: Callable[[str], None] | None = None,
+                 columns: Callable[[], int] | None = None):
+        """`mode` is "tty", "log", "json" or "off"; `columns` the terminal's width, read at
+        every redraw (a resized window is honoured)."""
         self.total, self.stream, self.mode = total, stream, mode
         self.interval = TTY_REFRESH_S if mode == "tty" else interval
         self.clock, self.wall = clock, wall
@@ -41,10 +52,12 @@ class ApplyProgress:
         self.running: dict[str, tuple[Change, float]] = {}
         self.last_output = clock()
         self.last_progress: dict[str, float] = {}
-        self._lock = threading.Lock()
+        self.columns = columns or (lambda: terminal_columns(stream))
+        # Re-entrant: a log record may be emitted while this object writes.
+        self._lock = threading.RLock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._status_width = 0
+        self._status_shown = False
 
     # -- events from the executor -----------------------------------------------------
     def on_event(self, event: ApplyEvent) -> None:
@@ -118,13 +131,82 @@ class ApplyProgress:
         if self.mode != "tty" or not self.running:
             return
         text = f"[{self.done}/{self.total}] applying: {self._running_text(self.clock())}"
-        pad = max(0, self._status_width - len(text))
-        self.stream.write("\r" + text + " " * pad)
+        self.stream.write(ERASE_LINE + fit_width(text, self.columns() - 1))
         self.stream.flush()
-        self._status_width = len(text)
+        self._status_shown = True
 
     def _clear_status(self) -> None:
-        if self.mode == "tty" and self._status_width:
-            self.stream.write("\r" + " " * self._status_width + "\r")
+        if self.mode == "tty" and self._status_shown:
+            self.stream.write(ERASE_LINE)
             self.stream.flush()
-            self._status_width = 0
+            self._status_shown = False
+
+    # -- log records --------------------------------------------------------------------
+    def write_record(self, text: str) -> None:
+        """A log record on its own line: the status line erased first, redrawn after."""
+        with self._lock:
+            self._clear_status()
+            self._write(text + "\n")
+            self._draw_status()
+
+    @contextlib.contextmanager
+    def routing_logs(self) -> Iterator[None]:
+        """On a terminal, while apply runs: the root logger's handlers that write to this
+        stream are swapped for one that writes through `write_record` (same level; the
+        same format under -v, else `LEVEL: message`)."""
+        if self.mode != "tty":
+            yield
+            return
+        root = logging.getLogger()
+        moved = [h for h in root.handlers if type(h) is logging.StreamHandler and h.stream is self.stream]
+        handler = _ProgressHandler(self)
+        if moved:
+            handler.setLevel(moved[0].level)
+            # Without -v only warnings get here (the executor's "interrupted: finishing N
+            # step(s) in flight"): a person reads them, so no timestamp or logger name.
+            quiet = root.getEffectiveLevel() >= logging.WARNING
+            handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s") if quiet else moved[0].formatter)
+        for h in moved:
+            root.removeHandler(h)
+        root.addHandler(handler)
+        try:
+            yield
+        finally:
+            root.removeHandler(handler)
+            for h in moved:
+                root.addHandler(h)
+
+
+class _ProgressHandler(logging.Handler):
+    def __init__(self, progress: ApplyProgress):
+        super().__init__()
+        self.progress = progress
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.progress.write_record(self.format(record))
+        except Exception:  # a log record must never break the apply
+            self.handleError(record)
+
+
+def terminal_columns(stream: TextIO) -> int:
+    """The width of the terminal `stream` writes to (stdout may be a file while stderr is
+    the terminal), else $COLUMNS or 80."""
+    try:
+        return os.get_terminal_size(stream.fileno()).columns
+    except (AttributeError, OSError, ValueError):
+        return shutil.get_terminal_size().columns
+
+
+def fit_width(text: str, width: int) -> str:
+    """`text` cut to `width` terminal cells (wide characters count two), `...` marking a cut."""
+    cells = [2 if unicodedata.east_asian_width(ch) in "WF" else 0 if unicodedata.combining(ch) else 1
+             for ch in text]
+    if sum(cells) <= width:
+        return text
+    room, used, end = max(width - 3, 0), 0, 0
+    for end, cell in enumerate(cells):
+        if used + cell > room:
+            break
+        used += cell
+    return text[:end] + "..."[: max(width, 0)]

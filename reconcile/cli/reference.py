@@ -4,9 +4,10 @@ default and environment variable, so the page cannot drift from the code.
 `python -m reconcile.cli.reference` rewrites the page; `--check` exits 1 when it differs
 from a fresh generation (tests/cli/test_reference.py runs it).
 
-Environment variables come from two places, both listed: an option's explicit `envvar=`
-(`INFRAI_PARALLELISM`), and click's automatic `INFRAI_<COMMAND>_<OPTION>` (from
-`auto_envvar_prefix="INFRAI"` on the group), computed here exactly as click computes it.
+Environment variables: an option's short name where it has one (`envvar=`, e.g.
+`INFRAI_PARALLELISM`), and `INFRAI_<COMMAND>_<OPTION>` named after the long flag, which
+`main.name_env_vars` gives every option (tests/cli/test_env_vars.py sets each and checks it
+works). The command tree is walked through `get_command`, so lazy commands are loaded.
 """
 
 from __future__ import annotations
@@ -30,16 +31,22 @@ Every option can also be set with an environment variable. Two names work:
 
 - the **short name**, where an option has one (`INFRAI_PARALLELISM`, `INFRAI_COLOR`), shared by
   every command that has the option;
-- the **automatic name** `INFRAI_<COMMAND>_<OPTION>` (click's `auto_envvar_prefix`), upper case,
-  `-` as `_`, e.g. `INFRAI_PLAN_DETAILED_EXITCODE=1`.
+- the **command's name** `INFRAI_<COMMAND>_<OPTION>`, the option's long flag in upper case with
+  `-` as `_`, e.g. `INFRAI_PLAN_FORMAT=json`, `INFRAI_PLAN_DETAILED_EXITCODE=1`,
+  `INFRAI_CI_GITHUB_ACTION_COMMAND=plan`.
+
+The tables list every name that works for each option.
 
 A flag takes `1`/`true`/`yes` or `0`/`false`/`no`; an option given several times takes its
 values separated by spaces. The command line wins over the environment. Beyond these,
 `INFRAI_API_KEY` holds the API key, `NO_COLOR`/`FORCE_COLOR` decide colour under `--color auto`,
 and `CI` (set by every CI system) makes `apply` refuse to prompt: pass `--auto-approve`.
 
-Exit codes: **0** success; **1** any error; **2** with `plan --detailed-exitcode` when the plan
-has changes.
+Exit codes: **0** success (no changes, or applied); **1** any error, usage errors included (an
+unknown option or command, a bad value, a missing path); **2** only with `plan --detailed-exitcode`
+when the plan has changes; **3** the plan breaks a `--policy` rule; **4** an impact at or above
+`--fail-on`; **130** interrupted (Ctrl-C or SIGTERM): the steps in flight finish, nothing new
+starts, and `apply` run again continues.
 
 ## Shell completion
 
@@ -56,22 +63,30 @@ _RECONCILE_COMPLETE=fish_source reconcile | source       # ~/.config/fish/comple
 def _walk(cmd: click.Command, ctx: click.Context) -> Iterator[tuple[click.Command, click.Context]]:
     yield cmd, ctx
     if isinstance(cmd, click.Group):
-        for name in sorted(cmd.commands):
-            sub = cmd.commands[name]
-            if sub.hidden:
+        for name in cmd.list_commands(ctx):
+            sub = cmd.get_command(ctx, name)
+            if sub is None or sub.hidden:
                 continue
             yield from _walk(sub, click.Context(sub, info_name=name, parent=ctx, **sub.context_settings))
 
 
-def _envvars(opt: click.Option, ctx: click.Context) -> list[str]:
-    names: list[str] = []
-    if opt.envvar:
-        names += [opt.envvar] if isinstance(opt.envvar, str) else list(opt.envvar)
-    if opt.allow_from_autoenv and ctx.auto_envvar_prefix and opt.name:
-        auto = f"{ctx.auto_envvar_prefix}_{opt.name.upper()}"
-        if auto not in names:
-            names.append(auto)
-    return names
+def env_vars(opt: click.Option) -> list[str]:
+    """The names documented for an option: every one click reads first (its `envvar`)."""
+    if not opt.envvar:
+        return []
+    return [opt.envvar] if isinstance(opt.envvar, str) else list(opt.envvar)
+
+
+def options_by_command(root: click.Command | None = None) -> Iterator[tuple[list[str], click.Option]]:
+    """(command path without the program, option) for every visible option, lazy commands loaded."""
+    if root is None:
+        from .main import cli
+
+        root = cli
+    for cmd, cctx in _walk(root, click.Context(root, info_name=PROG, **root.context_settings)):
+        for param in cmd.params:
+            if isinstance(param, click.Option) and not param.hidden:
+                yield cctx.command_path.split()[1:], param
 
 
 def _default(opt: click.Option) -> str:
@@ -123,7 +138,7 @@ def generate(root: click.Command | None = None) -> str:
             continue
         parts.append("\n| option | environment | default | meaning |\n|---|---|---|---|\n")
         for opt in opts:
-            env = ", ".join(f"`{e}`" for e in _envvars(opt, cctx))
+            env = ", ".join(f"`{e}`" for e in env_vars(opt))
             parts.append(f"| {_names(opt)} | {env} | {_default(opt)} | {_cell(opt.help or '')} |\n")
     return "".join(parts)
 

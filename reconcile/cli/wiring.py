@@ -9,17 +9,16 @@ from __future__ import annotations
 
 import contextlib
 import os
-import sqlite3
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
-import httpx
-
-from ..client import InfraiClient, RetryPolicy
-from ..client.asgi import SyncASGITransport
+from ..defaults import DEFAULT_PARALLELISM
 from ..errors import ReconcileError
+
+if TYPE_CHECKING:
+    from ..client import InfraiClient, RetryPolicy
 
 DEFAULT_ENDPOINT = "https://api.infrai.cc"
 DEFAULT_LOCAL_DB = ".infrai-local.db"
@@ -32,21 +31,31 @@ CONFIG_SUFFIXES = (".yaml", ".yml")
 class Connection:
     endpoint: str | None
     local_db: str | None
-    parallelism: int = 10
+    parallelism: int = DEFAULT_PARALLELISM
     retries: int = 5
     retry_delay: float = 0.2
 
     @property
     def retry_policy(self) -> RetryPolicy:
+        from ..client import RetryPolicy
+
         return RetryPolicy(max_attempts=self.retries + 1, base_delay=self.retry_delay)
 
 
 @contextlib.contextmanager
 def open_client(conn: Connection) -> Iterator[InfraiClient]:
     """An InfraiClient for the real API (INFRAI_API_KEY) or the in-process emulator."""
+    # Imported here, not at the top: `validate`, `--help` and `--version` never need HTTP.
+    from ..client import InfraiClient
+
     max_connections = max(16, conn.parallelism * 2)
     if conn.local_db is not None:
         # Only --local imports the emulator: the reconciler core never does.
+        import sqlite3
+
+        import httpx
+
+        from ..client.asgi import SyncASGITransport
         from ..emulator.app import create_app
 
         prepare_local_db(conn.local_db)

@@ -71,10 +71,18 @@ _STATUS_WORD = {
 }
 
 
+#: An apply stopped early lists this many of the steps it never started, then counts the rest.
+NOT_STARTED_SHOWN = 3
+
+
 def render_report_text(report: ApplyReport, *, color: bool = False) -> str:
     s = _styler(color)
     lines = []
+    not_started = [r for r in report.results if r.status is StepStatus.NOT_STARTED]
+    hidden = {id(r) for r in not_started[NOT_STARTED_SHOWN:]}
     for r in report.results:
+        if id(r) in hidden:
+            continue
         word, fg = _STATUS_WORD.get(r.status, (r.status.value, "white"))
         line = f"  {SYMBOL[r.change.action]} {r.change.address}: {r.change.action.value} " + s(word, fg=fg)
         if r.new_id:
@@ -84,6 +92,8 @@ def render_report_text(report: ApplyReport, *, color: bool = False) -> str:
         lines.append(line)
         if r.error:
             lines.append(s(f"      {r.error}", fg="red"))
+    if hidden:
+        lines.append(s(f"  ... and {len(hidden)} more not started", fg="yellow"))
     for note in report.notes:
         lines.append(note)
     lines.append("")

@@ -50,8 +50,8 @@ def test_plan_colours_text_on_request_but_never_markdown():
 
 def test_every_option_can_come_from_the_environment():
     assert invoke("plan", QUICKSTART, "--local", "db", INFRAI_PLAN_DETAILED_EXITCODE="1").exit_code == 2
-    assert invoke("plan", QUICKSTART, "--local", "db", INFRAI_PARALLELISM="0").exit_code == 2  # usage error: 1..256
-    out = invoke("plan", QUICKSTART, INFRAI_PLAN_LOCAL_DB="db", INFRAI_PLAN_FMT="json")
+    assert invoke("plan", QUICKSTART, "--local", "db", INFRAI_PARALLELISM="0").exit_code == 1  # usage error: 1..256
+    out = invoke("plan", QUICKSTART, INFRAI_PLAN_LOCAL="db", INFRAI_PLAN_FORMAT="json")
     assert out.exit_code == 0 and json.loads(out.stdout)["type"] == "plan"
     # A version pinned in INFRAI_VERSION (common in workflows) is not `--version`.
     assert invoke("validate", QUICKSTART, INFRAI_VERSION="0.1.0").exit_code == 0

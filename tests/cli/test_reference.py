@@ -16,7 +16,9 @@ def test_reference_lists_every_command_and_option_with_its_environment_variable(
     text = reference.generate()
     assert "`INFRAI_PLAN_DETAILED_EXITCODE`" in text and "`INFRAI_PARALLELISM`, `INFRAI_PLAN_PARALLELISM`" in text
     assert "_RECONCILE_COMPLETE=bash_source reconcile" in text
-    for name, cmd in cli.commands.items():
+    ctx = click.Context(cli, info_name="reconcile")
+    for name in cli.list_commands(ctx):
+        cmd = cli.get_command(ctx, name)
         assert f"## `reconcile {name}`" in text
         for opt in cmd.params:
             if isinstance(opt, click.Option) and not opt.hidden:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import select
 import signal
 import subprocess
 import sys
@@ -85,6 +87,20 @@ def finish(proc: subprocess.Popen[str], args: tuple[str, ...] | list[str], scan:
 
 def run_cli_process(*args: str, env: dict[str, str], cwd: Path, scan: Any) -> Run:
     return finish(start_cli(*args, env=env, cwd=cwd), args, scan)
+
+
+def wait_for_progress(proc, limit_lines: int = 200) -> str:
+    """Read stderr until a step has finished ("[1/N] ..."); bounded in lines and time."""
+    seen = ""
+    for _ in range(limit_lines):
+        ready, _, _ = select.select([proc.stderr], [], [], RUN_TIMEOUT_S)
+        assert ready, "apply printed no progress"
+        line = proc.stderr.readline()
+        assert line, f"apply ended before any step finished:\n{seen}"
+        seen += line
+        if re.match(r"\[\d+/\d+\] ", line):
+            return seen
+    raise AssertionError(f"no progress line in {limit_lines} lines:\n{seen}")
 
 
 class Account:

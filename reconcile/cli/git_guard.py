@@ -1,0 +1,68 @@
+"""Secrets files that git would commit: `apply` refuses to write a secret to a file inside a
+git work tree unless git ignores it (or `--allow-tracked-secrets`), because such a file is
+one `git add .` away from the repository's history.
+
+Asks git itself (`git ls-files`, `git check-ignore`), so every .gitignore, `info/exclude`
+and global excludes file counts. No git on PATH, or a path outside any work tree: nothing to
+check. Imports: nothing from reconcile but errors.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from collections.abc import Iterable
+from pathlib import Path
+
+from ..errors import ReconcileError
+
+GIT_TIMEOUT_S = 10
+FLAG = "--allow-tracked-secrets"
+
+
+class SecretsFileTrackedByGit(ReconcileError):
+    """A secrets file git would commit (exit 1, before any API call)."""
+
+
+def git_would_track(path: Path) -> str | None:
+    """Why git would commit `path` ("is tracked", "is not ignored"), or None when it would not
+    (ignored, outside a work tree, no git, or git could not tell)."""
+    git = shutil.which("git")
+    directory = path.resolve().parent
+    if git is None or not directory.is_dir():
+        return None
+
+    def ask(*args: str) -> subprocess.CompletedProcess[str] | None:
+        try:
+            return subprocess.run([git, "-C", str(directory), *args], capture_output=True, text=True,
+                                  timeout=GIT_TIMEOUT_S, stdin=subprocess.DEVNULL)
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+
+    inside = ask("rev-parse", "--is-inside-work-tree")
+    if inside is None or inside.returncode != 0 or inside.stdout.strip() != "true":
+        return None
+    name = path.resolve().name
+    tracked = ask("ls-files", "--error-unmatch", "--", name)
+    if tracked is not None and tracked.returncode == 0:
+        return "is tracked by git"
+    ignored = ask("check-ignore", "-q", "--", name)
+    if ignored is not None and ignored.returncode == 1:  # 0 ignored, 128 an error: not ours to judge
+        return "is inside a git work tree and not ignored"
+    return None
+
+
+def check_secrets_files(paths: Iterable[Path], *, allow: bool) -> list[str]:
+    """Raise SecretsFileTrackedByGit naming each file git would commit and the fixes; with
+    `allow`, return a warning per file instead."""
+    problems = [(p, why) for p in dict.fromkeys(paths) if (why := git_would_track(p)) is not None]
+    if not problems:
+        return []
+    if allow:
+        return [f"warning: writing secrets to {p}, which {why} ({FLAG})." for p, why in problems]
+    lines = [f"{p} {why}" for p, why in problems]
+    names = ", ".join(p.name for p, _ in problems)
+    raise SecretsFileTrackedByGit(
+        "refusing to write secrets where git would commit them; nothing was applied:\n  " + "\n  ".join(lines)
+        + f"\nAdd {names} to .gitignore (and `git rm --cached` it if it is already tracked), write it outside "
+        f"the work tree, or pass {FLAG} to write it anyway.")
