@@ -30,6 +30,26 @@ class Caller:
     project_scopes: tuple[str, ...]
     rate_limit_rpm: int | None
 
+    @property
+    def effective(self) -> frozenset[str]:
+        return effective_scopes(self.scopes, self.project_scopes)
+
+    @property
+    def account_wide(self) -> bool:
+        """A key with the whole module (empty scopes in a project with empty scopes, like the
+        bootstrap key): it manages keys in every project (contract: "Key management")."""
+        return self.effective == SCOPES
+
+
+def effective_scopes(key_scopes: "tuple[str, ...] | list[str]", project_scopes: "tuple[str, ...] | list[str]") -> frozenset[str]:
+    """What a key may do: its scopes bounded by its project's (empty = the whole module)."""
+    result = SCOPES
+    if key_scopes:
+        result = result & frozenset(key_scopes)
+    if project_scopes:
+        result = result & frozenset(project_scopes)
+    return result
+
 
 def unauthenticated(message: str) -> ApiError:
     return ApiError(401, "UNAUTHENTICATED", message, headers={"WWW-Authenticate": "Bearer"})
