@@ -117,12 +117,13 @@ def _endpoint(cap: Capability):
             if cap.method == "GET":
                 status, body = await cap.handler(ctx)
                 return json_response(status, body)
+            emu.idempotency.maybe_sweep(now)
             key = resolve_key(request.headers, params)
             if key is None:
                 status, body = await cap.handler(ctx)
                 return json_response(status, body)
             outcome = await emu.idempotency.run(
-                key, f"{cap.method} {request.url.path}", params, now, lambda: cap.handler(ctx)
+                caller.key_id, key, f"{cap.method} {request.url.path}", params, now, lambda: cap.handler(ctx)
             )
             if isinstance(outcome, Replay):
                 return json_response(outcome.status, outcome.body, {"Idempotent-Replayed": "true"})
@@ -200,6 +201,6 @@ def bootstrap_secret(db_path: str) -> str:
     """The bootstrap key's secret of the emulator database at `db_path` (created if new)."""
     store = Store(db_path, Clock())
     try:
-        return store.meta_get("bootstrap_secret") or ""
+        return store.bootstrap_secret()
     finally:
         store.conn.close()
