@@ -121,7 +121,7 @@ def load_or_create_key(path: str, *, create: bool) -> bytes:
             raise KeyFileError(
                 f"the key file {path} of this emulator database is missing: the sealed secrets "
                 "(bootstrap key, webhook secrets, stored replays) cannot be read without it. "
-                "Restore it, or delete the database to start a new account."
+                "Restore it, or delete the database to start a new account"
             ) from None
     temporary = f"{path}.{secrets.token_hex(6)}.tmp"
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

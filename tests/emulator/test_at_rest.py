@@ -175,3 +175,43 @@ def test_local_mode_under_umask_022(tmp_path):
             assert not [s for s in issued if s.encode() in path.read_bytes()]
     with sqlite3.connect(db) as conn:
         assert conn.execute("SELECT COUNT(*) FROM meta WHERE k = 'bootstrap_secret'").fetchone()[0] == 0
+
+
+def test_a_database_without_its_key_file_is_refused_clearly(tmp_path):
+    db = tmp_path / "emu.db"
+    create_app(str(db)).state.emulator.store.conn.close()
+    (tmp_path / "emu.db.key").unlink()
+    run = subprocess.run([sys.executable, "-m", "reconcile.emulator", "bootstrap-key", "--db", str(db)],
+                         capture_output=True, text=True, timeout=60)
+    assert run.returncode == 1 and "Traceback" not in run.stderr
+    assert f"the key file {db}.key of this emulator database is missing" in run.stderr
+
+
+def test_an_older_database_is_converted_on_open(tmp_path):
+    """An earlier version kept the bootstrap and webhook secrets in clear and shared
+    idempotency records between callers: opening it seals them and drops the records."""
+    db = tmp_path / "old.db"
+    app = create_app(str(db))
+    bootstrap = app.state.emulator.bootstrap_secret
+    conn = app.state.emulator.store.conn
+    conn.executescript(
+        "DROP TABLE idempotency; CREATE TABLE idempotency (key TEXT PRIMARY KEY, endpoint TEXT NOT NULL, "
+        "fingerprint TEXT NOT NULL, state TEXT NOT NULL, status INTEGER, body TEXT, created REAL NOT NULL);")
+    webhook_secret = "whsec_" + "A" * 32
+    conn.execute("INSERT INTO meta (k, v) VALUES ('bootstrap_secret', ?)", (bootstrap,))
+    conn.execute("DELETE FROM meta WHERE k = 'bootstrap_sealed'")
+    conn.execute("INSERT INTO objects (kind, id, body, extra) VALUES ('webhook', 'wh_old', '{}', ?)",
+                 (json.dumps({"secret": webhook_secret, "receiver_status": 200}),))
+    conn.execute("INSERT INTO idempotency VALUES ('k', 'POST /x', 'f', 'done', 200, ?, 0)",
+                 (json.dumps({"key_secret": bootstrap}),))
+    conn.close()
+    (tmp_path / "old.db.key").unlink()
+
+    reopened = create_app(str(db))
+    store = reopened.state.emulator.store
+    assert reopened.state.emulator.bootstrap_secret == bootstrap
+    assert store.webhook_secret(store.get_extra("wh_old")) == webhook_secret
+    assert store.conn.execute("SELECT COUNT(*) FROM idempotency").fetchone()[0] == 0
+    store.conn.close()
+    _assert_no_secret_in(tmp_path, [bootstrap, webhook_secret])
+    assert _mode(tmp_path / "old.db.key") == 0o600
