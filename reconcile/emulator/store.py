@@ -17,7 +17,9 @@ import json
 import secrets
 import sqlite3
 import string
+import time
 from contextlib import contextmanager
+from operator import itemgetter
 from typing import Any, Iterator
 
 from .clock import Clock, iso, month_label
@@ -27,6 +29,8 @@ from .sealing import Sealer, create_private_file, load_or_create_key, restrict_m
 BASE62 = string.digits + string.ascii_letters
 SECRET_PREFIX = "ifr_pk_proj_"
 MICRO = 1_000_000
+OTHER_WRITERS_CHECK_SECONDS = 0.25
+_BODY = itemgetter(1)  # the body of a (seq, body) row, at C speed for list pages
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
@@ -157,6 +161,9 @@ class Store:
         # Deleted rows (swept replays, a migrated clear secret) are zeroed, not left in free pages.
         self.conn.execute("PRAGMA secure_delete=ON")
         self.conn.execute("PRAGMA busy_timeout=5000")
+        self._read_cache: dict[Any, Any] = {}
+        self._read_cache_changes = self._read_cache_version = -1
+        self._next_version_check = 0.0
         self.conn.executescript(SCHEMA)
         legacy_idempotency = self.conn.execute(
             "SELECT 1 FROM pragma_table_info('idempotency') WHERE name = 'key'").fetchone() is not None and \
@@ -184,6 +191,23 @@ class Store:
         if not memory:
             for suffix in ("-wal", "-shm"):
                 restrict_mode(db_path + suffix)
+
+    def read_cache(self) -> dict[Any, Any]:
+        """A cache of values read from the database, emptied whenever anything was written
+        since it was filled: by this connection (`total_changes`, checked every call) or by
+        another process (`PRAGMA data_version`, checked at most every 0.25 s: a query as
+        costly as the lookup it saves). Authentication keeps its lookups here, so revoking,
+        rotating or re-scoping a key through this emulator applies to the very next request,
+        and through another process sharing the file within a quarter of a second."""
+        changes = self.conn.total_changes
+        now = time.monotonic()
+        if changes != self._read_cache_changes or now >= self._next_version_check:
+            version = self.conn.execute("PRAGMA data_version").fetchone()[0]
+            self._next_version_check = now + OTHER_WRITERS_CHECK_SECONDS
+            if changes != self._read_cache_changes or version != self._read_cache_version:
+                self._read_cache.clear()
+                self._read_cache_changes, self._read_cache_version = changes, version
+        return self._read_cache
 
     def bootstrap_secret(self) -> str:
         sealed = self.meta_get("bootstrap_sealed")
@@ -240,7 +264,7 @@ class Store:
 
     # -- secrets -------------------------------------------------------------------------
     def hash_secret(self, secret: str) -> str:
-        return hmac.new(self.pepper, secret.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
+        return hmac.digest(self.pepper, secret.encode("utf-8", "surrogatepass"), hashlib.sha256).hex()
 
     def add_secret(self, key_id: str, secret: str, expires_at: float | None = None) -> None:
         self.conn.execute(
@@ -356,7 +380,7 @@ class Store:
         more = limit is not None and len(rows) > limit
         rows = rows[:limit]
         next_cursor = dumps(encode_cursor(rows[-1][0])) if more and rows else "null"
-        return '{"items":[' + ",".join(row[1] for row in rows) + '],"next_cursor":' + next_cursor + "}"
+        return '{"items":[' + ",".join(map(_BODY, rows)) + '],"next_cursor":' + next_cursor + "}"
 
     # -- account -------------------------------------------------------------------------
     def account(self) -> dict:
