@@ -42,23 +42,40 @@ class KeyFileError(sqlite3.DatabaseError):
     databases report this one too)."""
 
 
+class _HmacSha256:
+    """HMAC-SHA-256 (RFC 2104) under one fixed key, the padded key's hash states computed
+    once: a block costs two `hashlib` copies instead of OpenSSL's per-call HMAC set-up
+    (~5x cheaper; a stored replay seals a few hundred bytes = a dozen blocks)."""
+
+    __slots__ = ("_inner", "_outer")
+
+    def __init__(self, key: bytes) -> None:
+        block = key.ljust(64, b"\0")  # keys here are 32 bytes, below SHA-256's 64-byte block
+        self._inner = hashlib.sha256(bytes(b ^ 0x36 for b in block))
+        self._outer = hashlib.sha256(bytes(b ^ 0x5C for b in block))
+
+    def __call__(self, data: bytes) -> bytes:
+        inner = self._inner.copy()
+        inner.update(data)
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        return outer.digest()
+
+
 class Sealer:
     def __init__(self, key: bytes) -> None:
         if len(key) != KEY_BYTES:
             raise ValueError("sealing key must be 32 bytes")
-        self._enc = hmac.new(key, b"infrai-emulator seal enc", hashlib.sha256).digest()
-        self._mac = hmac.new(key, b"infrai-emulator seal mac", hashlib.sha256).digest()
-        self._fp = hmac.new(key, b"infrai-emulator fingerprint", hashlib.sha256).digest()
+        self._enc = _HmacSha256(hmac.digest(key, b"infrai-emulator seal enc", "sha256"))
+        self._mac = _HmacSha256(hmac.digest(key, b"infrai-emulator seal mac", "sha256"))
+        self._fp = _HmacSha256(hmac.digest(key, b"infrai-emulator fingerprint", "sha256"))
 
     def _keystream(self, nonce: bytes, length: int) -> bytes:
-        blocks = []
-        for counter in range((length + 31) // 32):
-            blocks.append(hmac.new(self._enc, nonce + counter.to_bytes(8, "big"), hashlib.sha256).digest())
-        return b"".join(blocks)[:length]
+        enc = self._enc
+        return b"".join([enc(nonce + counter.to_bytes(8, "big")) for counter in range((length + 31) // 32)])[:length]
 
     def _tag(self, purpose: bytes, nonce: bytes, ciphertext: bytes) -> bytes:
-        data = VERSION + len(purpose).to_bytes(2, "big") + purpose + nonce + ciphertext
-        return hmac.new(self._mac, data, hashlib.sha256).digest()
+        return self._mac(VERSION + len(purpose).to_bytes(2, "big") + purpose + nonce + ciphertext)
 
     def seal(self, plaintext: str, purpose: str) -> str:
         data = plaintext.encode("utf-8", "surrogatepass")
@@ -86,7 +103,7 @@ class Sealer:
     def fingerprint(self, text: str) -> str:
         """A keyed digest (a request body may hold a caller-chosen webhook secret, which a
         plain hash would let anyone holding the database test guesses against)."""
-        return hmac.new(self._fp, text.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
+        return self._fp(text.encode("utf-8", "surrogatepass")).hex()
 
 
 def create_private_file(path: str) -> bool:

@@ -215,3 +215,27 @@ def test_an_older_database_is_converted_on_open(tmp_path):
     store.conn.close()
     _assert_no_secret_in(tmp_path, [bootstrap, webhook_secret])
     assert _mode(tmp_path / "old.db.key") == 0o600
+
+
+def test_sealing_round_trips_and_refuses_tampering():
+    import hmac as std_hmac
+
+    import pytest
+
+    from reconcile.emulator.sealing import SealError, Sealer, _HmacSha256
+
+    key = bytes(range(32))
+    assert _HmacSha256(key)(b"message") == std_hmac.digest(key, b"message", "sha256")  # RFC 2104 exactly
+    sealer = Sealer(key)
+    text = '{"key_secret":"ifr_pk_proj_x","note":"ü\\u2603"}' * 5
+    sealed = sealer.seal(text, "replay")
+    assert sealer.open(sealed, "replay") == text and text not in sealed
+    assert sealer.seal(text, "replay") != sealed  # a fresh nonce every time
+    with pytest.raises(SealError):
+        sealer.open(sealed, "bootstrap")  # bound to its purpose
+    with pytest.raises(SealError):
+        Sealer(bytes(32)).open(sealed, "replay")  # another key file
+    raw = bytearray(sealed.encode())
+    raw[10] = ord("A") if raw[10] != ord("A") else ord("B")
+    with pytest.raises(SealError):
+        sealer.open(raw.decode(), "replay")
