@@ -11,10 +11,11 @@ are recorded too.
 
 At the end of the session every registered output and every file under a registered
 directory is searched for each recorded secret. Allowed: output of runs that asked for
-`--show-secrets`, secrets files (the JSON `{"secrets": ...}` or dotenv layout
-`FileSink` writes, recovery files included) and the emulator's SQLite files (the server's
-own storage). Anything else fails the session loudly, naming the place and the secret's
-kind, never the secret.
+`--show-secrets` and secrets files (the JSON `{"secrets": ...}` or dotenv layout `FileSink`
+writes, recovery files included). The emulator's own files (its SQLite database, `-wal`,
+`-shm` and key file) are scanned like the rest: it keeps secrets only as HMACs or sealed.
+Anything else fails the session loudly, naming the place and the secret's kind, never the
+secret.
 """
 
 from __future__ import annotations
@@ -29,7 +30,6 @@ import pytest
 
 TOKEN = re.compile(rb"(?:ifr_pk_proj_|whsec_)[A-Za-z0-9+/=]+")
 MAX_FILE_BYTES = 20 * 2**20
-SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
 class SecretScan:
@@ -84,8 +84,6 @@ class SecretScan:
 
 
 def _allowed_file(path: Path, data: bytes) -> bool:
-    if data.startswith(SQLITE_MAGIC) or path.name.endswith(("-wal", "-shm", "-journal")) and ".db" in path.name:
-        return True  # the emulator's storage, not the CLI's output
     # A secrets file by its shape (FileSink's JSON or dotenv, or an exec sink's own store);
     # its 0600 mode is the sink tests' business.
     text = data.decode("utf-8", "replace")

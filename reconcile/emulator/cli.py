@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 
 import click
 
@@ -62,12 +63,18 @@ def serve_command(host: str, port: int, db: str, webhook_delivery: bool, allow_w
 
     faults = _faults(latency_ms, {"error_500": error_rate_500, "error_503": error_rate_503,
                                   "error_429": error_rate_429, "drop": drop_rate}, fault_seed)
-    serve(host=host, port=port, db=db, faults=faults, webhook_delivery=webhook_delivery,
-          allow_webhook_hosts=allow_webhook_hosts, access_log=access_log, resolve_hosts=resolve_hosts)
+    try:
+        serve(host=host, port=port, db=db, faults=faults, webhook_delivery=webhook_delivery,
+              allow_webhook_hosts=allow_webhook_hosts, access_log=access_log, resolve_hosts=resolve_hosts)
+    except sqlite3.Error as error:  # includes a missing key file (sealing.KeyFileError)
+        raise click.ClickException(f"--db {db}: cannot open the emulator database: {error}") from None
 
 
 @emulator_cli.command("bootstrap-key")
 @click.option("--db", default=".infrai-emulator.db", show_default=True)
 def bootstrap_key_command(db: str) -> None:
     """Print the bootstrap key of an emulator database (creating it if new)."""
-    click.echo(bootstrap_secret(db))
+    try:
+        click.echo(bootstrap_secret(db))
+    except sqlite3.Error as error:
+        raise click.ClickException(f"--db {db}: cannot open the emulator database: {error}") from None

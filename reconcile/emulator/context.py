@@ -35,7 +35,7 @@ class EmulatorState:
 
     @property
     def bootstrap_secret(self) -> str:
-        return self.store.meta_get("bootstrap_secret") or ""
+        return self.store.bootstrap_secret()
 
 
 @dataclass

@@ -1,8 +1,17 @@
 """Idempotency keys for every mutating capability (contract: "Idempotency").
 
+Records are scoped by the calling API key (its `key_id`, so a rotated secret still finds its
+records): another key using the same idempotency key starts its own record and never sees
+this one's response (which may hold a `key_secret`, a `whsec_` secret, or a refusal meant for
+that caller). The stored response is sealed under the database's key file (sealing.py) and
+the body fingerprint is keyed, so the table holds no secret in clear; rows older than 24 h
+of emulator time are swept (at most once a minute of emulator time, on mutating requests).
+A 400 (the request was malformed: nothing ran) is not stored, like a 5xx, so the client may
+fix the body and retry with the same key, as Stripe allows.
+
 A first request inserts an `in_flight` row and joins an in-memory set before its handler
 runs, so a concurrent duplicate (possible whenever a handler awaits: webhook delivery,
-injected latency) gets 409 `IDEMPOTENCY_IN_PROGRESS`. The finished 2xx/4xx response is
+injected latency) gets 409 `IDEMPOTENCY_IN_PROGRESS`. The finished response (see `stored`) is
 stored for 24 h of emulator time and replayed with `Idempotent-Replayed: true`; a 5xx or a
 crash deletes the row so the retry runs again.
 
@@ -18,7 +27,6 @@ emulator's CPU per request.)
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Mapping
@@ -27,6 +35,8 @@ from .errors import ApiError, validation_error
 from .store import Store, dumps
 
 RETENTION_SECONDS = 24 * 3600
+SWEEP_EVERY_SECONDS = 60
+REPLAY_PURPOSE = "idempotent-replay"
 MAX_KEY_LENGTH = 255
 
 Outcome = tuple[int, "dict | str"]
@@ -51,21 +61,37 @@ def resolve_key(headers: Mapping[str, str], params: Mapping[str, Any]) -> str | 
     return header if header is not None else field
 
 
-def fingerprint(params: Mapping[str, Any]) -> str:
+def canonical_params(params: Mapping[str, Any]) -> str:
     canonical = {k: v for k, v in params.items() if k != "idempotency_key"}
-    text = json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+    return json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def stored(status: int) -> bool:
+    """Which outcomes a retry replays: 2xx and the 4xx of a request that ran (402, 404, 409,
+    ...). A 400 means the request was malformed and nothing ran; a 5xx lets the retry run."""
+    return status < 500 and status != 400
 
 
 class IdempotencyGuard:
-    """Runs a handler at most once per (account, idempotency key)."""
+    """Runs a handler at most once per (calling key, idempotency key)."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        self.in_flight: set[str] = set()
+        self.in_flight: set[tuple[str, str]] = set()
+        self.last_sweep: float | None = None
+
+    def maybe_sweep(self, now: float) -> None:
+        """Delete finished records past their retention (the clock may also move back)."""
+        if self.last_sweep is not None and abs(now - self.last_sweep) < SWEEP_EVERY_SECONDS:
+            return
+        self.last_sweep = now
+        if not self.store.conn.in_transaction:
+            self.store.conn.execute(
+                "DELETE FROM idempotency WHERE state = 'done' AND created <= ?", (now - RETENTION_SECONDS,))
 
     async def run(
         self,
+        caller: str,
         key: str,
         endpoint: str,
         params: Mapping[str, Any],
@@ -73,12 +99,15 @@ class IdempotencyGuard:
         handler: Callable[[], Awaitable[Outcome]],
     ) -> Outcome | Replay:
         conn = self.store.conn
-        digest = fingerprint(params)
+        sealer = self.store.sealer
+        slot = (caller, key)
+        digest = sealer.fingerprint(endpoint + "\n" + canonical_params(params))
         row = conn.execute(
-            "SELECT endpoint, fingerprint, state, status, body, created FROM idempotency WHERE key = ?", (key,)
+            "SELECT endpoint, fingerprint, state, status, body, created FROM idempotency WHERE caller = ? AND key = ?",
+            slot,
         ).fetchone()
-        if row is not None and row[5] + RETENTION_SECONDS <= now and key not in self.in_flight:
-            conn.execute("DELETE FROM idempotency WHERE key = ?", (key,))
+        if row is not None and row[5] + RETENTION_SECONDS <= now and slot not in self.in_flight:
+            conn.execute("DELETE FROM idempotency WHERE caller = ? AND key = ?", slot)
             row = None
         if row is not None:
             stored_endpoint, stored_digest, state, status, body, _ = row
@@ -87,9 +116,9 @@ class IdempotencyGuard:
                     422, "IDEMPOTENCY_KEY_REUSED",
                     "this idempotency key was used with another request (different endpoint or body)",
                 )
-            if state == "in_flight" or key in self.in_flight:
+            if state == "in_flight" or slot in self.in_flight:
                 raise ApiError(409, "IDEMPOTENCY_IN_PROGRESS", "a request with this idempotency key is still running")
-            return Replay(int(status), body)
+            return Replay(int(status), sealer.open(body, REPLAY_PURPOSE + "\0" + caller))
         own_tx = not conn.in_transaction
         if own_tx:
             conn.execute("BEGIN IMMEDIATE")
@@ -101,20 +130,21 @@ class IdempotencyGuard:
                 open_tx = False
                 conn.execute("COMMIT")
 
-        self.in_flight.add(key)
+        self.in_flight.add(slot)
         try:
             conn.execute(
-                "INSERT INTO idempotency (key, endpoint, fingerprint, state, created) VALUES (?, ?, ?, 'in_flight', ?)",
-                (key, endpoint, digest, now),
+                "INSERT INTO idempotency (caller, key, endpoint, fingerprint, state, created) "
+                "VALUES (?, ?, ?, ?, 'in_flight', ?)",
+                (caller, key, endpoint, digest, now),
             )
             try:
                 status, body = await _CommitBeforeSuspending(handler(), commit)
             except ApiError as error:
                 status, body = error.status, error.body()
-                self._finish(key, status, body)
+                self._finish(slot, status, body)
                 commit()
                 raise
-            self._finish(key, status, body)
+            self._finish(slot, status, body)
             commit()
             return status, body
         except BaseException:
@@ -123,18 +153,20 @@ class IdempotencyGuard:
                 open_tx = False
                 conn.execute("ROLLBACK")
             else:
-                conn.execute("DELETE FROM idempotency WHERE key = ? AND state = 'in_flight'", (key,))
+                conn.execute("DELETE FROM idempotency WHERE caller = ? AND key = ? AND state = 'in_flight'", slot)
             raise
         finally:
-            self.in_flight.discard(key)
+            self.in_flight.discard(slot)
 
-    def _finish(self, key: str, status: int, body: "dict | str") -> None:
-        if status >= 500:
-            self.store.conn.execute("DELETE FROM idempotency WHERE key = ?", (key,))
+    def _finish(self, slot: tuple[str, str], status: int, body: "dict | str") -> None:
+        if not stored(status):
+            self.store.conn.execute("DELETE FROM idempotency WHERE caller = ? AND key = ?", slot)
             return
         text = body if isinstance(body, str) else dumps(body)
+        sealed = self.store.sealer.seal(text, REPLAY_PURPOSE + "\0" + slot[0])
         self.store.conn.execute(
-            "UPDATE idempotency SET state = 'done', status = ?, body = ? WHERE key = ?", (status, text, key)
+            "UPDATE idempotency SET state = 'done', status = ?, body = ? WHERE caller = ? AND key = ?",
+            (status, sealed, *slot),
         )
 
 

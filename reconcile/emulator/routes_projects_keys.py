@@ -1,13 +1,19 @@
 """Projects and API keys: create/get/list/update/delete projects; create/list/update/
-rotate/suspected_compromise/revoke keys (contract: "Project", "API key")."""
+rotate/suspected_compromise/revoke keys (contract: "Project", "API key", "Key management").
+
+`keys:write` is not every scope: a key that is not account-wide manages only keys of its own
+project, never gives a key more than it holds itself, and never rotates, revokes, flags or
+changes a key with more power than itself; with `projects:write` it may not widen a project
+beyond its own scopes, nor change the scopes of, or delete, a project holding a stronger key.
+"""
 
 from __future__ import annotations
 
 from . import validation as v
-from .auth import SCOPES
+from .auth import SCOPES, effective_scopes
 from .clock import iso
 from .context import Ctx, Outcome, capability, get_by_id, paged_list
-from .errors import conflict, not_found, validation_error
+from .errors import ApiError, conflict, not_found, validation_error
 from .routes_webhooks import emit_event
 from .store import new_id, new_key_secret
 
@@ -23,6 +29,45 @@ def _scopes(ctx: Ctx, allowed: list[str] | None = None) -> list[str] | None:
             if scope not in allowed:
                 raise validation_error(f"scopes[{index}]", f"scope {scope!r} is not among the project's scopes")
     return sorted(set(scopes))
+
+
+def _forbidden(message: str) -> ApiError:
+    return ApiError(403, "INSUFFICIENT_SCOPE", message)
+
+
+def _key_power(ctx: Ctx, key: dict, scopes: list[str] | None = None) -> frozenset[str]:
+    project = ctx.store.get("project", key["project_id"]) or {"scopes": []}
+    return effective_scopes(key["scopes"] if scopes is None else scopes, project["scopes"])
+
+
+def _check_key_power(ctx: Ctx, project_id: str, power: frozenset[str], action: str) -> None:
+    """A caller acts on keys only of its own project (unless account-wide) and only on keys
+    whose effective scopes it holds itself."""
+    caller = ctx.caller
+    if not caller.account_wide and project_id != caller.project_id:
+        raise _forbidden(f"this key may {action} only keys of its own project {caller.project_id} "
+                         "(an account-wide key may manage any project's keys)")
+    excess = power - caller.effective
+    if excess:
+        raise _forbidden(f"this key may not {action} a key with more power than itself "
+                         f"(scopes it lacks: {', '.join(sorted(excess))})")
+
+
+def _check_project_power(ctx: Ctx, project: dict, new_scopes: list[str] | None, action: str) -> None:
+    """A caller that is not account-wide may not widen a project beyond its own scopes, nor
+    change the scopes of (or delete) a project holding a key with more power than itself."""
+    caller = ctx.caller
+    if caller.account_wide:
+        return
+    if new_scopes is not None:
+        excess = effective_scopes([], new_scopes) - caller.effective
+        if excess:
+            raise _forbidden(f"this key may not give a project scopes it lacks: {', '.join(sorted(excess))}"
+                             + (" (empty scopes = the whole module)" if not new_scopes else ""))
+    for key in ctx.store.all("key", parent=project["id"]):
+        if key["status"] != "revoked" and effective_scopes(key["scopes"], project["scopes"]) - caller.effective:
+            raise _forbidden(f"this key may not {action} project {project['id']}: it holds key "
+                             f"{key['key_id']}, which has more power than the calling key")
 
 
 def _project(ctx: Ctx, project_id: str) -> dict:
@@ -59,6 +104,8 @@ async def projects_update(ctx: Ctx) -> Outcome:
     scopes = _scopes(ctx)
     metadata = v.metadata(ctx.params)
     rpm = v.number(ctx.params, "rate_limit_rpm", integer=True, minimum=1, maximum=1_000_000)
+    if scopes is not None and scopes != project["scopes"]:
+        _check_project_power(ctx, project, scopes, "change the scopes of")
     with ctx.store.tx():
         if name is not None and name != project["name"]:
             if ctx.store.uniq_taken("project", name, project["id"]):
@@ -80,6 +127,7 @@ async def projects_delete(ctx: Ctx) -> Outcome:
     project = _project(ctx, ctx.path_id or "")
     if project["id"] == ctx.caller.project_id:
         raise conflict("cannot delete the project that holds the calling key")
+    _check_project_power(ctx, project, None, "delete")
     with ctx.store.tx():
         for key in ctx.store.all("key", parent=project["id"]):
             if key["status"] != "revoked":
@@ -98,6 +146,7 @@ async def keys_create(ctx: Ctx) -> Outcome:
     key_id = new_id("key")
     name = v.string(ctx.params, "name", min_len=1, max_len=128) or f"key-{key_id[4:10]}"
     scopes = _scopes(ctx, project["scopes"]) or []
+    _check_key_power(ctx, project_id, effective_scopes(scopes, project["scopes"]), "create")
     secret = new_key_secret()
     with ctx.store.tx():
         if ctx.store.uniq_taken("key", f"{project_id}\0{name}"):
@@ -134,6 +183,9 @@ async def keys_update(ctx: Ctx) -> Outcome:
     name = v.string(ctx.params, "name", min_len=1, max_len=128)
     project = ctx.store.get("project", key["project_id"]) or {"scopes": []}
     scopes = _scopes(ctx, project["scopes"])
+    _check_key_power(ctx, key["project_id"], _key_power(ctx, key), "update")
+    if scopes is not None:
+        _check_key_power(ctx, key["project_id"], effective_scopes(scopes, project["scopes"]), "widen")
     with ctx.store.tx():
         if name is not None and name != key["name"]:
             if ctx.store.uniq_taken("key", f"{key['project_id']}\0{name}", key["key_id"]):
@@ -155,6 +207,7 @@ def _expire_old_secrets(ctx: Ctx, key_id: str, at: float) -> None:
 
 async def keys_rotate(ctx: Ctx) -> Outcome:
     key = _live_key(ctx)
+    _check_key_power(ctx, key["project_id"], _key_power(ctx, key), "rotate")
     grace_hours = v.number(ctx.params, "grace_hours", minimum=0, maximum=168, default=24)
     expires = ctx.now + grace_hours * 3600
     secret = new_key_secret()
@@ -170,6 +223,7 @@ async def keys_rotate(ctx: Ctx) -> Outcome:
 
 async def keys_suspected_compromise(ctx: Ctx) -> Outcome:
     key = _live_key(ctx)
+    _check_key_power(ctx, key["project_id"], _key_power(ctx, key), "report")
     confirmed = v.boolean(ctx.params, "confirmed_leak", default=False)
     auto_rotate = v.boolean(ctx.params, "auto_rotate", default=True)
     result = dict(key)
@@ -199,6 +253,7 @@ async def keys_revoke(ctx: Ctx) -> Outcome:
     key = _key(ctx, ctx.path_id or "")
     if key["key_id"] == ctx.caller.key_id:
         raise conflict("cannot revoke the key making this request")
+    _check_key_power(ctx, key["project_id"], _key_power(ctx, key), "revoke")
     if key["status"] != "revoked":
         with ctx.store.tx():
             key["status"] = "revoked"

@@ -96,7 +96,7 @@ async def _send(emu: EmulatorState, webhook: dict, event_type: str, payload: dic
     elif not _delivery_allowed(emu, webhook["url"]):
         status, ok, error = None, False, "delivery not allowed"
     else:
-        result = await deliver(webhook["url"], extra.get("secret", ""), event_type, payload,
+        result = await deliver(webhook["url"], emu.store.webhook_secret(extra), event_type, payload,
                                headers=webhook.get("headers") or {}, msg_id=msg_id, timestamp=timestamp)
         status, ok, error = result.status_code, result.ok, result.error
     record = {
@@ -145,7 +145,7 @@ async def webhooks_register(ctx: Ctx) -> Outcome:
         webhook = {"id": new_id("wh"), "url": url, "events": events, "description": description, "active": True,
                    "retry_policy": retry_policy, "headers": headers, "created_at": iso(ctx.now)}
         ctx.store.insert("webhook", webhook["id"], webhook, uniq=url,
-                         extra={"secret": secret, "receiver_status": 200})
+                         extra={"sealed_secret": ctx.store.seal_webhook_secret(secret), "receiver_status": 200})
     return 200, {**webhook, "secret": secret}
 
 

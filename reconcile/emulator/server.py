@@ -6,6 +6,7 @@ account id and how to get the key again.
 
 from __future__ import annotations
 
+import gc
 import importlib.util
 from typing import Sequence
 
@@ -41,6 +42,9 @@ def serve(
         print(f"The bootstrap key was printed at first start; get it again with: "
               f"reconcile emulator bootstrap-key --db {db}")
     print(f"Listening on http://{host}:{port} (base URL for the API: http://{host}:{port})", flush=True)
+    # Everything built so far lives as long as the server: keep it out of the collector's
+    # scans (list pages allocate enough to trigger collections that would walk it all).
+    gc.freeze()
     uvicorn.run(
         app,
         host=host,

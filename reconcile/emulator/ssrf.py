@@ -16,12 +16,16 @@ its own network:
   local use (`localhost`, `*.localhost`, `*.local`, `*.internal` incl.
   `metadata.google.internal`, single-label names such as `metadata`, ...). Trailing dots
   and upper case are normalised first so they cannot be used to dodge the list;
+- a non-ASCII host is mapped by IDNA/UTS-46 (what browsers and URL parsers do) *before*
+  any of these checks, so no Unicode spelling of an address or a name escapes them:
+  ideographic or full-width full stops (`127。0。0。1`), full-width or mathematical digits
+  (`１２７.０.０.１`), enclosed letters (`ⓛⓞⓒⓐⓛⓗⓞⓢⓣ`); a host that does not map is rejected;
 - names are resolved only when `resolve_hosts=True` (then every address must be public).
   The default never resolves: the emulator runs offline and must not send DNS traffic,
   so a public-looking name is accepted on syntax alone.
 
-Only the standard library (`ipaddress`, `urllib.parse`, `socket`) is used; this module
-imports nothing else from the project.
+Imports: the standard library (`ipaddress`, `urllib.parse`, `socket`) and `idna` (the
+UTS-46 mapping; a dependency of httpx); nothing else from the project.
 """
 
 from __future__ import annotations
@@ -31,6 +35,8 @@ import re
 import socket
 from collections.abc import Collection
 from urllib.parse import urlsplit
+
+import idna
 
 __all__ = ["UnsafeUrlError", "validate_webhook_url"]
 
@@ -156,10 +162,19 @@ def validate_webhook_url(
 
 
 def _normalise_host(host: str) -> str:
-    """Lower-case, without brackets and one trailing dot (`EXAMPLE.com.` is `example.com`)."""
+    """Lower-case ASCII (UTS-46 mapped, then A-labels, if it was not ASCII), without brackets
+    and one trailing dot (`EXAMPLE.com.` is `example.com`, `１２７。０。０。１` is `127.0.0.1`)."""
     host = host.strip().lower()
     if host.startswith("[") and host.endswith("]"):
         host = host[1:-1]
+    if not host.isascii():
+        try:
+            host = idna.uts46_remap(host, std3_rules=True, transitional=False)
+            if not host.isascii():
+                host = ".".join(label if label.isascii() else idna.encode(label).decode("ascii")
+                                for label in host.split("."))
+        except (idna.IDNAError, UnicodeError, ValueError):
+            raise UnsafeUrlError(f"url host {host} is not a valid host name; {_ADVICE}") from None
     return host[:-1] if host.endswith(".") and not host.endswith("..") else host
 
 

@@ -3,7 +3,9 @@
 One connection per app (`check_same_thread=False`, autocommit, WAL for files). Every API
 object is a row of `objects` whose `body` is the public JSON text, so reads and list pages
 are served from stored text without re-serialising; `extra` holds what is never returned
-(a webhook's signing secret, a simulated receiver's status). Single account per database.
+(a webhook's signing secret, sealed (sealing.py); a simulated receiver's status). Single
+account per database. Key secrets are stored only as HMAC-SHA-256 under a per-database pepper
+(a lookup index over 238-bit random secrets, so keeping the pepper beside it costs nothing).
 """
 
 from __future__ import annotations
@@ -15,15 +17,20 @@ import json
 import secrets
 import sqlite3
 import string
+import time
 from contextlib import contextmanager
+from operator import itemgetter
 from typing import Any, Iterator
 
 from .clock import Clock, iso, month_label
 from .errors import validation_error
+from .sealing import Sealer, create_private_file, load_or_create_key, restrict_mode
 
 BASE62 = string.digits + string.ascii_letters
 SECRET_PREFIX = "ifr_pk_proj_"
 MICRO = 1_000_000
+OTHER_WRITERS_CHECK_SECONDS = 0.25
+_BODY = itemgetter(1)  # the body of a (seq, body) row, at C speed for list pages
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
@@ -46,15 +53,6 @@ CREATE TABLE IF NOT EXISTS key_secrets (
     expires_at REAL
 );
 CREATE INDEX IF NOT EXISTS key_secrets_key ON key_secrets (key_id);
-CREATE TABLE IF NOT EXISTS idempotency (
-    key TEXT PRIMARY KEY,
-    endpoint TEXT NOT NULL,
-    fingerprint TEXT NOT NULL,
-    state TEXT NOT NULL,
-    status INTEGER,
-    body TEXT,
-    created REAL NOT NULL
-);
 CREATE TABLE IF NOT EXISTS usage (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     ts REAL NOT NULL,
@@ -66,6 +64,23 @@ CREATE TABLE IF NOT EXISTS usage (
     project_id TEXT
 );
 CREATE INDEX IF NOT EXISTS usage_ts ON usage (ts);
+"""
+
+# Idempotency records are scoped by the calling key (`caller` = its key_id); `body` is the
+# stored response sealed under the key file (it may carry secrets).
+IDEMPOTENCY_SCHEMA = """
+CREATE TABLE IF NOT EXISTS idempotency (
+    caller TEXT NOT NULL,
+    key TEXT NOT NULL,
+    endpoint TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    state TEXT NOT NULL,
+    status INTEGER,
+    body TEXT,
+    created REAL NOT NULL,
+    PRIMARY KEY (caller, key)
+);
+CREATE INDEX IF NOT EXISTS idempotency_created ON idempotency (created);
 """
 
 
@@ -117,26 +132,93 @@ def decode_cursor(cursor: str) -> int:
         raise validation_error("cursor", "cursor is not a cursor this API returned") from None
 
 
+def is_memory_path(db_path: str) -> bool:
+    return db_path == ":memory:" or db_path.startswith("file::memory:")
+
+
+def key_file_path(db_path: str) -> str:
+    """Where the sealing key of the database at `db_path` lives (see sealing.py)."""
+    return db_path + ".key"
+
+
 class Store:
-    """The emulator's database: schema on open, bootstrap on first use."""
+    """The emulator's database: schema on open, bootstrap on first use.
+
+    A file database and everything SQLite writes beside it (`-wal`, `-shm`) and its key file
+    are created 0600 whatever the umask: SQLite gives its side files the database's mode.
+    """
 
     def __init__(self, db_path: str, clock: Clock) -> None:
         self.clock = clock
         self.db_path = db_path
+        memory = is_memory_path(db_path)
+        if not memory:
+            _prepare_private_files(db_path)
         self.conn = sqlite3.connect(db_path, check_same_thread=False, isolation_level=None)
-        if db_path != ":memory:" and not db_path.startswith("file::memory:"):
+        if not memory:
             self.conn.execute("PRAGMA journal_mode=WAL")
             self.conn.execute("PRAGMA synchronous=NORMAL")
+        # Deleted rows (swept replays, a migrated clear secret) are zeroed, not left in free pages.
+        self.conn.execute("PRAGMA secure_delete=ON")
         self.conn.execute("PRAGMA busy_timeout=5000")
+        self._read_cache: dict[Any, Any] = {}
+        self._read_cache_changes = self._read_cache_version = -1
+        self._next_version_check = 0.0
         self.conn.executescript(SCHEMA)
+        legacy_idempotency = self.conn.execute(
+            "SELECT 1 FROM pragma_table_info('idempotency') WHERE name = 'key'").fetchone() is not None and \
+            self.conn.execute("SELECT 1 FROM pragma_table_info('idempotency') WHERE name = 'caller'").fetchone() is None
+        if legacy_idempotency:
+            # Written by an earlier version: shared by every caller and holding secrets in clear.
+            self.conn.execute("DROP TABLE idempotency")
+        self.conn.executescript(IDEMPOTENCY_SCHEMA)
         # An in-flight idempotency row left by a killed process can never finish: let retries run.
         self.conn.execute("DELETE FROM idempotency WHERE state = 'in_flight'")
         pepper = self.meta_get("pepper")
+        legacy_secret = self.meta_get("bootstrap_secret")
+        if memory:
+            self.sealer = Sealer(secrets.token_bytes(32))
+        else:
+            self.sealer = Sealer(load_or_create_key(key_file_path(db_path),
+                                                    create=pepper is None or legacy_secret is not None))
         if pepper is None:
             bootstrap(self)
             pepper = self.meta_get("pepper")
         self.pepper = bytes.fromhex(pepper or "")
         self.account_id = self.meta_get("account_id") or ""
+        if legacy_secret is not None or legacy_idempotency:
+            _migrate_clear_secrets(self, legacy_secret)
+        if not memory:
+            for suffix in ("-wal", "-shm"):
+                restrict_mode(db_path + suffix)
+
+    def read_cache(self) -> dict[Any, Any]:
+        """A cache of values read from the database, emptied whenever anything was written
+        since it was filled: by this connection (`total_changes`, checked every call) or by
+        another process (`PRAGMA data_version`, checked at most every 0.25 s: a query as
+        costly as the lookup it saves). Authentication keeps its lookups here, so revoking,
+        rotating or re-scoping a key through this emulator applies to the very next request,
+        and through another process sharing the file within a quarter of a second."""
+        changes = self.conn.total_changes
+        now = time.monotonic()
+        if changes != self._read_cache_changes or now >= self._next_version_check:
+            version = self.conn.execute("PRAGMA data_version").fetchone()[0]
+            self._next_version_check = now + OTHER_WRITERS_CHECK_SECONDS
+            if changes != self._read_cache_changes or version != self._read_cache_version:
+                self._read_cache.clear()
+                self._read_cache_changes, self._read_cache_version = changes, version
+        return self._read_cache
+
+    def bootstrap_secret(self) -> str:
+        sealed = self.meta_get("bootstrap_sealed")
+        return self.sealer.open(sealed, "bootstrap") if sealed else ""
+
+    def seal_webhook_secret(self, secret: str) -> str:
+        return self.sealer.seal(secret, "webhook-secret")
+
+    def webhook_secret(self, extra: dict) -> str:
+        sealed = extra.get("sealed_secret")
+        return self.sealer.open(sealed, "webhook-secret") if sealed else ""
 
     # -- transactions ------------------------------------------------------------------
     @contextmanager
@@ -182,7 +264,7 @@ class Store:
 
     # -- secrets -------------------------------------------------------------------------
     def hash_secret(self, secret: str) -> str:
-        return hmac.new(self.pepper, secret.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
+        return hmac.digest(self.pepper, secret.encode("utf-8", "surrogatepass"), hashlib.sha256).hex()
 
     def add_secret(self, key_id: str, secret: str, expires_at: float | None = None) -> None:
         self.conn.execute(
@@ -298,7 +380,7 @@ class Store:
         more = limit is not None and len(rows) > limit
         rows = rows[:limit]
         next_cursor = dumps(encode_cursor(rows[-1][0])) if more and rows else "null"
-        return '{"items":[' + ",".join(row[1] for row in rows) + '],"next_cursor":' + next_cursor + "}"
+        return '{"items":[' + ",".join(map(_BODY, rows)) + '],"next_cursor":' + next_cursor + "}"
 
     # -- account -------------------------------------------------------------------------
     def account(self) -> dict:
@@ -349,8 +431,8 @@ def bootstrap(store: Store) -> None:
         store.insert("key", key_id, key, parent=project_id, uniq=f"{project_id}\0bootstrap", state="active")
         secret = new_key_secret()
         store.add_secret(key_id, secret)
-        # The emulator alone keeps this one secret in clear, so `--local` and `serve` can find it again.
-        store.meta_set("bootstrap_secret", secret)
+        # Hashed like every key; the sealed copy lets `--local` and `bootstrap-key` find it again.
+        store.meta_set("bootstrap_sealed", store.sealer.seal(secret, "bootstrap"))
         store.meta_set("bootstrap_key_id", key_id)
         store.meta_set("default_project_id", project_id)
         pm_id = new_id("pm")
@@ -372,3 +454,33 @@ def bootstrap(store: Store) -> None:
             "line_items": [{"description": "Standard tier subscription", "quantity": 1, "amount_usd": 0.0}],
             "pdf_url": f"/_emulator/invoices/{invoice_id}.pdf", "created_at": iso(previous_month),
         })
+
+
+def _prepare_private_files(db_path: str) -> None:
+    """Create a new database file 0600 before SQLite does (it would use 0644 under umask
+    022, and copies the database's mode to `-wal`/`-shm`); narrow an existing one."""
+    try:
+        create_private_file(db_path)
+    except OSError:
+        pass  # a missing directory and the like: sqlite3.connect reports it
+    for suffix in ("-wal", "-shm"):
+        restrict_mode(db_path + suffix)
+
+
+def _migrate_clear_secrets(store: Store, legacy_secret: str | None) -> None:
+    """A database written by an earlier version kept the bootstrap secret and webhook
+    secrets in clear: seal them, then rewrite the file so no old page keeps them."""
+    with store.tx():
+        if legacy_secret is not None:
+            store.meta_set("bootstrap_sealed", store.sealer.seal(legacy_secret, "bootstrap"))
+            store.conn.execute("DELETE FROM meta WHERE k = 'bootstrap_secret'")
+        rows = store.conn.execute("SELECT id, extra FROM objects WHERE kind = 'webhook' AND extra IS NOT NULL")
+        for ident, extra_text in rows.fetchall():
+            extra = json.loads(extra_text)
+            if "secret" in extra:
+                extra["sealed_secret"] = store.seal_webhook_secret(extra.pop("secret"))
+                store.conn.execute("UPDATE objects SET extra = ? WHERE id = ?", (dumps(extra), ident))
+    if not is_memory_path(store.db_path):
+        store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        store.conn.execute("VACUUM")
+        store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")

@@ -35,3 +35,23 @@ def test_secrets_are_stored_only_as_hmac(tmp_path):
     secret = client.post(f"{API}/keys/create", json={}).json()["key_secret"]
     raw = (tmp_path / "emu.db").read_bytes() + (tmp_path / "emu.db-wal").read_bytes()
     assert secret.encode() not in raw
+
+
+def test_a_revocation_by_another_process_applies_within_a_quarter_second(tmp_path):
+    """Authentication lookups are cached until a write; writes by another connection to the
+    same file (another process) are noticed through `PRAGMA data_version` within 0.25 s."""
+    import time
+
+    db = str(tmp_path / "emu.db")
+    serving = create_app(db)
+    other = create_app(db)
+    owner = serving.state.emulator.bootstrap_secret
+    key = TestClient(serving, headers=auth(owner)).post(f"{API}/keys/create", json={}).json()
+    as_key = TestClient(serving, headers=auth(key["key_secret"]))
+    assert as_key.get(f"{API}/whoami").status_code == 200  # now cached
+    assert TestClient(other, headers=auth(owner)).delete(f"{API}/keys/revoke/{key['key_id']}").status_code == 200
+    deadline = time.monotonic() + 5.0
+    while as_key.get(f"{API}/whoami").status_code == 200:
+        assert time.monotonic() < deadline, "the revocation by the other connection was never seen"
+        time.sleep(0.02)  # polling a bounded deadline for the cache's own re-check, not emulated time
+    assert as_key.get(f"{API}/whoami").status_code == 401

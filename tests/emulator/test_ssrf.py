@@ -81,6 +81,25 @@ HOSTILE = [
     ("https://a..example.com/", "not a valid host name"),
     ("https://foo.123/", "malformed numeric"),
     ("https://ⓛⓞⓒⓐⓛⓗⓞⓢⓣ/", "local-only name"),
+    # Unicode spellings, mapped by IDNA/UTS-46 before the checks (as URL parsers would).
+    ("https://127。0。0。1/x", "(127.0.0.1) is a loopback"),  # ideographic full stops
+    ("https://１２７.０.０.１/x", "(127.0.0.1) is a loopback"),  # full-width digits
+    ("https://１２７．０．０．１/", "(127.0.0.1) is a loopback"),  # full-width digits and stops
+    ("https://127｡0｡0｡1/", "(127.0.0.1) is a loopback"),  # halfwidth ideographic full stops
+    ("https://𝟏𝟐𝟕.0.0.1/", "(127.0.0.1) is a loopback"),  # mathematical bold digits
+    ("https://１０.０.０.１/", "(10.0.0.1) is a private"),
+    ("https://１９２。１６８。１。１/", "(192.168.1.1) is a private"),
+    ("https://１６９.２５４.１６９.２５４/latest/meta-data/", "(169.254.169.254) is the cloud metadata"),
+    ("https://０ｘ７ｆ.１/", "(127.0.0.1) is a loopback"),  # full-width hex inet_aton form
+    ("https://２１３０７０６４３３/", "(127.0.0.1) is a loopback"),  # full-width single number
+    ("https://０/", "this network"),
+    ("https://ＬＯＣＡＬＨＯＳＴ/", "local-only name"),
+    ("https://localhost。/", "local-only name"),
+    ("https://metadata。google。internal/", "local-only name"),
+    ("https://ｍｅｔａｄａｔａ/", "single-label"),
+    ("https://printer．local/", "local-only name"),
+    ("https://\U0001f4a9.example/", "not a valid host name"),  # maps, but no IDNA label
+    ("https://127.0.0.1\u2488example.com/", "not a valid host name"),  # "⒈" is not a STD3 character
     ("https://example.com/" + "a" * 2100, "longer than"),
 ]
 
@@ -93,6 +112,8 @@ GOOD = [
     "https://[64:ff9b::808:808]/hook",  # NAT64 of a public address
     "https://[2002:808:808::1]/hook",  # 6to4 of a public address
     "https://bücher.example/hook",  # IDNA
+    "https://８.８.８.８/hook",  # full-width digits of a public address
+    "https://ｅｘａｍｐｌｅ。com/hook",  # full-width letters, ideographic full stop
 ]
 
 
@@ -149,6 +170,13 @@ def test_non_string_is_rejected() -> None:
 )
 def test_allow_list_admits_test_receivers(url: str, allow: list[str]) -> None:
     validate_webhook_url(url, allow_hosts=allow)
+
+
+def test_unicode_spellings_are_judged_by_what_they_map_to() -> None:
+    with pytest.raises(UnsafeUrlError) as info:
+        validate_webhook_url("https://127。0。0。1/x")
+    assert "(127.0.0.1) is a loopback address" in str(info.value)
+    validate_webhook_url("http://ｌｏｃａｌｈｏｓｔ:9000/", allow_hosts=["localhost"])
 
 
 def test_allow_list_is_exact() -> None:
