@@ -1,7 +1,7 @@
 """docs/capabilities.md, generated: each of the API's capabilities and what the tool does with it.
 
 Derived from the code that calls them — the kinds' endpoints (`KindSpec.api`), the live
-reader's `whoami`, the facts impact analysis reads, the `keys
+reader's `whoami`, the facts impact analysis reads, `doctor`'s probes, the `keys
 compromised` command — plus the hand-kept table `reconcile.kinds.capabilities.HAND_KEPT` for
 the rest. The capabilities themselves come from the OpenAPI document
 (schemas/infrai-account-api.openapi.json, checked against the seed by
@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+from ..doctor import probed_paths
 from ..kinds import KINDS, KindSpec
 from ..kinds.capabilities import COMMAND, HAND_KEPT, MANAGES, NOT_USED, READS, USES, CapabilityUse
 from ..live.facts import _paths as fact_paths  # the facts' endpoints; their parameters do not matter here
@@ -84,6 +85,8 @@ def derived_uses() -> dict[tuple[str, str], list[CapabilityUse]]:
     add("GET", WHOAMI, READS, "the calling key and project (never pruned) and the API's clock (`rotate_after`)")
     for fact, (path, _) in sorted(fact_paths(datetime(2000, 1, 1, tzinfo=timezone.utc)).items()):
         add("GET", path, READS, f"impact analysis: the `{fact}` fact (docs/impact.md)")
+    for method, path in probed_paths():
+        add(method, path, READS, "`reconcile doctor`: checks the answer against what the tool assumes (docs/doctor.md)")
     add("POST", COMPROMISE, COMMAND, "`reconcile keys compromised ADDRESS`: revokes and re-issues a leaked key")
     return uses
 

@@ -47,6 +47,7 @@ cli.add_command(cmd_graph.graph)
 cli.add_command(cmd_keys.keys)
 cli.add_command(cmd_version.version)
 cli.add_command(cmd_ci.ci)
+cli.add_command(__import__("reconcile.cli.cmd_doctor", fromlist=["doctor"]).doctor)
 
 
 def _register_emulator() -> None:

@@ -34,7 +34,6 @@ HAND_KEPT: dict[str, CapabilityUse] = {
     "account.tier.downgrade": CapabilityUse(MANAGES, "`tier`: a tier below the current one (scheduled by the API "
                                                      "for the end of the billing period)"),
     # Reads of single objects.
-    "account.projects.get": CapabilityUse(NOT_USED, _GET_ONE),
     "account.webhooks.get": CapabilityUse(NOT_USED, _GET_ONE),
     "account.invoices.get": CapabilityUse(NOT_USED, _HISTORY),
     # Money moves: events, never desired state.
@@ -74,4 +73,19 @@ HAND_KEPT: dict[str, CapabilityUse] = {
                                                       "operation, not a state"),
     "account.webhooks.replay": CapabilityUse(NOT_USED, "it re-sends a past delivery to the receiver, "
                                                        "an operation, not a state"),
+}
+
+# The scope a key needs to change each kind (docs/emulator.md, Scopes); `account:read` reads
+# them all. `reconcile doctor` names the kinds a key lacking one of these cannot change.
+READ_SCOPE = "account:read"
+WRITE_SCOPE: dict[str, str] = {
+    "tier": "billing:write",
+    "budget": "billing:write",
+    "autorecharge": "billing:write",
+    "routing": "routing:write",
+    "project": "projects:write",
+    "api_key": "keys:write",
+    "webhook": "webhooks:write",
+    "member": "members:write",
+    "bandwidth_alert": "bandwidth:write",
 }
