@@ -115,16 +115,19 @@ def export_config(live: LiveState, kinds: Iterable[str] | None = None,
         if entries:
             out.sections[spec.config_key] = entries
     if settings is not None:
-        out.sections.update(_carried_settings(settings))
+        out.sections.update(_carried_settings(settings, wanted))
     return out
 
 
-def _carried_settings(settings: DesiredState) -> dict[str, Any]:
-    """`prune`, `secrets`, `policy` of the config, spelled as the config spells them."""
+def _carried_settings(settings: DesiredState, wanted: set[str]) -> dict[str, Any]:
+    """`prune`, `secrets`, `policy` of the config, spelled as the config spells them.
+
+    Pruning is kept only for the kinds exported: `--kinds keys` with a config pruning
+    webhooks must not write an export that deletes every webhook."""
     carried: dict[str, Any] = {}
     kinds = prunable()
-    if settings.prune:
-        keys = [key for key, spec in kinds.items() if spec.name in settings.prune]
+    keys = [key for key, spec in kinds.items() if spec.name in settings.prune and spec.name in wanted]
+    if keys:
         carried["prune"] = True if len(keys) == len(kinds) else keys
     for name in SETTINGS_SECTIONS:
         if name in settings.settings:

@@ -51,6 +51,9 @@ def export(endpoint: str | None, local_db: str | None, parallelism: int, retries
         out.info(f"Wrote {output}.")
     else:
         out.result(to_yaml(exported, keys, header=HEADER))
+    if settings is not None and settings.stack:
+        out.info(f"The stack {settings.stack!r} of --settings-from is not carried over: the export holds the whole "
+                 "account, a stack's config only what it owns (docs/stacks.md).")
     if exported.env:
         out.info("Write-only values are never read back, so they are exported commented out; to manage one, "
                  "uncomment its line and set its variable: " + ", ".join(sorted(exported.env)))

@@ -171,3 +171,21 @@ def test_a_settings_config_that_does_not_load_stops_the_export(run_cli, local, t
     result = run_cli("export", *local, "--settings-from", str(bad))
     assert result.exit_code == 1
     assert "bad.yaml:3" in result.stderr and not result.stdout
+
+
+def test_pruning_is_carried_only_for_the_kinds_exported(run_cli, local, tmp_path):
+    # The config prunes keys and webhooks; an export of keys alone must not delete every webhook.
+    out = apply_then_export(run_cli, local, tmp_path, [str(EVERY_FIELD)], [], "--settings-from", str(EVERY_FIELD),
+                            "--kinds", "keys")
+    assert yaml.safe_load((out / "prune.yaml").read_text())["prune"] == ["keys"]
+    again = run_cli("plan", str(out), *local, "--detailed-exitcode", env=SECRET_ENV)
+    assert again.exit_code == 0, again.output
+
+
+def test_a_stack_is_not_carried_and_the_export_says_so(run_cli, local, tmp_path):
+    stacked = tmp_path / "stacked.yaml"
+    stacked.write_text("stack: team-a\nprojects:\n  - name: a1\n")
+    assert run_cli("apply", str(stacked), *local, "--auto-approve").exit_code == 0
+    result = run_cli("export", *local, "--settings-from", str(stacked))
+    assert result.exit_code == 0 and "stack" not in yaml.safe_load(result.stdout)
+    assert "The stack 'team-a' of --settings-from is not carried over" in result.stderr
