@@ -7,35 +7,48 @@ declaration order, values spelled back with `to_config` (`10GiB`) and `config_al
 reversed (`threshold`). Write-only fields (a webhook's signing secret) are never readable
 and never diffed, so they are written commented out (`# secret: ${env:NAME}  # write-only: …`):
 the export plans as it is, and uncommenting the line manages the value from that variable.
+Config-only settings (`meta`: a key's `rotate_after` and `grace_hours`, `protect`) are never
+sent to the API, so no live object holds them: given the config the account was applied
+from (`settings`), export carries them over, with the `${env:NAME}` of a write-only value
+and the config-wide `prune`, `secrets` and `policy`; without it, a key's rotation settings
+are written commented out (the grace its last rotation used when the API shows one).
 A live value the config schema cannot hold keeps its object out of the export (the account
 owner's role), or, on a singleton, which always exists, just that field (a disabled
 auto-recharge's `recharge_amount: 0`), commented out with the reason, so the export always
 validates and plans with no changes: an undeclared field is left as it is.
 
 `to_yaml` writes the result in the block style of the examples, with comments.
-Pure: no I/O. Imports: kinds, state, config.schema, apply.secrets (env variable names).
+Pure: no I/O. Imports: kinds, state, config.schema.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Iterable, Mapping
 
 import jsonschema
 import yaml
 
 from .config.schema import (
+    SETTINGS_SECTIONS,
     children,
     config_names,
     implied_fields,
+    prunable,
     scalar_field,
     top_level,
 )
 from .kinds import KINDS, KindSpec, resolve_kind_names
-from .state import LiveResource, LiveState, secret_env_name
+from .state import DesiredResource, DesiredState, LiveResource, LiveState, secret_env_name
 
 CONFIG_VERSION = 1
+# The API's grace when a rotation names none (docs/emulator.md, API key).
+API_DEFAULT_GRACE_HOURS = 24
+# Config-wide settings export carries over from `settings`, in this order (`stack` is not:
+# an export holds the whole account, a stack only its own objects).
+CARRIED_SETTINGS = ("prune", *SETTINGS_SECTIONS)
 
 
 @dataclass
@@ -53,6 +66,8 @@ class Exported:
     env: dict[str, str] = field(default_factory=dict)
     # Lines written commented out at the end of the mapping at a path: (key, value, why).
     commented: dict[tuple[Any, ...], list[tuple[str, Any, str]]] = field(default_factory=dict)
+    # The config whose config-only settings are carried over (None: there is none).
+    settings: DesiredState | None = None
 
 
 def select_kinds(spec: Iterable[str] | None) -> set[str]:
@@ -67,10 +82,15 @@ def env_name(address: str, field_name: str) -> str:
     return secret_env_name(address, field_name)
 
 
-def export_config(live: LiveState, kinds: Iterable[str] | None = None) -> Exported:
-    """Map live state onto config sections (see the module docstring)."""
+def export_config(live: LiveState, kinds: Iterable[str] | None = None,
+                  settings: DesiredState | None = None) -> Exported:
+    """Map live state onto config sections (see the module docstring).
+
+    `settings`: the config the account is managed from; its config-only settings are kept
+    for the live objects it declares (by address) and its config-wide settings carried over.
+    """
     wanted = set(kinds) if kinds is not None else {k.name for k in KINDS}
-    out = Exported()
+    out = Exported(settings=settings)
     for spec in top_level(KINDS):
         if not (_subtree(spec) & wanted):
             continue
@@ -94,7 +114,25 @@ def export_config(live: LiveState, kinds: Iterable[str] | None = None) -> Export
         entries = _items(spec, live.of_kind(spec.name), None, live, wanted, out, (spec.config_key,))
         if entries:
             out.sections[spec.config_key] = entries
+    if settings is not None:
+        out.sections.update(_carried_settings(settings, wanted))
     return out
+
+
+def _carried_settings(settings: DesiredState, wanted: set[str]) -> dict[str, Any]:
+    """`prune`, `secrets`, `policy` of the config, spelled as the config spells them.
+
+    Pruning is kept only for the kinds exported: `--kinds keys` with a config pruning
+    webhooks must not write an export that deletes every webhook."""
+    carried: dict[str, Any] = {}
+    kinds = prunable()
+    keys = [key for key, spec in kinds.items() if spec.name in settings.prune and spec.name in wanted]
+    if keys:
+        carried["prune"] = True if len(keys) == len(kinds) else keys
+    for name in SETTINGS_SECTIONS:
+        if name in settings.settings:
+            carried[name] = settings.settings[name]
+    return carried
 
 
 def _subtree(spec: KindSpec) -> set[str]:
@@ -141,9 +179,14 @@ def _fields(spec: KindSpec, r: LiveResource, live: LiveState, out: Exported,
     order = [n for n in spec.identity if n not in implied]
     order += [n for n in spec.managed_fields if n not in order and n not in implied]
     values: dict[str, Any] = {}
+    declared = out.settings.resources.get(r.address) if out.settings is not None else None
     for name in order:
         f = spec.fields[name]
         key = spelling.get(name, name)
+        if f.write_only and declared is not None and name in declared.secret_refs:
+            # The config named the variable it came from: keep managing it from there.
+            values[key] = f"${{env:{declared.secret_refs[name]}}}"
+            continue
         if f.write_only:
             # Never read back, never diffed: a live `${env:NAME}` would make the export
             # unusable until the variable is found, so the line is only a hint.
@@ -165,7 +208,43 @@ def _fields(spec: KindSpec, r: LiveResource, live: LiveState, out: Exported,
                 (key, shown, f"the config cannot declare it ({problem}); undeclared, it is left as it is"))
             continue
         values[key] = shown
+    values.update(_meta(spec, r, declared, out, path))
     return values
+
+
+def _meta(spec: KindSpec, r: LiveResource, declared: DesiredResource | None, out: Exported,
+          path: tuple[Any, ...]) -> dict[str, Any]:
+    """Config-only settings: the config's own (`declared`), else hints written commented out.
+
+    No API call returns them, so without the config only a key's rotation settings get a
+    line, since leaving them out silently would drop the key's rotation policy.
+    """
+    if declared is not None:
+        return {name: declared.meta[name] for name in spec.meta if name in declared.meta}
+    if spec.api.rotate is None:
+        return {}
+    hints = out.commented.setdefault(path, [])
+    if "rotate_after" in spec.meta:
+        hints.append(("rotate_after", "90d", "config-only, the API keeps no rotation policy: "
+                      "uncomment with your period (90d is an example)"))
+    if "grace_hours" in spec.meta:
+        used = _last_grace_hours(r.item.raw)
+        why = ("config-only: the grace its last rotation used" if used is not None
+               else "config-only: the API's default")
+        hints.append(("grace_hours", used if used is not None else API_DEFAULT_GRACE_HOURS, why))
+    return {}
+
+
+def _last_grace_hours(raw: Mapping[str, Any]) -> int | None:
+    """Hours between the key's last rotation and the end of its old secret's grace, when the
+    API reports both and they make a whole number of hours within 0-168."""
+    try:
+        start = datetime.fromisoformat(str(raw["last_rotated_at"]).replace("Z", "+00:00"))
+        end = datetime.fromisoformat(str(raw["grace_expires_at"]).replace("Z", "+00:00"))
+    except (KeyError, TypeError, ValueError):
+        return None
+    hours = (end - start).total_seconds() / 3600
+    return int(hours) if hours.is_integer() and 0 <= hours <= 168 else None
 
 
 def _allows_null(schema: Mapping[str, Any]) -> bool:
@@ -206,8 +285,8 @@ def to_yaml(exported: Exported, keys: Iterable[str] | None = None, *, header: st
 
 
 def section_keys(exported: Exported) -> list[str]:
-    """Every key with content or notes, in registry order."""
-    order = [k.config_key for k in top_level(KINDS)]
+    """Every key with content or notes, in registry order, then the carried settings."""
+    order = [k.config_key for k in top_level(KINDS)] + list(CARRIED_SETTINGS)
     return [k for k in order if k in exported.sections or k in exported.notes]
 
 

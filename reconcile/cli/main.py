@@ -38,6 +38,8 @@ COMMANDS: dict[str, LazyCommand] = {
     "ci": LazyCommand(".cmd_ci", "ci", "Entry points for CI systems (see docs/ci.md)."),
     "emulator": LazyCommand("reconcile.emulator.cli", "emulator_cli",
                             "Run and inspect the local Infrai account API emulator."),
+    "doctor": LazyCommand(".cmd_doctor", "doctor",
+                            "Probe the API read-only: is it the one the reconciler assumes? Exit 1 on any failed point."),
     "export": LazyCommand(".cmd_export", "export", "Write the live account as config YAML that `plan` finds unchanged."),
     "graph": LazyCommand(".cmd_graph", "graph", "Print the plan's changes as a DOT digraph (pipe to `dot -Tsvg`); "
                                                 "an edge A -> B means B waits for A."),

@@ -12,12 +12,14 @@ import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING, Callable, Iterator
 
 from ..defaults import DEFAULT_PARALLELISM
 from ..errors import ReconcileError
 
 if TYPE_CHECKING:
+    import httpx
+
     from ..client import InfraiClient, RetryPolicy
 
 DEFAULT_ENDPOINT = "https://api.infrai.cc"
@@ -43,12 +45,17 @@ class Connection:
 
 
 @contextlib.contextmanager
-def open_client(conn: Connection) -> Iterator[InfraiClient]:
-    """An InfraiClient for the real API (INFRAI_API_KEY) or the in-process emulator."""
+def open_client(conn: Connection, *, on_response: Callable[[httpx.Response], None] | None = None
+                ) -> Iterator[InfraiClient]:
+    """An InfraiClient for the real API (INFRAI_API_KEY) or the in-process emulator.
+
+    `on_response` sees every HTTP answer, retried ones included (`doctor` reads headers of
+    error answers with it); then one `httpx.Client` carries every request."""
     # Imported here, not at the top: `validate`, `--help` and `--version` never need HTTP.
     from ..client import InfraiClient
 
     max_connections = max(16, conn.parallelism * 2)
+    hooks = {"response": [on_response]} if on_response is not None else {}
     if conn.local_db is not None:
         # Only --local imports the emulator: the reconciler core never does.
         import sqlite3
@@ -67,7 +74,7 @@ def open_client(conn: Connection) -> Iterator[InfraiClient]:
         key = app.state.emulator.bootstrap_secret
         # One event loop serves every request, so the emulator's SQLite connection is used
         # from one thread at a time, as under uvicorn.
-        with httpx.Client(transport=SyncASGITransport(app), base_url=LOCAL_BASE_URL) as http:
+        with httpx.Client(transport=SyncASGITransport(app), base_url=LOCAL_BASE_URL, event_hooks=hooks) as http:
             with InfraiClient(LOCAL_BASE_URL, key, http=http, max_connections=max_connections,
                               retry=conn.retry_policy) as client:
                 yield client
@@ -78,6 +85,13 @@ def open_client(conn: Connection) -> Iterator[InfraiClient]:
             "INFRAI_API_KEY is not set: export the API key of the account to manage, "
             "or pass --local to work against the embedded emulator.")
     endpoint = conn.endpoint or os.environ.get("INFRAI_BASE_URL") or DEFAULT_ENDPOINT
+    if hooks:
+        import httpx
+
+        with httpx.Client(timeout=30.0, event_hooks=hooks) as http:
+            with InfraiClient(endpoint, key, http=http, retry=conn.retry_policy) as client:
+                yield client
+        return
     with InfraiClient(endpoint, key, max_connections=max_connections, retry=conn.retry_policy) as client:
         yield client
 

@@ -17,6 +17,7 @@ ALLOWED = {
     "live": {"errors", "kinds", "state", "client"},
     "plan": {"errors", "kinds", "state"},
     "render": {"errors", "kinds", "state", "plan", "apply"},
+    "doctor": {"kinds", "client", "config"},
     "emulator": set(),
 }
 
