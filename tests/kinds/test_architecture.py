@@ -10,13 +10,14 @@ PACKAGE = Path(__file__).parents[2] / "reconcile"
 # What each layer may import from inside `reconcile` (besides itself and `reconcile.__version__`).
 ALLOWED = {
     "errors": set(),
+    "redact": set(),
     "kinds": {"errors"},
-    "state": {"errors", "kinds"},
-    "config": {"errors", "kinds", "state"},
-    "client": {"errors"},
-    "live": {"errors", "kinds", "state", "client"},
-    "plan": {"errors", "kinds", "state"},
-    "render": {"errors", "kinds", "state", "plan", "apply"},
+    "state": {"errors", "kinds", "redact"},
+    "config": {"errors", "kinds", "state", "redact"},
+    "client": {"errors", "redact"},
+    "live": {"errors", "kinds", "state", "client", "redact"},
+    "plan": {"errors", "kinds", "state", "redact"},
+    "render": {"errors", "kinds", "state", "plan", "apply", "redact"},
     "emulator": set(),
 }
 
