@@ -9,6 +9,7 @@ import sys
 import click
 
 from .. import __version__
+from ..redact import RUN_SECRETS, RedactingFilter
 from . import (
     cmd_adopt,
     cmd_apply,
@@ -35,6 +36,9 @@ def cli(verbose: int) -> None:
     """
     level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
     logging.basicConfig(level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for handler in logging.getLogger().handlers:  # no secret the run has seen in any log line
+        if not any(isinstance(f, RedactingFilter) for f in handler.filters):
+            handler.addFilter(RedactingFilter(RUN_SECRETS))
 
 
 # One line per command module.

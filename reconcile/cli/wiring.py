@@ -8,18 +8,24 @@ With `main.py` (which registers the `emulator` command group), the only code out
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import sqlite3
 import sys
+import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
+import click
 import httpx
 
-from ..client import InfraiClient, RetryPolicy
+from ..client import SENSITIVE_FIELDS, ClientLimits, InfraiClient, RetryNotice, RetryPolicy
 from ..client.asgi import SyncASGITransport
 from ..errors import ReconcileError
+from ..kinds import REGISTRY
+from ..redact import RUN_SECRETS
 
 DEFAULT_ENDPOINT = "https://api.infrai.cc"
 DEFAULT_LOCAL_DB = ".infrai-local.db"
@@ -29,22 +35,91 @@ CONFIG_SUFFIXES = (".yaml", ".yml")
 
 
 @dataclass(frozen=True)
+class NetworkBounds:
+    """`--timeout`, `--connect-timeout`, `--max-retry-wait`, `--retry-budget` and the list and
+    answer size caps (docs/network.md); the client's defaults unless given."""
+
+    limits: ClientLimits = ClientLimits()
+    max_retry_wait: float = RetryPolicy.max_retry_after
+    retry_budget: float = RetryPolicy.retry_budget
+
+    @classmethod
+    def from_command_line(cls) -> NetworkBounds:
+        """What the current command's options (kept in the click context) say."""
+        ctx = click.get_current_context(silent=True)
+        given = {k[len(BOUNDS_META):]: v for k, v in (ctx.meta if ctx else {}).items()
+                 if k.startswith(BOUNDS_META) and v is not None}
+        limits = ClientLimits(**{k: v for k, v in given.items() if k in ClientLimits.__dataclass_fields__})
+        return cls(limits, given.get("max_retry_wait", cls.max_retry_wait),
+                   given.get("retry_budget", cls.retry_budget))
+
+
+#: Prefix of the click context keys the network options are kept under (cli/common.py).
+BOUNDS_META = "reconcile.net."
+
+
+@dataclass(frozen=True)
 class Connection:
     endpoint: str | None
     local_db: str | None
     parallelism: int = 10
     retries: int = 5
     retry_delay: float = 0.2
+    bounds: NetworkBounds | None = None
+    """None: from the command line (`NetworkBounds.from_command_line`)."""
 
     @property
     def retry_policy(self) -> RetryPolicy:
-        return RetryPolicy(max_attempts=self.retries + 1, base_delay=self.retry_delay)
+        bounds = self.bounds or NetworkBounds()
+        return RetryPolicy(max_attempts=self.retries + 1, base_delay=self.retry_delay,
+                           max_retry_after=bounds.max_retry_wait, retry_budget=bounds.retry_budget)
+
+
+class RetryPrinter:
+    """One line on stderr for a retry a user would notice (a long wait, a slow failure).
+
+    Concurrent calls failing alike (every kind's read against a silent server) wait at the
+    same time: a notice the same as one whose wait is still running is not repeated."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._waiting: dict[tuple[str, int], float] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, notice: RetryNotice) -> None:
+        if not notice.worth_telling:
+            return
+        now = self._clock()
+        key = (notice.reason, notice.attempt)
+        with self._lock:
+            if self._waiting.get(key, 0.0) > now:
+                return
+            self._waiting[key] = now + notice.wait
+        click.echo(f"Retrying: {notice}", err=True)
+
+
+def sensitive_field_names() -> frozenset[str]:
+    """Every field any kind marks sensitive, wherever it appears in a request or answer."""
+    return SENSITIVE_FIELDS.union(*(spec.sensitive_fields for spec in REGISTRY.values()))
+
+
+def remember_declared_secrets(desired: object) -> None:
+    """Register every sensitive value the config declares (e.g. a webhook secret from
+    `${env:...}`) so no message of this run can show it, even one the API echoes."""
+    for resource in getattr(desired, "resources", {}).values():
+        for name in resource.spec.sensitive_fields:
+            RUN_SECRETS.add(resource.values.get(name))
 
 
 @contextlib.contextmanager
 def open_client(conn: Connection) -> Iterator[InfraiClient]:
     """An InfraiClient for the real API (INFRAI_API_KEY) or the in-process emulator."""
     max_connections = max(16, conn.parallelism * 2)
+    if conn.bounds is None:
+        conn = dataclasses.replace(conn, bounds=NetworkBounds.from_command_line())
+    assert conn.bounds is not None
+    options = dict(limits=conn.bounds.limits, retry=conn.retry_policy, max_connections=max_connections,
+                   on_retry=RetryPrinter(), redactor=RUN_SECRETS, sensitive_fields=sensitive_field_names())
     if conn.local_db is not None:
         # Only --local imports the emulator: the reconciler core never does.
         from ..emulator.app import create_app
@@ -59,8 +134,7 @@ def open_client(conn: Connection) -> Iterator[InfraiClient]:
         # One event loop serves every request, so the emulator's SQLite connection is used
         # from one thread at a time, as under uvicorn.
         with httpx.Client(transport=SyncASGITransport(app), base_url=LOCAL_BASE_URL) as http:
-            with InfraiClient(LOCAL_BASE_URL, key, http=http, max_connections=max_connections,
-                              retry=conn.retry_policy) as client:
+            with InfraiClient(LOCAL_BASE_URL, key, http=http, **options) as client:  # type: ignore[arg-type]
                 yield client
         return
     key = os.environ.get("INFRAI_API_KEY")
@@ -69,7 +143,7 @@ def open_client(conn: Connection) -> Iterator[InfraiClient]:
             "INFRAI_API_KEY is not set: export the API key of the account to manage, "
             "or pass --local to work against the embedded emulator.")
     endpoint = conn.endpoint or os.environ.get("INFRAI_BASE_URL") or DEFAULT_ENDPOINT
-    with InfraiClient(endpoint, key, max_connections=max_connections, retry=conn.retry_policy) as client:
+    with InfraiClient(endpoint, key, **options) as client:  # type: ignore[arg-type]
         yield client
 
 
