@@ -24,6 +24,11 @@ each event). Measured side by side (1,000-create apply, 20 ms latency, 2 cores):
 shared client 0.57 ms CPU a request at 32 threads and 0.92 ms at 64; clients of 8
 connections 0.47 ms and 0.48 ms.
 
+Our own clients send through their transport directly (`_send_direct`): one request
+template per client (headers built once, URLs of repeated paths parsed once) instead of
+httpx's per-call merging, auth/redirect layers and cookie extraction (docs/network.md,
+"Cost per request", has the figures).
+
 Imports: `reconcile.errors`, `reconcile.redact`, `reconcile.__version__` and this package.
 """
 
@@ -206,12 +211,18 @@ class InfraiClient:
             for client in self._clients:
                 if not deadline.install(client):
                     logger.debug("httpx internals changed: attempt deadlines are checked between chunks only")
+            # Request templates for `_send_direct`: the headers every client sends, built once.
+            self._plain_headers = list(self._clients[0].headers.multi_items())
+            self._json_headers = [*self._plain_headers, ("Content-Type", "application/json")]
+            self._timeout_extension = timeout.as_dict()
+            self._urls: dict[str, httpx.URL] = {}
+            self._direct = hasattr(httpx.Client, "_transport_for_url")
             self._owns_http = True
             # Our own clients carry the headers already: nothing to merge per request.
             self._headers: dict[str, str] = {}
         else:
             self._clients = (http,)
-            self._owns_http = False
+            self._owns_http = self._direct = False
             self._headers = headers
         self._http = self._clients[0]
         self._thread_client = threading.local()
@@ -425,15 +436,42 @@ class InfraiClient:
     def _attempt(self, http: httpx.Client, method: str, url: str, params: Mapping[str, Any] | None, json: Any,
                  headers: Mapping[str, str] | None, display: str) -> tuple[httpx.Response, bytes]:
         """One exchange within the attempt deadline: the answer and its decoded body."""
-        request = http.build_request(method, url, params=params, json=json, headers=headers)
         ends = time.monotonic() + self._limits.timeout
         with deadline.attempt_deadline(ends):
-            response = http.send(request, stream=True)
+            if self._direct and params is None:
+                response = self._send_direct(http, method, url, json, headers)
+            else:
+                response = http.send(http.build_request(method, url, params=params, json=json, headers=headers),
+                                     stream=True)
             try:
                 content = self._read_body(response, method, display, ends)
             finally:
                 response.close()
         return response, content
+
+    def _send_direct(self, http: httpx.Client, method: str, url: str, json: Any,
+                     headers: Mapping[str, str] | None) -> httpx.Response:
+        """What `http.send(http.build_request(...), stream=True)` does for our own clients,
+        without the per-call work they never need: merging the client's headers, URL and
+        cookies into each request, re-parsing the same URL, the auth and redirect layers and
+        cookie extraction (a third of the client's CPU a request at 32 threads). The same
+        headers and JSON encoding go out; the transport (and its proxy mount) is the one
+        `http` would pick."""
+        target = self._urls.get(url)
+        if target is None:
+            target = httpx.URL(url)
+            if len(self._urls) < 4096:  # create paths repeat; paths with ids need not stay
+                self._urls[url] = target
+        fields = self._json_headers if json is not None else self._plain_headers
+        if headers:
+            fields = [*fields, *headers.items()]
+        content = None if json is None else jsonlib.dumps(
+            json, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8")
+        request = httpx.Request(method, target, headers=fields, content=content,
+                                extensions={"timeout": self._timeout_extension})
+        response = http._transport_for_url(target).handle_request(request)
+        response.request = request
+        return response
 
     def _read_body(self, response: httpx.Response, method: str, display: str, ends: float) -> bytes:
         """The decoded body, read chunk by chunk: never more than `max_response_bytes`."""

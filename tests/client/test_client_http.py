@@ -160,3 +160,21 @@ def test_read_timeout_message_names_our_timeout(raises: Callable[..., Any]) -> N
     exc = raises(Exception, client.request, "GET", "/v1/account/tier")
     assert "no answer within the read timeout (2.5 s)" in str(exc)
     client.close()
+
+
+def test_own_clients_send_what_httpx_would(server: Server) -> None:
+    # Our own clients skip httpx's per-call merging (`_send_direct`): the same request must
+    # go out as through `http.send(http.build_request(...))`.
+    server.answer(ok({"key_id": "key_1"}))
+    body = {"name": "ci", "scopes": ["account:read"], "note": "é"}
+    with InfraiClient(BASE, SECRET) as client:
+        for http in client._clients:
+            http._transport = httpx.MockTransport(server)  # type: ignore[attr-defined]
+        client.request("POST", "/v1/account/keys/create", json=body, idempotency_key="k-1")
+        client.request("GET", "/v1/account/keys/list")
+        reference = client._clients[0].build_request("POST", f"{BASE}/v1/account/keys/create", json=body,
+                                                     headers={"Idempotency-Key": "k-1"})
+    direct, get = server.requests
+    assert sorted(direct.headers.multi_items()) == sorted(reference.headers.multi_items())
+    assert direct.content == reference.read() and direct.url == reference.url and direct.method == "POST"
+    assert "content-type" not in get.headers and get.headers["authorization"] == f"Bearer {SECRET}"
