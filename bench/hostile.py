@@ -54,7 +54,15 @@ def behaviours() -> dict[str, Callable[[BaseHTTPRequestHandler], None]]:
         reply(h, PAGE.replace(b"CURSOR", uuid.uuid4().hex.encode()))
 
     def huge_body(h: BaseHTTPRequestHandler) -> None:
-        reply(h, b'{"items": [' + b" " * (500 << 20) + b"]}")
+        # 500 MiB of JSON whitespace, streamed: this process stays small (a child's peak RSS
+        # counts what it shared with its parent before exec).
+        h.send_response(200)
+        h.send_header("Content-Length", str((500 << 20) + 13))
+        h.end_headers()
+        h.wfile.write(b'{"items": [')
+        for _ in range(500):
+            h.wfile.write(b" " * (1 << 20))
+        h.wfile.write(b"]}")
 
     def gzip_bomb(h: BaseHTTPRequestHandler) -> None:
         reply(h, bomb(1024), {"Content-Encoding": "gzip"})
@@ -105,7 +113,11 @@ def serve(misbehave: Callable[[BaseHTTPRequestHandler], None]) -> ThreadingHTTPS
             except OSError:
                 pass  # the client hung up
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    class Server(ThreadingHTTPServer):
+        def handle_error(self, request: object, client_address: object) -> None:
+            pass  # a client hanging up on a misbehaving answer is the point, not news
+
+    server = Server(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server
