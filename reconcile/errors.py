@@ -6,6 +6,9 @@
      ├── KindDefinitionError            a kind in the registry is inconsistent (our bug)
      ├── ApiError(method, url)          talking to the Infrai API failed
      │    ├── TransportError            no HTTP answer (connect, timeout, dropped)
+     │    ├── MalformedResponse         a 2xx answer not in the documented shape
+     │    ├── ResponseTooLarge          an answer past --max-response-mib
+     │    ├── ListTooLong               a list past --max-list-items / --max-list-pages
      │    └── ApiStatusError(status, code, body)
      │         ├── Unauthenticated (401), Forbidden (403), PaymentRequired (402)
      │         ├── NotFound (404), Conflict (409), Unprocessable (422)
@@ -107,6 +110,19 @@ class TransportError(ApiError):
     """No HTTP answer: connection refused or dropped, or a timeout."""
 
 
+class MalformedResponse(ApiError):
+    """A 2xx answer that is not what the API documents: not JSON, or not the shape of the
+    endpoint (a list page without `items`, an item that is not an object...)."""
+
+
+class ResponseTooLarge(ApiError):
+    """An answer larger than the client accepts (decoded size); it stopped reading."""
+
+
+class ListTooLong(ApiError):
+    """A list with more items or pages than the client accepts; it stopped walking it."""
+
+
 class ApiStatusError(ApiError):
     hint = ""
 
@@ -155,6 +171,13 @@ class RateLimited(ApiStatusError):
 
 class ServerError(ApiStatusError):
     hint = "The API failed; the call is safe to retry with the same idempotency key"
+    read_hint = "The API failed; the request only reads, so it is safe to retry: run the command again"
+
+    def __init__(self, status: int, code: str, message: str, method: str = "", url: str = "",
+                 body: Any = None, field: str | None = None):
+        if method in ("GET", "HEAD", "OPTIONS"):
+            self.hint = self.read_hint  # no idempotency key involved: a read changes nothing
+        super().__init__(status, code, message, method, url, body, field)
 
 
 STATUS_ERRORS: dict[int, type[ApiStatusError]] = {

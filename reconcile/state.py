@@ -1,7 +1,7 @@
 """The two models the planner compares: the desired state (from config) and the live state
 (from the API), both keyed by resource address and normalised to one shape.
 
-Imports: errors, kinds.
+Imports: errors, kinds, redact.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from typing import Any, Iterator, Mapping
 
 from .errors import SourcePosition
 from .kinds import REGISTRY, KindSpec, LiveItem
+from .redact import mask_values
 
 
 def canonical_json(value: Any) -> str:
@@ -120,9 +121,7 @@ class DesiredState:
             masked = sensitive[r.kind]
             values = r.values
             if r.secret_refs or not masked.isdisjoint(values):
-                values = {k: (f"${{env:{r.secret_refs[k]}}}" if k in r.secret_refs else
-                              ("(sensitive)" if k in masked else v))
-                          for k, v in values.items()}
+                values = mask_values(values, masked, r.secret_refs)
             data.append([address, _plain(values), _plain(r.meta)])
         return digest([data, sorted(self.prune), self.stack])
 

@@ -18,7 +18,8 @@ import click
 
 from ..defaults import DEFAULT_PARALLELISM
 from ..errors import ReconcileError, ValidationError
-from .wiring import DEFAULT_LOCAL_DB, use_color
+from ..redact import RUN_SECRETS
+from .wiring import BOUNDS_META, DEFAULT_LOCAL_DB, remember_declared_secrets, use_color
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -52,20 +53,39 @@ def handle_errors(fn: Callable[..., int | None]) -> Callable[..., None]:
         try:
             code = fn(*args, **kwargs)
         except ValidationError as exc:
-            out.error(str(exc))
+            out.error(RUN_SECRETS.redact(str(exc)))
             sys.exit(EXIT_ERROR)
         except ReconcileError as exc:
-            out.error(str(exc))
+            out.error(RUN_SECRETS.redact(str(exc)))
             sys.exit(exc.exit_code)
         except KeyboardInterrupt:
             out.error("interrupted")
             sys.exit(EXIT_INTERRUPTED)
         except OSError as exc:  # a file given on the command line cannot be written or read
-            out.error(os_error_message(exc))
+            out.error(RUN_SECRETS.redact(os_error_message(exc)))
+            sys.exit(EXIT_ERROR)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except (MemoryError, Exception) as exc:  # noqa: BLE001 - never a traceback, even for our bug
+            out.error(internal_error_message(exc))
             sys.exit(EXIT_ERROR)
         sys.exit(code or EXIT_OK)
 
     return wrapper
+
+
+def internal_error_message(exc: BaseException) -> str:
+    """One line for what should never happen; the traceback only in the -vv log."""
+    import logging
+
+    logging.getLogger("reconcile").debug("internal error", exc_info=exc)
+    if isinstance(exc, MemoryError):
+        return ("ran out of memory. If an answer of the API is that large, lower --max-response-mib or "
+                "--max-list-items; otherwise this is a bug in infrai-reconcile: please report it with the command "
+                "you ran (-vv logs the traceback)")
+    detail = RUN_SECRETS.redact(" ".join(str(exc).split()))[:300]
+    return (f"internal error: {type(exc).__name__}{': ' + detail if detail else ''}. This is a bug in "
+            "infrai-reconcile: please report it with the command you ran (-vv logs the traceback)")
 
 
 def os_error_message(exc: OSError) -> str:
@@ -102,6 +122,39 @@ def connection_options(fn: Callable) -> Callable:
                       help="Retries of a failed call (connection errors, 429, 5xx; writes only with their idempotency key).")(fn)
     fn = click.option("--retry-delay", type=click.FloatRange(0, 60), default=0.2, show_default=True,
                       envvar="INFRAI_RETRY_DELAY", help="Base of the exponential backoff, in seconds.")(fn)
+    return network_bound_options(fn)
+
+
+def _remember_bound(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    if value is not None and param.name == "max_response_mib":
+        ctx.meta[f"{BOUNDS_META}max_response_bytes"] = int(value * 1024 * 1024)
+    elif value is not None:
+        ctx.meta[f"{BOUNDS_META}{param.name}"] = value
+    return value
+
+
+def network_bound_options(fn: Callable) -> Callable:
+    """Time and size bounds of API calls (docs/network.md), kept in the click context for
+    `open_client` so the commands' signatures stay as they are."""
+    bounds: list[tuple[str, str, click.ParamType, str]] = [
+        ("--timeout", "INFRAI_TIMEOUT", click.FloatRange(0.1, 3600),
+         "Seconds one attempt of an API call may take in all, connecting to the last byte [default: 15]."),
+        ("--connect-timeout", "INFRAI_CONNECT_TIMEOUT", click.FloatRange(0.1, 600),
+         "Seconds to connect to the API [default: 5]."),
+        ("--max-retry-wait", "INFRAI_MAX_RETRY_WAIT", click.FloatRange(0, 3600),
+         "Longest Retry-After honoured, in seconds; a longer one fails the call at once [default: 60]."),
+        ("--retry-budget", "INFRAI_RETRY_BUDGET", click.FloatRange(0, 86400),
+         "Seconds a call may go on retrying, from its first attempt [default: 60]."),
+        ("--max-response-mib", "INFRAI_MAX_RESPONSE_MIB", click.FloatRange(0.001, 65536),
+         "Largest API answer accepted, decoded, in MiB [default: 64]."),
+        ("--max-list-items", "INFRAI_MAX_LIST_ITEMS", click.IntRange(1),
+         "Most items one list may return [default: 100000]."),
+        ("--max-list-pages", "INFRAI_MAX_LIST_PAGES", click.IntRange(1),
+         "Most pages one list may take [default: 1000]."),
+    ]
+    for flag, env, kind, text in reversed(bounds):
+        fn = click.option(flag, type=kind, envvar=env, expose_value=False, callback=_remember_bound,
+                          help=text)(fn)
     return fn
 
 
@@ -127,7 +180,9 @@ def load_desired(paths: tuple[str, ...], var_pairs: tuple[str, ...], var_files: 
             raise ReconcileError(f"--var {pair!r}: expected NAME=VALUE")
         name, value = pair.split("=", 1)
         variables[name] = value
-    return load_config(list(paths), variables=variables, var_files=list(var_files))
+    desired = load_config(list(paths), variables=variables, var_files=list(var_files))
+    remember_declared_secrets(desired)
+    return desired
 
 
 def pick_color(color: str, no_color: bool) -> bool:

@@ -12,6 +12,7 @@ import click
 
 from ..errors import ReconcileError, ValidationError
 from ..plan import Plan
+from ..redact import RUN_SECRETS
 from ..render import events as ui
 
 _lock = threading.Lock()
@@ -54,7 +55,7 @@ def json_diagnostics(fn: Callable[..., int | None]) -> Callable[..., int | None]
                 emit(ui.reason_diagnostic(reason))
             raise
         except ReconcileError as exc:
-            text = str(exc)
+            text = RUN_SECRETS.redact(str(exc))
             emit(ui.diagnostic(text.splitlines()[0] if text else type(exc).__name__, text))
             raise
 

@@ -174,8 +174,13 @@ def cli(verbose: int) -> None:
     """
     import logging
 
+    from ..redact import RUN_SECRETS, RedactingFilter
+
     level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
     logging.basicConfig(level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for handler in logging.getLogger().handlers:  # no secret the run has seen in any log line
+        if not any(isinstance(f, RedactingFilter) for f in handler.filters):
+            handler.addFilter(RedactingFilter(RUN_SECRETS))
 
 
 name_env_vars(cli, [])

@@ -11,6 +11,10 @@ Rules (docs/emulator.md):
   a 429 refusal) may be retried for any method.
 - Waits are exponential backoff with full jitter, `uniform(0, min(max_delay, base * 2**n))`,
   except that a `Retry-After` on 429/503 is honoured exactly, up to `max_retry_after`.
+- A call retries only while it stays within `retry_budget` seconds from its first attempt
+  (waits included): a wait that would pass it ends the call with the last failure. With the
+  attempt deadline `T` (`ClientLimits.timeout`) a call therefore takes at most
+  `retry_budget + T` (docs/network.md).
 
 Imports nothing internal.
 """
@@ -40,19 +44,21 @@ class RetryPolicy:
 
     `max_attempts` counts every attempt, the first included (1 means never retry).
     `max_retry_after` is the longest `Retry-After` the client agrees to wait: a longer one
-    makes it give up at once and report when to try again.
+    makes it give up at once and report when to try again. `retry_budget` is how long a
+    call may go on retrying, counted from its first attempt.
     """
 
     max_attempts: int = 6
     base_delay: float = 0.2
     max_delay: float = 10.0
     max_retry_after: float = 60.0
+    retry_budget: float = 60.0
     retry_statuses: tuple[int, ...] = (429, 500, 502, 503, 504)
 
     def __post_init__(self) -> None:
         if self.max_attempts < 1:
             raise ValueError(f"max_attempts must be at least 1, not {self.max_attempts}")
-        if self.base_delay < 0 or self.max_delay < 0 or self.max_retry_after < 0:
+        if min(self.base_delay, self.max_delay, self.max_retry_after, self.retry_budget) < 0:
             raise ValueError("retry delays must not be negative")
 
     def backoff(self, retry: int, uniform: Callable[[float, float], float] = random.uniform) -> float:

@@ -3,6 +3,12 @@
 One list walk per kind (pages behind a cursor are sequential; kinds are independent, so
 they run concurrently), one GET per singleton, plus `whoami` to learn which key and
 project this tool is calling with. No per-resource GET: the list items carry every field.
+
+An answer that is not in the documented shape (a `whoami` or singleton that is not an
+object, an item whose identity is not a plain value, an item its kind cannot read) is a
+`MalformedResponse` naming the endpoint and the item, never a crash deeper in.
+
+Imports: errors, kinds, state, client (the protocol only).
 """
 
 from __future__ import annotations
@@ -12,7 +18,8 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any, Iterable, Protocol
 
-from ..kinds import KINDS, REGISTRY, KindSpec, LiveContext
+from ..errors import MalformedResponse
+from ..kinds import KINDS, REGISTRY, KindSpec, LiveContext, LiveItem
 from ..kinds.base import default_from_live
 from ..state import LiveResource, LiveState, gc_paused
 
@@ -39,7 +46,7 @@ def read_live(client: ListingClient, kinds: Iterable[str] | None = None, *, para
 
     def fetch(spec: KindSpec) -> Any:
         if spec.singleton:
-            return client.get(spec.api.list.path)
+            return _object_answer(client.get(spec.api.list.path), spec.api.list.path, client)
         return client.list_all(spec.api.list.path, params=dict(spec.api.list_params) or None,
                                paginated=spec.api.paginated)
 
@@ -47,24 +54,26 @@ def read_live(client: ListingClient, kinds: Iterable[str] | None = None, *, para
         who_future = pool.submit(client.get, WHOAMI)
         futures = {spec.name: pool.submit(fetch, spec) for spec in specs}
         raw = {name: f.result() for name, f in futures.items()}
-        who = who_future.result()
+        who = _object_answer(who_future.result(), WHOAMI, client)
 
     state = LiveState(kinds_read=set(wanted))
-    caller = (who or {}).get("caller") or {}
+    caller = who.get("caller") or {}
+    if not isinstance(caller, dict):
+        raise _malformed(client, WHOAMI, f"its caller is {type(caller).__name__}, not an object")
     state.caller_key_id = caller.get("key_id")
     state.caller_project_id = caller.get("project_id")
-    state.facts["whoami"] = {k: v for k, v in (who or {}).items() if k != "caller"}
-    if isinstance(who, dict) and who.get("server_time"):
+    state.facts["whoami"] = {k: v for k, v in who.items() if k != "caller"}
+    if who.get("server_time"):
         state.facts["server_time"] = who["server_time"]
 
     ctx = LiveContext(project_names={str(p.get("id")): p.get("name") for p in raw.get("project", []) or []})
     for spec in specs:
         items = [raw[spec.name]] if spec.singleton else raw[spec.name]
         normalise = spec.from_live or default_from_live
-        for item in items or []:
-            if not isinstance(item, dict):
-                continue
-            live_item = normalise(spec, item, ctx)
+        for index, item in enumerate(items or []):
+            if not isinstance(item, dict):  # the client refuses these: a ListingClient that does not
+                raise _malformed(client, spec.api.list.path, f"item {index + 1} is not an object")
+            live_item = _normalised(normalise, spec, item, ctx, client, index)
             if live_item is None:
                 continue
             if spec.parent is not None and live_item.identity[0] is None:
@@ -77,6 +86,49 @@ def read_live(client: ListingClient, kinds: Iterable[str] | None = None, *, para
     state.requests = client.request_count - start
     log.debug("read_live: %d objects of %d kinds in %d requests", len(state.resources), len(specs), state.requests)
     return state
+
+
+#: What an identity part or an id may be: a plain JSON scalar (a name, a threshold).
+_PLAIN = (str, int, float, type(None))
+
+
+def _normalised(normalise: Any, spec: KindSpec, item: dict, ctx: LiveContext, client: ListingClient,
+                index: int) -> LiveItem | None:
+    """`normalise(spec, item, ctx)`, or MalformedResponse naming the item it cannot read."""
+    path = spec.api.list.path
+    try:
+        live_item = normalise(spec, item, ctx)
+    except (TypeError, ValueError, KeyError, AttributeError) as exc:
+        raise _malformed(client, path, f"{_which(item, index)} cannot be read as {spec.title}: "
+                                       f"{type(exc).__name__}: {exc}") from None
+    if live_item is None:
+        return None
+    odd = [k for k, v in zip(spec.identity, live_item.identity) if not isinstance(v, _PLAIN) or isinstance(v, bool)]
+    if odd or not isinstance(live_item.id, _PLAIN):
+        field = odd[0] if odd else spec.api.id_field
+        raise _malformed(client, path, f"{_which(item, index)} has a {field} that is not a plain value")
+    return live_item
+
+
+def _which(item: dict, index: int) -> str:
+    for key in ("id", "key_id", "member_id", "alert_id"):
+        if isinstance(item.get(key), str):
+            return f"item {index + 1} ({key} {item[key][:64]!r})"
+    return f"item {index + 1}"
+
+
+def _object_answer(answer: Any, path: str, client: ListingClient) -> dict:
+    if not isinstance(answer, dict):
+        shown = "null" if answer is None else type(answer).__name__
+        raise _malformed(client, path, f"the answer is {shown}, not an object")
+    return answer
+
+
+def _malformed(client: ListingClient, path: str, what: str) -> MalformedResponse:
+    base = getattr(client, "base_url", "")
+    redact = getattr(client, "redact", None)
+    text = f"GET {base}{path}: {what} (the API is misbehaving)"
+    return MalformedResponse(redact(text) if callable(redact) else text, "GET", f"{base}{path}")
 
 
 def _with_parents(names: set[str]) -> set[str]:

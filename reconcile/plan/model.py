@@ -2,7 +2,7 @@
 
 `Plan.to_data()` is the one plain form that feeds the JSON renderer, saved plans and the
 fingerprint, with sensitive values masked.
-Imports: errors, kinds, state.
+Imports: errors, kinds, state, redact.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from enum import Enum
 from typing import Any, Mapping
 
 from ..kinds import REGISTRY
+from ..redact import MASK, mask_values
 from ..state import digest
 
-MASK = "(sensitive)"
 PLAN_FORMAT_VERSION = 1
 
 
@@ -240,12 +240,4 @@ class Plan:
 
 def _mask(values: Mapping[str, Any] | None, sensitive: frozenset[str],
           refs: Mapping[str, str] | None = None) -> dict[str, Any] | None:
-    if values is None:
-        return None
-    out = {}
-    for k, v in values.items():
-        if k in sensitive and v is not None:
-            out[k] = f"${{env:{refs[k]}}}" if refs and k in refs else MASK
-        else:
-            out[k] = v
-    return out
+    return None if values is None else mask_values(values, sensitive, refs)

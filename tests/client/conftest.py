@@ -32,7 +32,8 @@ def make_client(server: Server, sleeps: list[float]) -> Iterable[Callable[..., I
         http = httpx.Client(transport=httpx.MockTransport(server))
         made.append(http)
         kwargs.setdefault("retry", RetryPolicy())
-        return InfraiClient(BASE, SECRET, http=http, sleep=sleeps.append, **kwargs)
+        kwargs.setdefault("sleep", sleeps.append)
+        return InfraiClient(BASE, SECRET, http=http, **kwargs)
 
     yield make
     for http in made:

@@ -97,7 +97,8 @@ def test_redirect_is_an_error_naming_the_endpoint_flag(client: InfraiClient, ser
 
 
 REACH = f"could not reach {BASE}/v1/account/projects: {{}}. Check --endpoint / INFRAI_BASE_URL"
-SENT = f"GET {BASE}/v1/account/projects: {{}}. Check --endpoint / INFRAI_BASE_URL and the network"
+SENT = (f"GET {BASE}/v1/account/projects: {{}}. Nothing was changed: a read is safe to retry. "
+        "Check --endpoint / INFRAI_BASE_URL and the network")
 
 
 @pytest.mark.parametrize(

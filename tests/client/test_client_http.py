@@ -13,7 +13,7 @@ import pytest
 
 from client_fakes import BASE, SECRET, Server, error, ok  # type: ignore[import-not-found]
 from reconcile import __version__
-from reconcile.client import InfraiClient, RequestEvent, RetryPolicy
+from reconcile.client import ClientLimits, InfraiClient, RequestEvent, RetryPolicy
 
 
 def test_absolute_url_from_our_base_and_headers(server: Server) -> None:
@@ -117,12 +117,12 @@ def test_given_http_client_is_not_closed(server: Server) -> None:
 
 
 def test_own_http_client_built_with_limits_and_closed() -> None:
-    with InfraiClient(BASE, SECRET, timeout=5.0, max_connections=17) as client:
+    with InfraiClient(BASE, SECRET, limits=ClientLimits(timeout=5.0, connect_timeout=2.0), max_connections=17) as client:
         clients = client._clients
         # Split into clients of at most 8 connections (one shared by many threads is CPU-bound).
         assert len(clients) == 3
         for http in clients:
-            assert http.timeout == httpx.Timeout(5.0)
+            assert http.timeout == httpx.Timeout(5.0, connect=2.0)
             assert http.headers["authorization"] == f"Bearer {SECRET}"
             pool = http._transport._pool  # type: ignore[attr-defined]
             assert (pool._max_connections, pool._max_keepalive_connections) == (6, 6)
@@ -154,9 +154,27 @@ def test_read_timeout_message_names_our_timeout(raises: Callable[..., Any]) -> N
     def timeout(request: httpx.Request) -> httpx.Response:
         raise httpx.ReadTimeout("timed out", request=request)
 
-    client = InfraiClient(BASE, SECRET, timeout=2.5, retry=RetryPolicy(max_attempts=1))
+    client = InfraiClient(BASE, SECRET, limits=ClientLimits(timeout=2.5), retry=RetryPolicy(max_attempts=1))
     for http in client._clients:
         http._transport = httpx.MockTransport(timeout)  # our own clients, but no sockets
     exc = raises(Exception, client.request, "GET", "/v1/account/tier")
     assert "no answer within the read timeout (2.5 s)" in str(exc)
     client.close()
+
+
+def test_own_clients_send_what_httpx_would(server: Server) -> None:
+    # Our own clients skip httpx's per-call merging (`_send_direct`): the same request must
+    # go out as through `http.send(http.build_request(...))`.
+    server.answer(ok({"key_id": "key_1"}))
+    body = {"name": "ci", "scopes": ["account:read"], "note": "é"}
+    with InfraiClient(BASE, SECRET) as client:
+        for http in client._clients:
+            http._transport = httpx.MockTransport(server)  # type: ignore[attr-defined]
+        client.request("POST", "/v1/account/keys/create", json=body, idempotency_key="k-1")
+        client.request("GET", "/v1/account/keys/list")
+        reference = client._clients[0].build_request("POST", f"{BASE}/v1/account/keys/create", json=body,
+                                                     headers={"Idempotency-Key": "k-1"})
+    direct, get = server.requests
+    assert sorted(direct.headers.multi_items()) == sorted(reference.headers.multi_items())
+    assert direct.content == reference.read() and direct.url == reference.url and direct.method == "POST"
+    assert "content-type" not in get.headers and get.headers["authorization"] == f"Bearer {SECRET}"

@@ -36,7 +36,8 @@ def test_last_page_without_next_cursor_field(client: InfraiClient, server: Serve
 
 
 def test_repeated_cursor_raises(client: InfraiClient, server: Server, raises: Callable[..., Any]) -> None:
-    server.answer(*pages(([1], "a"), ([2], "b"), ([3], "a")), ok({"items": [4], "next_cursor": None}))
+    server.answer(*pages(([{"id": 1}], "a"), ([{"id": 2}], "b"), ([{"id": 3}], "a")),
+                  ok({"items": [{"id": 4}], "next_cursor": None}))
     exc = raises(ApiError, client.list_all, "/v1/account/webhooks")
     assert str(exc) == ("GET https://api.example.test/v1/account/webhooks: page 3 repeats the cursor 'a' of an "
                         "earlier page; stopped rather than list forever (the API is misbehaving)")
@@ -45,7 +46,7 @@ def test_repeated_cursor_raises(client: InfraiClient, server: Server, raises: Ca
 
 def test_same_cursor_twice_in_a_row_raises(client: InfraiClient, server: Server,
                                            raises: Callable[..., Any]) -> None:
-    server.answer(ok({"items": [1], "next_cursor": "stuck"}))
+    server.answer(ok({"items": [{"id": 1}], "next_cursor": "stuck"}))
     raises(ApiError, client.list_all, "/v1/account/projects")
     assert len(server.requests) == 2
 
@@ -62,13 +63,14 @@ def test_unpaginated_list_is_one_get(client: InfraiClient, server: Server) -> No
 def test_page_that_is_not_a_list_page(client: InfraiClient, server: Server, raises: Callable[..., Any]) -> None:
     server.answer(ok({"id": "proj_1"}))
     exc = raises(ApiError, client.list_all, "/v1/account/projects")
-    assert "expected a list page {items, next_cursor}, got dict" in str(exc)
+    assert str(exc) == ("GET https://api.example.test/v1/account/projects: page 1 is not a list page "
+                        "{items, next_cursor} (got an object without items; the API is misbehaving)")
 
 
 def test_page_errors_propagate_after_retries(client: InfraiClient, server: Server, sleeps: list[float],
                                              raises: Callable[..., Any]) -> None:
-    server.answer(*pages(([1], "c1")), error(500, "INTERNAL"), *pages(([2], None)))
-    assert client.list_all("/v1/account/projects") == [1, 2]
+    server.answer(*pages(([{"id": 1}], "c1")), error(500, "INTERNAL"), *pages(([{"id": 2}], None)))
+    assert client.list_all("/v1/account/projects") == [{"id": 1}, {"id": 2}]
     assert len(sleeps) == 1
     server.script[:] = [error(500, "INTERNAL")]
     raises(ServerError, client.list_all, "/v1/account/projects")

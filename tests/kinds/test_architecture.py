@@ -10,14 +10,15 @@ PACKAGE = Path(__file__).parents[2] / "reconcile"
 # What each layer may import from inside `reconcile` (besides itself and `reconcile.__version__`).
 ALLOWED = {
     "errors": set(),
+    "redact": set(),
     "kinds": {"errors"},
-    "state": {"errors", "kinds"},
-    "config": {"errors", "kinds", "state"},
-    "client": {"errors"},
-    "live": {"errors", "kinds", "state", "client"},
-    "plan": {"errors", "kinds", "state"},
-    "render": {"errors", "kinds", "state", "plan", "apply"},
-    "doctor": {"kinds", "client", "config"},
+    "state": {"errors", "kinds", "redact"},
+    "config": {"errors", "kinds", "state", "redact"},
+    "client": {"errors", "redact"},
+    "live": {"errors", "kinds", "state", "client", "redact"},
+    "plan": {"errors", "kinds", "state", "redact"},
+    "render": {"errors", "kinds", "state", "plan", "apply", "redact"},
+    "doctor": {"kinds", "client", "config", "redact"},
     "emulator": set(),
 }
 
