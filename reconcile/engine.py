@@ -37,7 +37,7 @@ from .plan import (
     ownership,
 )
 from .plan.model import Deferred
-from .plan.safety import check_replaced_parents
+from .plan.safety import check_replaced_parents, threshold_problems
 from .plan.saved import SavedPlan, check_not_stale, without
 from .plan.targets import check_targets
 from .state import DesiredState, LiveState
@@ -98,6 +98,11 @@ def make_plan(client: Any, desired: DesiredState, *, prune: frozenset[str] = fro
     plan = build_plan(desired, live, PlanOptions(prune=prune, targets=targets, replace=replace, now=now,
                                                  ownership=ownership.prune_filter(desired.stack, live),
                                                  config_digest=config_digest))
+    problems = threshold_problems(plan)
+    if problems:
+        # Shown by `plan` too, so a reviewer sees it before apply refuses it.
+        plan = dataclasses.replace(plan, warnings=plan.warnings + tuple(
+            f"apply refuses this plan without --force: it {p}" for p in problems))
     # A fresh random part per run: an identical plan made again later (the account went
     # back to an earlier state) must not replay the API's stored answers to the first one.
     salt = token_hex(8)

@@ -181,6 +181,9 @@ class Plan:
     # A str, or given as a callable computing it when first read (see Deferred).
     live_fingerprint: str = Deferred()  # type: ignore[assignment]
     live_counts: Mapping[str, int] = field(default_factory=dict)
+    # Per kind, the live objects this plan could delete: all but the caller's own key and
+    # project, the account owner and other stacks' objects (the safety rules' base).
+    managed_counts: Mapping[str, int] = field(default_factory=dict)
     # Kinds whose state this plan covers (a targeted plan covers fewer).
     kinds: tuple[str, ...] = ()
     # What the changes will do to money and limits (reconcile.impact), from usage read

@@ -56,6 +56,9 @@ def build_plan(desired: DesiredState, live: LiveState, options: PlanOptions = Pl
     # keyed by (recomputing `r.address` and rescanning per kind cost ~0.1 s at 10,000).
     wanted_by_kind = _by_kind(desired.resources)
     have_by_kind = _by_kind(live.resources)
+    # Per kind, live objects the plan may never delete (the caller's own, the owner,
+    # another stack's): the safety rules count against the rest.
+    exempt: dict[str, int] = {}
     for kind in KINDS:
         wanted = wanted_by_kind.get(kind.name, {})
         have = have_by_kind.get(kind.name, {})
@@ -86,6 +89,8 @@ def build_plan(desired: DesiredState, live: LiveState, options: PlanOptions = Pl
             if reason is None:
                 changes.append(_delete(kind, got, "not declared and pruning is on"))
             else:
+                if kind.name in prune or _exempt_reason(kind, got, live, options) is not None:
+                    exempt[kind.name] = exempt.get(kind.name, 0) + 1
                 unmanaged.append(Unmanaged(address, kind.name, reason))
     for dup in live.duplicates:
         kind = REGISTRY[dup.kind]
@@ -101,6 +106,7 @@ def build_plan(desired: DesiredState, live: LiveState, options: PlanOptions = Pl
         changes = _target(changes, options.targets)
         unmanaged = []
     changes.sort(key=_order_key)
+    live_counts = _counts(live)
     return Plan(
         changes=tuple(changes),
         unmanaged=tuple(sorted(unmanaged, key=lambda u: (KIND_ORDER[u.kind], u.address))),
@@ -108,7 +114,8 @@ def build_plan(desired: DesiredState, live: LiveState, options: PlanOptions = Pl
         targets=tuple(options.targets),
         config_digest=options.config_digest or desired.config_digest(),
         live_fingerprint=live.fingerprint,  # computed only if read (a saved plan, an apply)
-        live_counts=_counts(live),
+        live_counts=live_counts,
+        managed_counts={k: n - exempt.get(k, 0) for k, n in live_counts.items()},
         kinds=tuple(sorted(live.kinds_read)),
     )
 
@@ -264,6 +271,11 @@ def _keep_reason(kind: KindSpec, got: LiveResource, live: LiveState, prune: set[
     """Why a live object the config does not declare must be left alone (None: delete it)."""
     if kind.name not in prune:
         return "not declared"
+    return _exempt_reason(kind, got, live, options)
+
+
+def _exempt_reason(kind: KindSpec, got: LiveResource, live: LiveState, options: PlanOptions) -> str | None:
+    """Why a live object may never be deleted, pruning or not (None: it may be)."""
     if got.id is not None and got.id in (live.caller_key_id, live.caller_project_id):
         return "it holds the API key this tool is using"
     if kind.never_prune is not None:

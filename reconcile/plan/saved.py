@@ -103,6 +103,7 @@ def dump_plan(plan: Plan, options: Mapping[str, Any], now: datetime | None = Non
         "secrets": secrets,
         "unmanaged": [{"address": u.address, "kind": u.kind, "reason": u.reason} for u in plan.unmanaged],
         "live_counts": dict(plan.live_counts),
+        "managed_counts": dict(plan.managed_counts),
     }
     return json.dumps(doc, indent=2, sort_keys=False, ensure_ascii=False) + "\n"
 
@@ -162,7 +163,8 @@ def load_plan(path: str | Path, env: Mapping[str, str] | None = None) -> SavedPl
         plan = Plan(changes=tuple(changes),
                     unmanaged=tuple(Unmanaged(u["address"], u["kind"], u["reason"]) for u in doc.get("unmanaged", [])),
                     targets=tuple(doc.get("targets", [])), config_digest=doc.get("config_digest", ""),
-                    live_fingerprint=doc.get("live_fingerprint", ""), live_counts=doc.get("live_counts") or {})
+                    live_fingerprint=doc.get("live_fingerprint", ""), live_counts=doc.get("live_counts") or {},
+                    managed_counts=doc.get("managed_counts") or {})
     except (KeyError, TypeError, ValueError) as exc:
         raise PlanFileError(f"{path}: the plan file is damaged ({type(exc).__name__}: {exc})") from None
     if plan.fingerprint != doc.get("plan_fingerprint"):

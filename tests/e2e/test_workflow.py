@@ -85,7 +85,7 @@ def test_safety_threshold_refuses_mass_delete_until_force(run_cli, workdir, loca
     cfg = write(workdir, "projects:\n  - name: default\n")
     refused = run_cli("apply", cfg, *local, "--prune", "projects", "--auto-approve")
     assert refused.exit_code == 1
-    assert "12 of 13 projects (92%)" in refused.stderr and "--force" in refused.stderr
+    assert "deletes 12 of 13 projects (92%, more than 25%)" in refused.stderr and "--force" in refused.stderr
     assert len(emulator.items("/v1/account/projects/list")) == 13  # nothing was deleted
     forced = run_cli("apply", cfg, *local, "--prune", "projects", "--auto-approve", "--force")
     assert forced.exit_code == 0, forced.output
