@@ -37,6 +37,7 @@ from .plan import (
     ownership,
 )
 from .plan.model import Deferred
+from .plan.moves import apply_moves, relabel
 from .plan.safety import check_replaced_parents, threshold_problems
 from .plan.saved import SavedPlan, check_not_stale, without
 from .plan.targets import check_targets
@@ -67,6 +68,8 @@ def replan_saved(client: Any, saved: SavedPlan, *, force: bool, limits: SafetyLi
                  parallelism: int = 8) -> Planned:
     """Re-read live state and keep the saved plan's steps, refusing if it went stale."""
     live = read_live(client, parallelism=parallelism)
+    # The plan's renames, filed as it planned them (a no-op once they are applied).
+    live = relabel(live, {c.moved_from: c.identity for c in saved.plan.changes if c.moved_from})
     done = check_not_stale(saved.plan, live)
     plan = with_impacts(client, without(saved.plan, set(done)), live, parallelism=parallelism)
     check_protected(plan, set())
@@ -85,6 +88,7 @@ def make_plan(client: Any, desired: DesiredState, *, prune: frozenset[str] = fro
         # stamped with ownership markers below, so its digest waits for the live state.
         config_digest = None if desired.stack else desired.config_digest()
         live = reading.result()
+    live = apply_moves(desired, live)  # renames (`renamed_from`): the old object under its new address
     if targets:
         check_targets(targets, [*desired.resources, *live.resources])
     now = server_now(live) or datetime.now(timezone.utc)

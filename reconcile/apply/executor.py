@@ -265,7 +265,9 @@ class Executor:
         # compared, so sending it would change it behind the plan's back.
         desired = {k: v for k, v in self._api_values(spec, change.after or {}).items()
                    if not spec.fields[k].write_only}
-        changed = {k: desired[k] for k in change.changed_fields if k in desired and k not in spec.identity}
+        # An identity field is sent only for a rename (`renamed_from`): the API renames in place.
+        changed = {k: desired[k] for k in change.changed_fields
+                   if k in desired and (k not in spec.identity or change.moved_from)}
         builder = spec.update_calls or default_update_calls
         for i, call in enumerate(builder(spec, desired, changed, before, change.live_id, self.ids)):
             self._call(change, call, 10 + i, result)

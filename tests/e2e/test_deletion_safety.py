@@ -92,3 +92,21 @@ def test_a_truncated_config_is_refused_and_an_edit_is_not(run_cli, workdir, http
     edited = run_cli("apply", cfg, "--prune", "--auto-approve", env=env)
     assert edited.exit_code == 0, edited.output
     assert counts(emu)["webhooks"] == 1
+
+
+def test_prune_projects_shows_a_dropped_projects_keys_once_under_it(run_cli, workdir, http_emulator):
+    url, key, emu = http_emulator
+    env = {"INFRAI_API_KEY": key, "INFRAI_BASE_URL": url}
+    cfg = write(workdir, ACCOUNT)
+    assert run_cli("apply", cfg, "--auto-approve", "--secrets-out", "s.json", env=env).exit_code == 0
+    write(workdir, ACCOUNT.replace("  - name: api\n    keys: [{name: ci}, {name: batch}]\n", ""))
+    planned = run_cli("plan", cfg, "--prune", "projects", "--no-color", env=env)
+    assert planned.exit_code == 0, planned.output
+    out = planned.stdout
+    assert ("  - projects.api  delete (not declared and pruning is on)\n"
+            "      deletes 2 API keys with it: projects.api.keys.batch, projects.api.keys.ci\n") in out
+    assert out.count("projects.api.keys.ci") == 1 and out.count("projects.api.keys.batch") == 1
+    assert "Plan: 0 to create, 0 to update, 0 to replace, 3 to delete." in out
+    applied = run_cli("apply", cfg, "--prune", "projects", "--auto-approve", env=env)
+    assert applied.exit_code == 0, applied.output
+    assert counts(emu)["keys"] == 3  # web's two and the caller's

@@ -70,8 +70,9 @@ def test_prune_off_leaves_undeclared_objects_and_prune_on_deletes_them(run_cli, 
     assert run_cli("apply", cfg, *local, "--auto-approve").exit_code == 0
     emulator.post("/v1/account/projects/create", {"name": "hand-made"})
     kept = run_cli("plan", cfg, *local, "--no-color")
-    assert "projects.hand-made  (not declared)" in kept.stdout
-    assert "No changes." in kept.stdout
+    # Left alone, and drift: the config declares projects (docs/gitops.md#drift).
+    assert "projects.hand-made  (not declared among the config's projects)" in kept.stdout
+    assert "No changes to make, but the account has drift" in kept.stdout
     pruned = run_cli("apply", cfg, *local, "--prune", "projects", "--auto-approve", "--no-color")
     assert pruned.exit_code == 0, pruned.output
     assert "- projects.hand-made  delete" in pruned.stdout

@@ -44,7 +44,9 @@ def test_undeclared_objects_are_unmanaged_unless_pruned():
     l = live(project("p1", "web"), project("p2", "old"))
     plan = build_plan(d, l)
     assert plan.changes == ()
-    assert [(u.address, u.reason) for u in plan.unmanaged] == [("projects.old", "not declared")]
+    # The config declares projects, so an undeclared one is drift (docs/gitops.md#drift).
+    assert [(u.address, u.reason, u.drift) for u in plan.unmanaged] == [
+        ("projects.old", "not declared among the config's projects", True)]
     pruned = build_plan(d, l, PlanOptions(prune=frozenset({"project"})))
     assert [(c.address, c.action) for c in pruned.changes] == [("projects.old", Action.DELETE)]
 
@@ -61,7 +63,8 @@ def test_prune_never_deletes_the_callers_own_key():
     l = live(project("p1", "default"), key("k1", "p1", "bootstrap"), caller_key="k1")
     plan = build_plan(desired(want("project", name="default")), l, PlanOptions(prune=frozenset({"api_key"})))
     assert plan.changes == ()
-    assert plan.unmanaged[0].reason == "it holds the API key this tool is using"
+    assert plan.unmanaged[0].reason == "the API key this tool is calling with"
+    assert not plan.unmanaged[0].drift  # in a declared project, yet never drift: it is the caller's own
 
 
 def test_member_role_change_is_a_replace_with_reason():
@@ -250,3 +253,22 @@ def test_make_plan_computes_the_seed_only_when_an_apply_reads_it(monkeypatch):
     assert planned.idempotency_seed == seed  # computed once: the random part stays
     again = engine.make_plan(None, desired(want("project", name="api")))
     assert again.idempotency_seed != seed  # a fresh random part per run
+
+
+def test_a_dropped_projects_keys_are_deleted_with_it_not_also_left_alone():
+    from reconcile.render import render_plan_markdown, render_plan_text
+
+    l = live(project("p1", "web"), project("p2", "old"), key("k1", "p2", "a"), key("k2", "p2", "b"),
+             key("k3", "p1", "c"))
+    plan = build_plan(desired(want("project", name="web")), l, PlanOptions(prune=frozenset({"project"})))
+    assert [u.address for u in plan.unmanaged] == ["projects.web.keys.c"]  # not projects.old's keys
+    assert plan.counts()["delete"] == 3
+    text = render_plan_text(plan)
+    assert "  - projects.old  delete (not declared and pruning is on)\n" \
+           "      deletes 2 API keys with it: projects.old.keys.a, projects.old.keys.b\n" in text
+    assert "- projects.old.keys.a" not in text  # once, under the project
+    # The other project's undeclared key is left alone, and drift (its project is declared).
+    assert "Drift (live, not declared, inside what the config manages): 1 API key." in text
+    markdown = render_plan_markdown(plan)
+    assert "-     deletes 2 API keys with it: projects.old.keys.a, projects.old.keys.b" in markdown
+    assert "- - projects.old.keys.a" not in markdown
