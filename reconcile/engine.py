@@ -21,6 +21,7 @@ from .apply import (
     SecretRouter,
     live_ids,
 )
+from .apply import lease as account_lease
 from .apply.rollback import mark_undone, undo_plan
 from .impact import assess, facts_needed
 from .kinds import KINDS, REGISTRY, resolve_kind_names
@@ -138,17 +139,29 @@ def check_plan(planned: Planned, *, force: bool, limits: SafetyLimits = SafetyLi
 def apply_plan(client: Any, plan: Plan, live: LiveState, *, parallelism: int = 10, keep_going: bool = False,
                secrets: SecretRouter | None = None, journal: Any = None,
                on_event: Callable[[ApplyEvent], None] | None = None,
-               idempotency_seed: str | None = None, atomic: bool = False) -> ApplyReport:
-    executor = Executor(client, plan, live_ids=live_ids(live),
-                        options=ExecutorOptions(parallelism=parallelism, keep_going=keep_going),
-                        secrets=secrets, journal=journal, on_event=on_event, idempotency_seed=idempotency_seed)
-    report = executor.run()
-    if atomic and not report.ok:
-        undo, irreversible = undo_plan(plan, report)
-        undo_report = Executor(client, undo, live_ids=live_ids(live),
-                               options=ExecutorOptions(parallelism=parallelism, keep_going=True),
-                               on_event=on_event, idempotency_seed=f"{executor.seed}:undo").run()
-        mark_undone(report, undo_report, irreversible)
+               idempotency_seed: str | None = None, atomic: bool = False, lease: bool = True) -> ApplyReport:
+    """Run the plan's steps (and, with `atomic`, undo them after a failure), holding the
+    account lease (apply/lease.py) throughout unless `lease` is False: a second apply on the
+    same account meanwhile is refused with LeaseHeld before it changes anything."""
+    journal_path = getattr(journal, "path", None)
+    held = account_lease.acquire(client, now=server_now(live), journal=account_lease.journal_id(journal_path)
+                                 if journal_path is not None else None) if lease else None
+    try:
+        executor = Executor(client, plan, live_ids=live_ids(live),
+                            options=ExecutorOptions(parallelism=parallelism, keep_going=keep_going),
+                            secrets=secrets, journal=journal, on_event=on_event, idempotency_seed=idempotency_seed)
+        report = executor.run()
+        if atomic and not report.ok:
+            undo, irreversible = undo_plan(plan, report)
+            undo_report = Executor(client, undo, live_ids=live_ids(live),
+                                   options=ExecutorOptions(parallelism=parallelism, keep_going=True),
+                                   on_event=on_event, idempotency_seed=f"{executor.seed}:undo").run()
+            mark_undone(report, undo_report, irreversible)
+    finally:
+        if held is not None:
+            account_lease.release(client, held)  # also after a failure or Ctrl-C
+    if held is not None and held.note:
+        report.notes.append(held.note)
     return report
 
 
