@@ -37,13 +37,16 @@ def find_moves(desired: DesiredState, live: LiveState) -> dict[str, tuple[Any, .
     its project's old name)."""
     moves: dict[str, tuple[Any, ...]] = {}
     old_of: dict[str, str] = {}  # new address → old address
-    for kind in KINDS:
-        if not renamable(kind):
+    # One pass over the config (10,000 resources: no address is recomputed), usually empty.
+    declared = [(address, r) for address, r in desired.resources.items()
+                if r.meta and isinstance(r.meta.get(META), str) and address not in live.resources]
+    for kind in KINDS:  # parents first
+        if not declared or not renamable(kind):
             continue
-        for r in desired.resources.values():
-            old_name = r.meta.get(META)
-            if r.kind != kind.name or not isinstance(old_name, str) or r.address in live.resources:
+        for address, r in declared:
+            if r.kind != kind.name:
                 continue
+            old_name = r.meta[META]
             parent_identity = r.identity[:-1]
             if kind.parent is not None:
                 old_parent = old_of.get(REGISTRY[kind.parent].address(parent_identity))
@@ -53,7 +56,7 @@ def find_moves(desired: DesiredState, live: LiveState) -> dict[str, tuple[Any, .
             old_address = kind.address(parent_identity + (old_name,))
             if old_address in live.resources and old_address not in moves:
                 moves[old_address] = r.identity
-                old_of[r.address] = old_address
+                old_of[address] = old_address
     return moves
 
 
@@ -98,14 +101,15 @@ def rename_hints(desired: DesiredState, live: LiveState, undeclared: Iterable[Li
     some evidence beyond that (a declared field, or the same key names), or any new project
     would look like a rename of any old one."""
     created: dict[tuple[str, tuple[Any, ...]], list[DesiredResource]] = {}
-    for r in desired.resources.values():
-        if renamable(r.spec) and r.address not in live.resources and not r.meta.get(META):
+    kinds = {k.name for k in KINDS if renamable(k)}
+    for address, r in desired.resources.items():
+        if r.kind in kinds and address not in live.resources and not r.meta.get(META):
             created.setdefault((r.kind, r.identity[:-1]), []).append(r)
     if not created:
         return {}
     gone: dict[tuple[str, tuple[Any, ...]], list[LiveResource]] = {}
     for got in undeclared:
-        if renamable(REGISTRY[got.kind]):
+        if got.kind in kinds:
             gone.setdefault((got.kind, got.item.identity[:-1]), []).append(got)
     hints: dict[str, tuple[str, str]] = {}
     for group, olds in gone.items():
