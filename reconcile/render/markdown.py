@@ -30,6 +30,9 @@ def render_plan_markdown(plan: Plan, *, title: str = "Infrai plan", limit: int =
         head += [f"**Drift:** {len(drift)} live object{'s' if len(drift) != 1 else ''} the configuration does not "
                  f"declare, inside what it manages: {listed}. Declare them, delete them with `--prune`, or set "
                  "`unmanaged: ignore` if they are not yours.", ""]
+    # Warnings (apply would refuse this plan, a likely rename, an unreadable singleton) come
+    # before the changes, so a trimmed comment still shows them.
+    head += [f"> **Warning:** {w}" for w in plan.warnings] + ([""] if plan.warnings else [])
     if not plan.changes:
         return "\n".join(head + ["No changes to make." if drift else "No changes. The account matches the configuration.", ""])
     # One block of lines per change, so truncation drops whole changes, never part of a line.

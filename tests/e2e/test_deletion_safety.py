@@ -56,6 +56,9 @@ def test_an_empty_config_with_prune_is_refused_on_a_12_object_account(run_cli, w
     assert "Warning: apply refuses this plan without --force: it deletes every project it manages (2 of 2)" \
         in planned.stdout
 
+    markdown = run_cli("plan", cfg, "--prune", "--format", "markdown", env=env).stdout  # the PR comment
+    assert "> **Warning:** apply refuses this plan without --force: it deletes every project" in markdown
+
     refused = run_cli("apply", cfg, "--prune", "--auto-approve", env=env)
     assert refused.exit_code == 1, refused.output
     err = refused.stderr

@@ -81,3 +81,12 @@ def test_the_callers_own_project_is_never_taken_for_a_renamed_one():
     d2 = desired(want("project", name="web"), want("api_key", project="web", name="ci"))
     l2 = live(project("p1", "old"), key("k1", "p1", "ci"))
     assert any("projects.web looks like a rename of projects.old" in w for w in build_plan(d2, l2).warnings)
+
+
+def test_the_hint_reaches_the_pull_request_comment():
+    from reconcile.render import render_plan_markdown
+
+    d = desired(want("project", name="web"), want("api_key", project="web", name="deploy"))
+    l = live(project("p1", "web"), key("k1", "p1", "ci"))
+    markdown = render_plan_markdown(build_plan(d, l))
+    assert "> **Warning:** projects.web.keys.deploy looks like a rename of projects.web.keys.ci" in markdown
