@@ -83,10 +83,12 @@ def acquire(client: LeaseClient, now: datetime | None = None, ttl: timedelta = D
                                         json={"name": LEASE_PROJECT, "metadata": {LEASE_METADATA_KEY: record}},
                                         idempotency_key=f"rcl-lease-{run_id}-{attempt}"))
             return Lease(run_id, str(data.get("id")) if isinstance(data, dict) else None)
-        except Conflict:
+        except Conflict as exc:
             current = _current(client)
             if current is None:
-                continue  # released between our create and our read: try once more
+                if attempt == 1:
+                    continue  # released between our create and our read: try once more
+                return _unguarded(run_id, exc)  # a 409 that is not about the name (a project limit)
             held, project_id = current
             expires = parse_api_time(held.get("expires_at"))
             expired = expires is not None and expires <= now
@@ -95,10 +97,14 @@ def acquire(client: LeaseClient, now: datetime | None = None, ttl: timedelta = D
                 continue
             raise LeaseHeld(_held_message(held, project_id)) from None
         except ApiStatusError as exc:  # no projects:write, a project limit: run unguarded, and say so
-            return Lease(run_id, note=f"Note: the account lease could not be taken ({exc.__class__.__name__}: "
-                                      f"{str(exc).splitlines()[0]}); this apply is not guarded against another "
-                                      "running on the same account at the same time (docs/journal.md).")
+            return _unguarded(run_id, exc)
     raise LeaseHeld(f"another apply keeps taking the account lease (project {LEASE_PROJECT}); try again")
+
+
+def _unguarded(run_id: str, exc: Exception) -> Lease:
+    return Lease(run_id, note=f"Note: the account lease could not be taken ({exc.__class__.__name__}: "
+                              f"{str(exc).splitlines()[0]}); this apply is not guarded against another "
+                              "running on the same account at the same time (docs/journal.md).")
 
 
 def release(client: LeaseClient, lease: Lease) -> None:
