@@ -89,6 +89,20 @@ def relabel(live: LiveState, moves: Mapping[str, tuple[Any, ...]]) -> LiveState:
     return replace(live, resources=resources, duplicates=list(live.duplicates))
 
 
+def clashing_renames(desired: DesiredState, live: LiveState) -> list[str]:
+    """Warnings for `renamed_from` whose old and new objects both exist live: nothing is
+    renamed (the new one is matched), and the old one is an undeclared object."""
+    out = []
+    for address, r in desired.resources.items():
+        old_name = r.meta.get(META) if r.meta else None
+        if isinstance(old_name, str) and address in live.resources and renamable(r.spec):
+            old_address = r.spec.address(r.identity[:-1] + (old_name,))
+            if old_address in live.resources and old_address != address:
+                out.append(f"{address}: renamed_from {old_name!r} does nothing: {address} exists already, and so "
+                           f"does {old_address}, left undeclared (delete it, or drop renamed_from)")
+    return out
+
+
 def apply_moves(desired: DesiredState, live: LiveState) -> LiveState:
     return relabel(live, find_moves(desired, live))
 

@@ -26,7 +26,7 @@ from ..kinds import KINDS, LEVELS, REGISTRY, KindSpec
 from ..kinds.units import parse_api_time, parse_duration_hours
 from ..state import DesiredResource, DesiredState, LiveResource, LiveState, gc_paused
 from .model import Action, Change, FieldDiff, Plan, Unmanaged
-from .moves import apply_moves, rename_hints
+from .moves import apply_moves, clashing_renames, rename_hints
 
 KIND_ORDER = {k.name: i for i, k in enumerate(KINDS)}
 
@@ -130,7 +130,7 @@ def build_plan(desired: DesiredState, live: LiveState, options: PlanOptions = Pl
                                    drift=why is not None))
 
     hints = rename_hints(desired, live, undeclared, _diffable)
-    warnings += [hint for _, hint in hints.values()]
+    warnings += [hint for _, hint in hints.values()] + clashing_renames(desired, live)
     changes = _cascade_deletes(changes, live)
     # A child deleted with its parent is not also "left alone" (its kind not being pruned).
     deleted = {c.address for c in changes if c.action is Action.DELETE}

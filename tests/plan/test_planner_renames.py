@@ -90,3 +90,12 @@ def test_the_hint_reaches_the_pull_request_comment():
     l = live(project("p1", "web"), key("k1", "p1", "ci"))
     markdown = render_plan_markdown(build_plan(d, l))
     assert "> **Warning:** projects.web.keys.deploy looks like a rename of projects.web.keys.ci" in markdown
+
+
+def test_renamed_from_with_both_names_live_renames_nothing_and_says_so():
+    d = desired(want("project", name="web"), want("api_key", {"renamed_from": "ci"}, project="web", name="deploy"))
+    l = live(project("p1", "web"), key("k1", "p1", "ci"), key("k2", "p1", "deploy"))
+    plan = build_plan(d, l)
+    assert plan.changes == ()
+    assert any("renamed_from 'ci' does nothing: projects.web.keys.deploy exists already" in w for w in plan.warnings)
+    assert [u.address for u in plan.drift] == ["projects.web.keys.ci"]
