@@ -6,12 +6,13 @@ Imports: everything but cli and emulator.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from secrets import token_hex
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
 from .apply import (
     ApplyEvent,
@@ -68,7 +69,7 @@ class Planned:
 def replan_saved(client: Any, saved: SavedPlan, *, force: bool, limits: SafetyLimits = SafetyLimits(),
                  parallelism: int = 8) -> Planned:
     """Re-read live state and keep the saved plan's steps, refusing if it went stale."""
-    live = read_live(client, parallelism=parallelism)
+    live = account_lease.without_lease(read_live(client, parallelism=parallelism))
     # The plan's renames, filed as it planned them (a no-op once they are applied).
     live = relabel(live, {c.moved_from: c.identity for c in saved.plan.changes if c.moved_from})
     done = check_not_stale(saved.plan, live)
@@ -88,7 +89,7 @@ def make_plan(client: Any, desired: DesiredState, *, prune: frozenset[str] = fro
         # CPU off the critical path (~25 ms at 10,000 resources). A stack's config is
         # stamped with ownership markers below, so its digest waits for the live state.
         config_digest = None if desired.stack else desired.config_digest()
-        live = reading.result()
+        live = account_lease.without_lease(reading.result())
     live = apply_moves(desired, live)  # renames (`renamed_from`): the old object under its new address
     if targets:
         check_targets(targets, [*desired.resources, *live.resources])
@@ -143,9 +144,7 @@ def apply_plan(client: Any, plan: Plan, live: LiveState, *, parallelism: int = 1
     """Run the plan's steps (and, with `atomic`, undo them after a failure), holding the
     account lease (apply/lease.py) throughout unless `lease` is False: a second apply on the
     same account meanwhile is refused with LeaseHeld before it changes anything."""
-    journal_path = getattr(journal, "path", None)
-    held = account_lease.acquire(client, now=server_now(live), journal=account_lease.journal_id(journal_path)
-                                 if journal_path is not None else None) if lease else None
+    held = account_lease.acquire(client, now=server_now(live), journal=_journal_id(journal)) if lease else None
     try:
         executor = Executor(client, plan, live_ids=live_ids(live),
                             options=ExecutorOptions(parallelism=parallelism, keep_going=keep_going),
@@ -163,6 +162,23 @@ def apply_plan(client: Any, plan: Plan, live: LiveState, *, parallelism: int = 1
     if held is not None and held.note:
         report.notes.append(held.note)
     return report
+
+
+def _journal_id(journal: Any) -> str | None:
+    path = getattr(journal, "path", None)
+    return account_lease.journal_id(path) if path is not None else None
+
+
+@contextlib.contextmanager
+def holding_account_lease(client: Any, journal: Any = None) -> Iterator[account_lease.Lease]:
+    """The account lease (apply/lease.py) for a whole apply — journal recovery, planning,
+    confirmation and steps — as Terraform holds its state lock: a second apply cannot plan
+    from a state the first is about to change (pass `lease=False` to apply_plan inside)."""
+    held = account_lease.acquire(client, journal=_journal_id(journal))
+    try:
+        yield held
+    finally:
+        account_lease.release(client, held)
 
 
 def adopt(client: Any, addresses: Iterable[str], stack: str) -> list[tuple[str, str]]:

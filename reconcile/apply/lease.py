@@ -4,7 +4,8 @@ The journal's `flock` serialises applies that share a directory; two CI runners 
 laptops do not share one. The API has no lock, but it keeps project names unique, and
 creating a project is atomic: of two applies creating the project `infrai-reconcile-lease`
 at once, one gets 409. So the lease *is* that project, its metadata saying who holds it
-(host, process, run id), since when, and until when (`expires_at`, a TTL on the API's clock).
+(host, process, run id) and for how long (`ttl_seconds`, from the project's `created_at`:
+the API's clock).
 An apply takes it before its first step and deletes it when done (also after a failure or
 Ctrl-C); a holder that died leaves it to expire, after which the next apply takes it over.
 
@@ -12,7 +13,7 @@ Best-effort: a key without `projects:write` (or an account at its project limit)
 it; the apply then says so and runs unguarded. The planner never plans, prunes or reports the
 lease project as drift (kinds/project.py).
 
-Imports: errors, kinds (by protocol: a client with `request` and `list_all`).
+Imports: errors, kinds, state (and a client by protocol: `request` and `list_all`).
 """
 
 from __future__ import annotations
@@ -20,14 +21,15 @@ from __future__ import annotations
 import hashlib
 import os
 import socket
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from secrets import token_hex
 from typing import Any, Protocol
 
 from ..errors import ApiStatusError, Conflict, LeaseHeld, NotFound, ReconcileError
-from ..kinds.project import LEASE_METADATA_KEY, LEASE_PROJECT
+from ..kinds.project import LEASE_METADATA_KEY, LEASE_PROJECT, PROJECT
 from ..kinds.units import parse_api_time
+from ..state import LiveState
 
 DEFAULT_TTL = timedelta(minutes=30)
 LIST = "/v1/account/projects/list"
@@ -69,14 +71,15 @@ def acquire(client: LeaseClient, now: datetime | None = None, ttl: timedelta = D
             holder: str | None = None, journal: str | None = None) -> Lease:
     """Take the lease, or raise LeaseHeld naming who holds it, since when and how to break it.
 
-    Taken over (deleted, then taken), once: a lease past its `expires_at` (its holder died),
-    and one held under our own `journal` id. Applies with one journal never overlap (its
-    flock, which our caller holds), so that holder is not running: it was killed, and this
-    is the apply that runs again to recover."""
+    Its time is the API's: it is held since the project's `created_at`, for `ttl_seconds`
+    (no clock of ours is compared with the API's; `now`, when not given, is read from
+    `whoami` only when there is a lease to judge). Taken over (deleted, then taken), once:
+    an expired lease (its holder died), and one held under our own `journal` id: applies
+    with one journal never overlap (its flock, which our caller holds), so that holder is
+    not running: it was killed, and this is the apply that runs again to recover."""
     run_id = token_hex(6)
-    now = now or datetime.now(timezone.utc)
-    record = {"holder": holder or holder_text(run_id), "run_id": run_id, "since": _iso(now),
-              "expires_at": _iso(now + ttl), **({"journal": journal} if journal else {})}
+    record = {"holder": holder or holder_text(run_id), "run_id": run_id, "ttl_seconds": int(ttl.total_seconds()),
+              **({"journal": journal} if journal else {})}
     for attempt in (1, 2):
         try:
             data = _data(client.request("POST", "/v1/account/projects/create",
@@ -90,7 +93,8 @@ def acquire(client: LeaseClient, now: datetime | None = None, ttl: timedelta = D
                     continue  # released between our create and our read: try once more
                 return _unguarded(run_id, exc)  # a 409 that is not about the name (a project limit)
             held, project_id = current
-            expires = parse_api_time(held.get("expires_at"))
+            expires = _expiry(held)
+            now = now or _server_now(client)
             expired = expires is not None and expires <= now
             if attempt == 1 and (expired or (journal is not None and held.get("journal") == journal)):
                 _delete(client, project_id)  # its holder died
@@ -99,6 +103,32 @@ def acquire(client: LeaseClient, now: datetime | None = None, ttl: timedelta = D
         except ApiStatusError as exc:  # no projects:write, a project limit: run unguarded, and say so
             return _unguarded(run_id, exc)
     raise LeaseHeld(f"another apply keeps taking the account lease (project {LEASE_PROJECT}); try again")
+
+
+def _expiry(held: dict[str, Any]) -> datetime | None:
+    since = parse_api_time(held.get("since"))
+    ttl = held.get("ttl_seconds")
+    if since is None or not isinstance(ttl, (int, float)) or isinstance(ttl, bool):
+        return None
+    return since + timedelta(seconds=ttl)
+
+
+def _server_now(client: LeaseClient) -> datetime:
+    try:
+        who = _data(client.request("GET", "/v1/account/whoami"))
+    except ApiStatusError:
+        who = None
+    server = parse_api_time(who.get("server_time")) if isinstance(who, dict) else None
+    return server or datetime.now(timezone.utc)
+
+
+def without_lease(live: LiveState) -> LiveState:
+    """The live state without the lease project: it is no one's config object, so plans
+    neither list, count, prune nor report it (an apply plans while holding it)."""
+    address = PROJECT.address((LEASE_PROJECT,))
+    if address not in live.resources:
+        return live
+    return replace(live, resources={a: r for a, r in live.resources.items() if a != address})
 
 
 def _unguarded(run_id: str, exc: Exception) -> Lease:
@@ -124,7 +154,8 @@ def _current(client: LeaseClient) -> tuple[dict[str, Any], str] | None:
     for project in client.list_all(LIST):
         if isinstance(project, dict) and project.get("name") == LEASE_PROJECT:
             record = (project.get("metadata") or {}).get(LEASE_METADATA_KEY)
-            return (record if isinstance(record, dict) else {}), str(project.get("id"))
+            record = {**(record if isinstance(record, dict) else {}), "since": project.get("created_at")}
+            return record, str(project.get("id"))
     return None
 
 
@@ -138,8 +169,9 @@ def _delete(client: LeaseClient, project_id: str) -> None:
 
 def _held_message(held: dict[str, Any], project_id: str) -> str:
     who = held.get("holder") or "an unknown holder"
+    expires = _expiry(held)
     return (f"another apply is running on this account: the account lease is held by {who} since "
-            f"{held.get('since') or 'an unknown time'} (until {held.get('expires_at') or 'unknown'}). "
+            f"{held.get('since') or 'an unknown time'} (until {_iso(expires) if expires else 'unknown'}). "
             "Wait for it to finish and run apply again. If no apply is running (its holder died), the lease "
             f"expires by itself; to break it now, delete the project {LEASE_PROJECT} (id {project_id}): "
             f"DELETE /v1/account/projects/delete/{project_id}.")

@@ -17,6 +17,7 @@ class FakeApi:
     """Projects by name; a create of a taken name is a 409, as in the API."""
 
     def __init__(self, refuse: Exception | None = None):
+        self.now = NOW
         self.projects: dict[str, dict[str, Any]] = {}
         self.refuse = refuse
         self.deleted: list[str] = []
@@ -28,9 +29,11 @@ class FakeApi:
                 raise self.refuse
             if json["name"] in self.projects:
                 raise Conflict(409, "CONFLICT", "a project named that already exists", "POST", path)
-            project = {"id": f"p{len(self.projects) + len(self.deleted)}", **json}
+            project = {"id": f"p{len(self.projects) + len(self.deleted)}", "created_at": _iso(self.now), **json}
             self.projects[json["name"]] = project
             return project
+        if method == "GET":  # whoami
+            return {"server_time": _iso(self.now)}
         pid = path.rsplit("/", 1)[-1]
         self.deleted.append(pid)
         self.projects = {n: p for n, p in self.projects.items() if p["id"] != pid}
@@ -40,14 +43,19 @@ class FakeApi:
         return list(self.projects.values())
 
 
+def _iso(t: datetime) -> str:
+    return t.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def test_taken_then_refused_to_a_second_then_released():
     api = FakeApi()
-    first = acquire(api, now=NOW, holder="a@h pid 1 run x")
-    assert first.held and api.projects["infrai-reconcile-lease"]["metadata"]["infrai-reconcile/lease"]["expires_at"] \
-        == "2026-01-01T12:30:00Z"
-    with pytest.raises(LeaseHeld, match=r"held by a@h pid 1 run x since 2026-01-01T12:00:00Z .*DELETE "
-                                        r"/v1/account/projects/delete/p0"):
-        acquire(api, now=NOW + timedelta(minutes=5))
+    first = acquire(api, holder="a@h pid 1 run x")
+    assert first.held and api.projects["infrai-reconcile-lease"]["metadata"]["infrai-reconcile/lease"]["ttl_seconds"] \
+        == 1800
+    api.now = NOW + timedelta(minutes=5)  # the API's clock judges the lease
+    with pytest.raises(LeaseHeld, match=r"held by a@h pid 1 run x since 2026-01-01T12:00:00Z \(until "
+                                        r"2026-01-01T12:30:00Z\).*DELETE /v1/account/projects/delete/p0"):
+        acquire(api)
     release(api, first)
     assert not first.held and api.projects == {}
     assert acquire(api, now=NOW).held
@@ -55,8 +63,9 @@ def test_taken_then_refused_to_a_second_then_released():
 
 def test_an_expired_lease_or_one_left_under_our_own_journal_is_taken_over():
     api = FakeApi()
-    acquire(api, now=NOW, holder="dead")
-    assert acquire(api, now=NOW + timedelta(minutes=31)).held  # expired
+    acquire(api, holder="dead")
+    api.now = NOW + timedelta(minutes=31)
+    assert acquire(api).held  # expired
     api = FakeApi()
     mine = journal_id("/tmp/x/.infrai-journal.jsonl")
     acquire(api, now=NOW, holder="killed", journal=mine)

@@ -92,16 +92,19 @@ def test_a_dead_holders_lease_expires_and_is_taken_over(run_cli, workdir, http_e
     url, key, emu = http_emulator
     env = {"INFRAI_API_KEY": key, "INFRAI_BASE_URL": url}
     (workdir / "infrai.yaml").write_text(ALERTS)
-    record = {"holder": "ghost@gone pid 1 run dead", "run_id": "dead", "since": "2026-01-01T00:00:00Z",
-              "expires_at": "2026-01-01T00:30:00Z"}
+    # What a killed apply of another machine leaves: its lease, held for 30 minutes from creation.
+    httpx.post(f"{url}/_emulator/clock", json={"now": "2026-01-01T00:00:00Z"}).raise_for_status()
+    record = {"holder": "ghost@gone pid 1 run dead", "run_id": "dead", "ttl_seconds": 1800}
     emu.post("/v1/account/projects/create", {"name": "infrai-reconcile-lease",
                                              "metadata": {"infrai-reconcile/lease": record}})
     # Not expired on the API's clock yet: refused, naming the dead holder.
     httpx.post(f"{url}/_emulator/clock", json={"now": "2026-01-01T00:10:00Z"}).raise_for_status()
     refused = run_cli("apply", str(workdir), "--auto-approve", env=env)
-    assert refused.exit_code == 1 and "held by ghost@gone pid 1 run dead since 2026-01-01T00:00:00Z" in refused.stderr
+    assert refused.exit_code == 1
+    assert ("held by ghost@gone pid 1 run dead since 2026-01-01T00:00:00Z (until 2026-01-01T00:30:00Z)"
+            in refused.stderr)
     plan = run_cli("plan", str(workdir), "--detailed-exitcode", "--no-color", env=env)
-    assert "infrai-reconcile-lease  (not declared; the lease of an apply running on this account" in plan.stdout
+    assert plan.exit_code == 2 and "infrai-reconcile-lease" not in plan.stdout  # no one's config object
     httpx.post(f"{url}/_emulator/clock", json={"now": "2026-01-01T01:00:00Z"}).raise_for_status()
     taken = run_cli("apply", str(workdir), "--auto-approve", env=env)
     assert taken.exit_code == 0, taken.output
