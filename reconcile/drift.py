@@ -1,8 +1,9 @@
 """The drift report: how the live account differs from the configuration, as data.
 
 Built from a plan (pure): per resource that would change, each drifted field with its live
-and declared value (sensitive values masked as in the plan), plus how many live objects
-of each kind the configuration does not declare. Written by `plan --drift-report FILE`;
+and declared value (sensitive values masked as in the plan); the undeclared live objects
+that are drift (inside what the config manages); and how many live objects of each kind
+the configuration does not declare. Written by `plan --drift-report FILE`;
 the document is described in schemas/plan.schema.json (`type: drift`).
 Imports: plan, render.json_ (format version).
 """
@@ -31,11 +32,13 @@ def drift_report(plan: Plan) -> dict[str, Any]:
     return {
         "format_version": JSON_FORMAT_VERSION,
         "type": "drift",
-        "drifted": plan.has_changes,
+        "drifted": plan.has_drift,
         "partial": plan.partial,
         "summary": plan.counts(),
         "drifted_fields": fields,
         "resources": resources,
+        # Live objects the config does not declare, inside what it manages (docs/gitops.md#drift).
+        "undeclared": [{"address": u.address, "kind": u.kind, "reason": u.reason} for u in plan.drift],
         "unmanaged_counts": unmanaged,
         "live_counts": dict(plan.live_counts),
         "config_digest": plan.config_digest,

@@ -6,12 +6,13 @@ Imports: everything but cli and emulator.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from secrets import token_hex
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
 from .apply import (
     ApplyEvent,
@@ -21,6 +22,7 @@ from .apply import (
     SecretRouter,
     live_ids,
 )
+from .apply import lease as account_lease
 from .apply.rollback import mark_undone, undo_plan
 from .defaults import DEFAULT_PARALLELISM
 from .impact import assess, facts_needed
@@ -38,7 +40,8 @@ from .plan import (
     ownership,
 )
 from .plan.model import Deferred
-from .plan.safety import check_replaced_parents
+from .plan.moves import apply_moves, relabel
+from .plan.safety import check_replaced_parents, threshold_problems
 from .plan.saved import SavedPlan, check_not_stale, without
 from .plan.targets import check_targets
 from .state import DesiredState, LiveState
@@ -67,7 +70,9 @@ class Planned:
 def replan_saved(client: Any, saved: SavedPlan, *, force: bool, limits: SafetyLimits = SafetyLimits(),
                  parallelism: int = DEFAULT_PARALLELISM) -> Planned:
     """Re-read live state and keep the saved plan's steps, refusing if it went stale."""
-    live = read_live(client, parallelism=parallelism)
+    live = account_lease.without_lease(read_live(client, parallelism=parallelism))
+    # The plan's renames, filed as it planned them (a no-op once they are applied).
+    live = relabel(live, {c.moved_from: c.identity for c in saved.plan.changes if c.moved_from})
     done = check_not_stale(saved.plan, live)
     plan = with_impacts(client, without(saved.plan, set(done)), live, parallelism=parallelism)
     check_protected(plan, set())
@@ -85,7 +90,8 @@ def make_plan(client: Any, desired: DesiredState, *, prune: frozenset[str] = fro
         # CPU off the critical path (~25 ms at 10,000 resources). A stack's config is
         # stamped with ownership markers below, so its digest waits for the live state.
         config_digest = None if desired.stack else desired.config_digest()
-        live = reading.result()
+        live = account_lease.without_lease(reading.result())
+    live = apply_moves(desired, live)  # renames (`renamed_from`): the old object under its new address
     if targets:
         check_targets(targets, [*desired.resources, *live.resources])
     now = server_now(live) or datetime.now(timezone.utc)
@@ -99,6 +105,11 @@ def make_plan(client: Any, desired: DesiredState, *, prune: frozenset[str] = fro
     plan = build_plan(desired, live, PlanOptions(prune=prune, targets=targets, replace=replace, now=now,
                                                  ownership=ownership.prune_filter(desired.stack, live),
                                                  config_digest=config_digest))
+    problems = threshold_problems(plan)
+    if problems:
+        # Shown by `plan` too, so a reviewer sees it before apply refuses it.
+        plan = dataclasses.replace(plan, warnings=plan.warnings + tuple(
+            f"apply refuses this plan without --force: it {p}" for p in problems))
     # A fresh random part per run: an identical plan made again later (the account went
     # back to an earlier state) must not replay the API's stored answers to the first one.
     salt = token_hex(8)
@@ -130,18 +141,45 @@ def check_plan(planned: Planned, *, force: bool, limits: SafetyLimits = SafetyLi
 def apply_plan(client: Any, plan: Plan, live: LiveState, *, parallelism: int = DEFAULT_PARALLELISM, keep_going: bool = False,
                secrets: SecretRouter | None = None, journal: Any = None,
                on_event: Callable[[ApplyEvent], None] | None = None,
-               idempotency_seed: str | None = None, atomic: bool = False) -> ApplyReport:
-    executor = Executor(client, plan, live_ids=live_ids(live),
-                        options=ExecutorOptions(parallelism=parallelism, keep_going=keep_going),
-                        secrets=secrets, journal=journal, on_event=on_event, idempotency_seed=idempotency_seed)
-    report = executor.run()
-    if atomic and not report.ok:
-        undo, irreversible = undo_plan(plan, report)
-        undo_report = Executor(client, undo, live_ids=live_ids(live),
-                               options=ExecutorOptions(parallelism=parallelism, keep_going=True),
-                               on_event=on_event, idempotency_seed=f"{executor.seed}:undo").run()
-        mark_undone(report, undo_report, irreversible)
+               idempotency_seed: str | None = None, atomic: bool = False, lease: bool = True) -> ApplyReport:
+    """Run the plan's steps (and, with `atomic`, undo them after a failure), holding the
+    account lease (apply/lease.py) throughout unless `lease` is False: a second apply on the
+    same account meanwhile is refused with LeaseHeld before it changes anything."""
+    held = account_lease.acquire(client, now=server_now(live), journal=_journal_id(journal)) if lease else None
+    try:
+        executor = Executor(client, plan, live_ids=live_ids(live),
+                            options=ExecutorOptions(parallelism=parallelism, keep_going=keep_going),
+                            secrets=secrets, journal=journal, on_event=on_event, idempotency_seed=idempotency_seed)
+        report = executor.run()
+        if atomic and not report.ok:
+            undo, irreversible = undo_plan(plan, report)
+            undo_report = Executor(client, undo, live_ids=live_ids(live),
+                                   options=ExecutorOptions(parallelism=parallelism, keep_going=True),
+                                   on_event=on_event, idempotency_seed=f"{executor.seed}:undo").run()
+            mark_undone(report, undo_report, irreversible)
+    finally:
+        if held is not None:
+            account_lease.release(client, held)  # also after a failure or Ctrl-C
+    if held is not None and held.note:
+        report.notes.append(held.note)
     return report
+
+
+def _journal_id(journal: Any) -> str | None:
+    path = getattr(journal, "path", None)
+    return account_lease.journal_id(path) if path is not None else None
+
+
+@contextlib.contextmanager
+def holding_account_lease(client: Any, journal: Any = None) -> Iterator[account_lease.Lease]:
+    """The account lease (apply/lease.py) for a whole apply — journal recovery, planning,
+    confirmation and steps — as Terraform holds its state lock: a second apply cannot plan
+    from a state the first is about to change (pass `lease=False` to apply_plan inside)."""
+    held = account_lease.acquire(client, journal=_journal_id(journal))
+    try:
+        yield held
+    finally:
+        account_lease.release(client, held)
 
 
 def adopt(client: Any, addresses: Iterable[str], stack: str, *,
@@ -153,7 +191,7 @@ def adopt(client: Any, addresses: Iterable[str], stack: str, *,
     """
     from .errors import ReconcileError
 
-    live = read_live(client, parallelism=parallelism)
+    live = account_lease.without_lease(read_live(client, parallelism=parallelism))
     work = []
     problems = []
     for address in addresses:

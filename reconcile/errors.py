@@ -21,6 +21,7 @@
      ├── PolicyViolation(violations)   the plan breaks a `--policy` rule (exit code 3)
      ├── ImpactAboveThreshold           an impact at or above `--fail-on` (exit code 4)
      ├── StalePlan                      a saved plan whose live state has moved on
+     ├── LeaseHeld                      another apply holds the account lease
      ├── PlanFileError                  a saved plan file that cannot be used
      ├── ApplyError(report)             an apply that did not finish; the report says what did
      ├── StopApply                      a step not started because apply must not go on
@@ -203,6 +204,10 @@ class UnsafePlan(ReconcileError):
 
 class TooMuchChange(UnsafePlan):
     pass
+
+
+class LeaseHeld(ReconcileError):
+    """Another apply holds the account lease (apply/lease.py): nothing was changed."""
 
 
 class ProtectedDelete(UnsafePlan):

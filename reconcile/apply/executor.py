@@ -115,16 +115,19 @@ class Executor:
         heapq.heapify(ready)
 
         def skip_dependents(address: str) -> None:
-            """Skip (with an event) every pending step that depends on `address`, transitively."""
-            todo, skipped = list(dependents.get(address, ())), []
+            """Skip (with an event) every pending step that depends on `address`, transitively,
+            each naming the dependency that stopped it."""
+            todo = [(d, address) for d in dependents.get(address, ())]
+            skipped = []
             while todo:
-                result = results[todo.pop()]
+                dependent, because = todo.pop()
+                result = results[dependent]
                 if result.status is not StepStatus.PENDING:
                     continue
                 result.status = StepStatus.SKIPPED
-                result.error = "a step it depends on did not succeed"
+                result.error = _skip_reason(because, results[because])
                 skipped.append(result)
-                todo.extend(dependents.get(result.change.address, ()))
+                todo.extend((d, dependent) for d in dependents.get(dependent, ()))
             for result in sorted(skipped, key=lambda r: order[r.change.address]):
                 self.on_event(ApplyEvent(result.change, StepStatus.SKIPPED, result.error))
 
@@ -178,9 +181,11 @@ class Executor:
         for change in self.plan.changes:
             result = results[change.address]
             if result.status is StepStatus.PENDING:
-                failed_before = any(results[d].status in (StepStatus.FAILED, StepStatus.SKIPPED)
-                                    for d in change.depends_on if d in in_plan)
+                failed_before = next((d for d in change.depends_on if d in in_plan
+                                      and results[d].status in (StepStatus.FAILED, StepStatus.SKIPPED)), None)
                 result.status = StepStatus.SKIPPED if failed_before else StepStatus.NOT_STARTED
+                if failed_before:
+                    result.error = _skip_reason(failed_before, results[failed_before])
         ordered = [results[c.address] for c in self.plan.changes]
         return ApplyReport(ordered, interrupted=interrupted, stopped_early=stopping,
                            elapsed_s=time.monotonic() - started,
@@ -265,7 +270,9 @@ class Executor:
         # compared, so sending it would change it behind the plan's back.
         desired = {k: v for k, v in self._api_values(spec, change.after or {}).items()
                    if not spec.fields[k].write_only}
-        changed = {k: desired[k] for k in change.changed_fields if k in desired and k not in spec.identity}
+        # An identity field is sent only for a rename (`renamed_from`): the API renames in place.
+        changed = {k: desired[k] for k in change.changed_fields
+                   if k in desired and (k not in spec.identity or change.moved_from)}
         builder = spec.update_calls or default_update_calls
         for i, call in enumerate(builder(spec, desired, changed, before, change.live_id, self.ids)):
             self._call(change, call, 10 + i, result)
@@ -306,6 +313,14 @@ class Executor:
             except ReconcileError:
                 self._stop_secrets.set()
                 raise
+
+
+def _skip_reason(dependency: str, result: StepResult) -> str:
+    """`depends on projects.web (failed)`; for a chain, `depends on projects.web.keys.ci
+    (skipped: depends on projects.web (failed))` — always back to the step that failed."""
+    if result.status is StepStatus.SKIPPED and result.error:
+        return f"depends on {dependency} (skipped: {result.error})"
+    return f"depends on {dependency} ({result.status.value.replace('_', ' ')})"
 
 
 @contextlib.contextmanager

@@ -13,7 +13,7 @@ import click
 from ..apply import ApplyEvent, ApplyReport, FileSink, SecretRouter
 from ..apply.journal import ApplyJournal, default_journal_path, recover
 from ..apply.secrets import SecretSink, sinks_from_settings
-from ..engine import apply_plan, check_plan, make_plan, prune_kinds, replan_saved
+from ..engine import apply_plan, check_plan, holding_account_lease, make_plan, prune_kinds, replan_saved
 from ..errors import ReconcileError
 from ..plan import Plan
 from ..plan.saved import is_plan_file, load_plan
@@ -90,7 +90,10 @@ def apply(paths: tuple[str, ...], var_pairs: tuple[str, ...], var_files: tuple[s
     for warning in check_secrets_files(files, allow=allow_tracked_secrets):
         out.info(warning)
     with open_client(Connection(endpoint, local_db, parallelism, retries, retry_delay)) as client, \
-            ApplyJournal(journal_path or default_journal_path(secrets_out)) as journal:
+            ApplyJournal(journal_path or default_journal_path(secrets_out)) as journal, \
+            holding_account_lease(client, journal) as lease:  # one apply per account (docs/journal.md)
+        if lease.note:
+            out.info(lease.note)
         # Before planning: a secret lost by an interrupted apply is recovered (docs/journal.md).
         recovery = recover(journal, client, router, read_live=lambda c: make_plan_live(c, parallelism))
         for note in recovery.notes:
@@ -126,7 +129,7 @@ def apply(paths: tuple[str, ...], var_pairs: tuple[str, ...], var_files: tuple[s
         with _progress(out, fmt, len(planned.plan.changes)) as on_event:
             report = apply_plan(client, planned.plan, planned.live, parallelism=parallelism,
                                 keep_going=keep_going, secrets=router, journal=journal, on_event=on_event,
-                                idempotency_seed=planned.idempotency_seed, atomic=atomic)
+                                idempotency_seed=planned.idempotency_seed, atomic=atomic, lease=False)
         recovery.settle(journal, {r.change.address for r in report.results if r.status.value == "succeeded"
                                   and r.change.action.value in ("rotate", "replace")})
         _close_journal(journal, report.ok and recovery.ok)

@@ -43,7 +43,8 @@ def _render(plan: Plan, fmt: str, color: bool) -> str:
 @connection_options
 @plan_options
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True)
-@click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when the plan has changes (drift).")
+@click.option("--detailed-exitcode", is_flag=True,
+              help="Exit 2 when the plan has changes or drift (undeclared objects; docs/gitops.md#drift).")
 @click.option("--out", "out_file", type=click.Path(dir_okay=False), help="Save the plan for `apply PLANFILE`.")
 @click.option("--drift-report", "drift_file", type=click.Path(dir_okay=False),
               help="Write a JSON drift report: drifted fields (live vs declared), unmanaged objects per kind.")
@@ -82,6 +83,6 @@ def plan(paths: tuple[str, ...], var_pairs: tuple[str, ...], var_files: tuple[st
                                             # Where secrets go (no secret in it): `apply PLANFILE` uses it.
                                             "secrets": desired.settings.get("secrets") or {}})
         Out(False).info(f"Saved the plan to {out_file}. Apply exactly these steps with: reconcile apply {out_file}")
-    if detailed_exitcode and planned.plan.has_changes:
+    if detailed_exitcode and planned.plan.has_drift:  # changes, or undeclared objects that are drift
         return EXIT_CHANGES
     return EXIT_OK

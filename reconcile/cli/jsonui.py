@@ -34,6 +34,8 @@ def emit(msg: dict[str, Any]) -> None:
 def emit_plan(plan: Plan) -> None:
     for change in plan.changes:
         emit(ui.planned_change(change))
+    for undeclared in plan.drift:
+        emit(ui.resource_drift(undeclared))
     for warning in plan.warnings:
         emit(ui.diagnostic(warning, level="warn"))
     emit(ui.plan_summary(plan))

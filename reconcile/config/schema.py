@@ -33,6 +33,10 @@ STACK_PATTERN = "^[a-z0-9-]{1,40}$"
 SETTINGS_SECTIONS = {
     "secrets": "Where secrets returned once by the API (key secrets, generated webhook signing secrets) go: `sinks`, each a `file` or an `exec` command (docs/secrets.md).",
     "policy": "Plan safety policy. Free-form for now; kept in the loaded state's settings.",
+    "unmanaged": "Live objects the config does not declare, inside what it manages (a key in a declared project; "
+                 "an object of a top-level kind the config declares any of): `drift` (the default: the plan reports "
+                 "them and --detailed-exitcode exits 2) or `ignore` (they are not yours: listed, not drift). "
+                 "A mapping sets it per kind, e.g. `{keys: ignore}` (docs/gitops.md#drift).",
 }
 # Sections whose shape is fixed (the others are free-form).
 SETTINGS_SCHEMAS: dict[str, dict[str, Any]] = {
@@ -59,6 +63,14 @@ SETTINGS_SCHEMAS: dict[str, dict[str, Any]] = {
             },
         },
     },
+}
+_UNMANAGED_MODES = {"type": "string", "enum": ["drift", "ignore"]}
+SETTINGS_SCHEMAS["unmanaged"] = {
+    "type": ["string", "object"],
+    "anyOf": [_UNMANAGED_MODES,
+              {"type": "object", "additionalProperties": False, "minProperties": 1,
+               "description": "Per kind (its config key): drift or ignore; kinds not listed are drift.",
+               "properties": {k.config_key: _UNMANAGED_MODES for k in KINDS if not k.singleton}}],
 }
 # What a failed `pattern` means, in words (jsonschema would only quote the regex).
 PATTERN_HINTS = {

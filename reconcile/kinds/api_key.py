@@ -22,7 +22,7 @@ from .base import (
     OwnershipMarker,
     sorted_set,
 )
-from .project import PROJECT, PROTECT, SCOPE_LIST
+from .project import PROJECT, PROTECT, RENAMED_FROM, SCOPE_LIST
 from .units import DURATION_PATTERN
 
 
@@ -69,6 +69,7 @@ API_KEY = KindSpec(
     ownership=OwnershipMarker(inherit=True),
     meta={
         "protect": PROTECT,
+        "renamed_from": RENAMED_FROM,
         "rotate_after": Meta({"type": ["string", "integer"], "pattern": DURATION_PATTERN},
                              "Rotate the key once it is older than this (e.g. 90d) since creation or its last rotation."),
         "grace_hours": Meta({"type": "integer", "minimum": 0, "maximum": 168},

@@ -121,6 +121,9 @@ class LiveItem:
     id: str | None
     raw: Mapping[str, Any]
     parent_id: str | None = None
+    # The address the API's state files it under, when a rename (`renamed_from`) or its
+    # parent's rename filed it under a new one for planning (plan/moves.py).
+    moved_from: str | None = None
 
 
 @dataclass(frozen=True)

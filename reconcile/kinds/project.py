@@ -2,14 +2,28 @@
 
 from __future__ import annotations
 
-from .base import Endpoint, Field, KindApi, KindSpec, Meta, OwnershipMarker, sorted_set
+from .base import Endpoint, Field, KindApi, KindSpec, LiveItem, Meta, OwnershipMarker, sorted_set
 from .vocab import SCOPES
 
 # The metadata entry naming the stack that owns a project (see docs/stacks.md).
 STACK_METADATA_KEY = "infrai-reconcile/stack"
+# The project that is the account lease while an apply runs, and its record (apply/lease.py).
+LEASE_PROJECT = "infrai-reconcile-lease"
+LEASE_METADATA_KEY = "infrai-reconcile/lease"
+
+
+def _never_prune(item: LiveItem) -> str | None:
+    if item.values.get("name") == LEASE_PROJECT:
+        return "the lease of an apply running on this account (docs/journal.md)"
+    return None
+
 
 SCOPE_LIST = {"type": "array", "items": {"type": "string", "enum": list(SCOPES)}}
 PROTECT = Meta({"type": "boolean"}, "true makes any plan that would delete or replace this resource fail.")
+# Kinds the API renames in place (their update takes `name`); see plan/moves.py.
+RENAMED_FROM = Meta({"type": "string", "minLength": 1, "maxLength": 128},
+                    "The name it had until now: the plan renames the live object in place (one update, same id) "
+                    "instead of deleting it and creating a new one. Remove it once applied.")
 
 PROJECT = KindSpec(
     name="project",
@@ -20,7 +34,7 @@ PROJECT = KindSpec(
     description="A project groups API keys and carries scopes, metadata and a rate limit.",
     fields={
         "name": Field({"type": "string", "minLength": 1, "maxLength": 128}, required=True,
-                      description="Unique in the account; the project's identity (renaming means a new project)."),
+                      description="Unique in the account; the project's identity (to rename it, see `renamed_from`)."),
         "scopes": Field(SCOPE_LIST, normalize=sorted_set,
                         description="Scopes its keys may hold; empty means the whole module."),
         "metadata": Field({"type": "object", "maxProperties": 64, "propertyNames": {"maxLength": 64}},
@@ -31,7 +45,8 @@ PROJECT = KindSpec(
         "created_at": Field({"type": "string"}, computed=True),
     },
     ownership=OwnershipMarker(field="metadata", key=STACK_METADATA_KEY),
-    meta={"protect": PROTECT},
+    meta={"protect": PROTECT, "renamed_from": RENAMED_FROM},
+    never_prune=_never_prune,
     api=KindApi(
         list=Endpoint("GET", "/v1/account/projects/list"),
         create=Endpoint("POST", "/v1/account/projects/create"),

@@ -1,8 +1,11 @@
-"""Parsing of human-friendly quantities used in configs: byte sizes and durations."""
+"""Parsing of human-friendly quantities used in configs (byte sizes, durations) and of the
+API's timestamps."""
 
 from __future__ import annotations
 
 import re
+from datetime import datetime, timezone
+from typing import Any
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGTP]i?B|B)?\s*$", re.IGNORECASE)
 _FACTORS = {
@@ -52,3 +55,14 @@ def parse_duration_hours(value: str | int) -> int:
     if not m:
         raise ValueError(f"{value!r} is not a duration: use e.g. 12h, 90d or 2w")
     return int(m.group(1)) * _HOURS[m.group(2)]
+
+
+def parse_api_time(value: Any) -> datetime | None:
+    """An API timestamp (`2026-01-02T03:04:05Z`) as an aware datetime; None when it is not one."""
+    if not isinstance(value, str):
+        return None
+    try:
+        t = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return t if t.tzinfo else t.replace(tzinfo=timezone.utc)

@@ -61,6 +61,9 @@ class Change:
     meta: Mapping[str, Any] = field(default_factory=dict)
     # The env variable names sensitive `after` values came from (never the values).
     secret_refs: Mapping[str, str] = field(default_factory=dict)
+    # The live object's address before a rename (`renamed_from`, or its parent's): apply
+    # finds it there (plan/moves.py).
+    moved_from: str | None = None
 
     @property
     def changed_fields(self) -> tuple[str, ...]:
@@ -109,16 +112,25 @@ class Change:
             "level": self.level,
             "irreversible": self.irreversible,
             "live_fingerprint": self.live_fingerprint,
+            **({"moved_from": self.moved_from} if self.moved_from else {}),
         }
 
 
 @dataclass(frozen=True)
 class Unmanaged:
-    """A live object the config does not declare, left alone."""
+    """A live object the config does not declare, left alone.
+
+    `drift` when it sits inside what the config manages (a key in a declared project, an
+    object of a top-level kind the config declares, a duplicate of a declared object) and
+    the config does not say such objects are not its own (`unmanaged: ignore`)."""
 
     address: str
     kind: str
     reason: str = "not declared"
+    drift: bool = False
+
+    def to_data(self) -> dict[str, Any]:
+        return {"address": self.address, "kind": self.kind, "reason": self.reason, "drift": self.drift}
 
 
 class Severity(str, Enum):
@@ -181,6 +193,9 @@ class Plan:
     # A str, or given as a callable computing it when first read (see Deferred).
     live_fingerprint: str = Deferred()  # type: ignore[assignment]
     live_counts: Mapping[str, int] = field(default_factory=dict)
+    # Per kind, the live objects this plan could delete: all but the caller's own key and
+    # project, the account owner and other stacks' objects (the safety rules' base).
+    managed_counts: Mapping[str, int] = field(default_factory=dict)
     # Kinds whose state this plan covers (a targeted plan covers fewer).
     kinds: tuple[str, ...] = ()
     # What the changes will do to money and limits (reconcile.impact), from usage read
@@ -196,6 +211,16 @@ class Plan:
     def has_changes(self) -> bool:
         return bool(self.changes)
 
+    @property
+    def drift(self) -> tuple[Unmanaged, ...]:
+        """Undeclared live objects that count as drift (see `Unmanaged`)."""
+        return tuple(u for u in self.unmanaged if u.drift)
+
+    @property
+    def has_drift(self) -> bool:
+        """Changes to make, or live objects the config should declare: `--detailed-exitcode` 2."""
+        return self.has_changes or any(u.drift for u in self.unmanaged)
+
     def counts(self) -> dict[str, int]:
         result = {a.value: 0 for a in Action}
         for c in self.changes:
@@ -208,6 +233,9 @@ class Plan:
                 f"{n['delete']} to delete")
         if n["rotate"]:
             text += f", {n['rotate']} to rotate"
+        drifted = len(self.drift)
+        if drifted:
+            text += f"; drift: {drifted} undeclared object{'s' if drifted != 1 else ''}"
         return text + "."
 
     def by_address(self) -> dict[str, Change]:
@@ -225,7 +253,7 @@ class Plan:
             "live_fingerprint": self.live_fingerprint,
             "summary": self.counts(),
             "changes": [c.to_data() for c in self.changes],
-            "unmanaged": [{"address": u.address, "kind": u.kind, "reason": u.reason} for u in self.unmanaged],
+            "unmanaged": [u.to_data() for u in self.unmanaged],
             "unmanaged_counts": unmanaged_counts,
             "warnings": list(self.warnings),
             "impacts": [i.to_data() for i in self.impacts],

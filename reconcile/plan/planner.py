@@ -5,11 +5,14 @@ Pipeline, per kind in registry order:
   the pairs that differ) → create / update / replace / rotate / delete or unmanaged →
   cascade deletes to children → dependencies between changes → order → targets.
 
-Imports: errors, kinds, state, plan.model.
+Renames (`renamed_from`) are settled first, by refiling the live state (plan.moves).
+
+Imports: errors, kinds, state, plan.model, plan.moves.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -18,9 +21,10 @@ from typing import Any, Iterable
 
 from ..errors import ConfigError
 from ..kinds import KINDS, LEVELS, REGISTRY, KindSpec
-from ..kinds.units import parse_duration_hours
+from ..kinds.units import parse_api_time, parse_duration_hours
 from ..state import DesiredResource, DesiredState, LiveResource, LiveState, gc_paused
 from .model import Action, Change, FieldDiff, Plan, Unmanaged
+from .moves import apply_moves, clashing_renames, rename_hints
 
 KIND_ORDER = {k.name: i for i, k in enumerate(KINDS)}
 
@@ -49,11 +53,17 @@ def build_plan(desired: DesiredState, live: LiveState, options: PlanOptions = Pl
     unmanaged: list[Unmanaged] = []
     warnings: list[str] = list(options.extra_warnings)
     now = options.now or datetime.now(timezone.utc)
+    live = _oldest_first(apply_moves(desired, live))  # the same state when nothing is renamed or duplicated
+    ignored = _ignored_kinds(desired.settings.get("unmanaged"))
 
     # Both states bucketed by kind in one pass each, keyed by the addresses they are already
     # keyed by (recomputing `r.address` and rescanning per kind cost ~0.1 s at 10,000).
     wanted_by_kind = _by_kind(desired.resources)
     have_by_kind = _by_kind(live.resources)
+    # Per kind, live objects the plan may never delete (the caller's own, the owner,
+    # another stack's): the safety rules count against the rest.
+    exempt: dict[str, int] = {}
+    undeclared: list[LiveResource] = []  # candidates for "looks like a rename"
     for kind in KINDS:
         wanted = wanted_by_kind.get(kind.name, {})
         have = have_by_kind.get(kind.name, {})
@@ -83,22 +93,52 @@ def build_plan(desired: DesiredState, live: LiveState, options: PlanOptions = Pl
             reason = _keep_reason(kind, got, live, prune, options)
             if reason is None:
                 changes.append(_delete(kind, got, "not declared and pruning is on"))
+                undeclared.append(got)
             else:
-                unmanaged.append(Unmanaged(address, kind.name, reason))
+                exempt_why = reason if kind.name in prune else _exempt_reason(kind, got, live, options)
+                if exempt_why is not None:
+                    exempt[kind.name] = exempt.get(kind.name, 0) + 1
+                    # Never drift, and the listing says why: "not declared; the API key this tool…".
+                    unmanaged.append(Unmanaged(address, kind.name, exempt_why if reason == exempt_why
+                                               else f"{reason}; {exempt_why}"))
+                    continue
+                undeclared.append(got)
+                inside = None if kind.name in ignored else _declared_container(kind, got, desired, wanted_by_kind)
+                unmanaged.append(Unmanaged(address, kind.name, inside or reason, drift=inside is not None))
     for dup in live.duplicates:
         kind = REGISTRY[dup.kind]
         reason = _keep_reason(kind, dup, live, prune, options)
         if reason is None:
-            changes.append(_delete(kind, dup, "a duplicate of a declared object", f"{dup.address}#{dup.id}"))
-        else:
+            changes.append(_delete(kind, dup, "a duplicate of a declared object (the oldest is kept)"
+                                   if dup.address in desired.resources else "a duplicate (the oldest is kept)",
+                                   f"{dup.address}#{dup.id}"))
+            continue
+        # A second object of a declared identity is drift whatever `unmanaged:` says: the
+        # config declares one; other duplicates follow the rule for undeclared objects.
+        exempt_why = reason if kind.name in prune else _exempt_reason(kind, dup, live, options)
+        if exempt_why is not None:
             unmanaged.append(Unmanaged(f"{dup.address}#{dup.id}", dup.kind, "duplicate; " + reason))
+            continue
+        if dup.address in desired.resources:
+            why: str | None = "a duplicate of a declared object"
+        else:
+            inside = None if kind.name in ignored else _declared_container(kind, dup, desired, wanted_by_kind)
+            why = f"duplicate; {inside}" if inside else None
+        unmanaged.append(Unmanaged(f"{dup.address}#{dup.id}", dup.kind, why or "duplicate; " + reason,
+                                   drift=why is not None))
 
+    hints = rename_hints(desired, live, undeclared, _diffable)
+    warnings += [hint for _, hint in hints.values()] + clashing_renames(desired, live)
     changes = _cascade_deletes(changes, live)
-    changes = _link(changes, live)
+    # A child deleted with its parent is not also "left alone" (its kind not being pruned).
+    deleted = {c.address for c in changes if c.action is Action.DELETE}
+    unmanaged = [u for u in unmanaged if u.address not in deleted]
+    changes = _link(changes, live, {old: new for old, (new, _) in hints.items()})
     if options.targets:
         changes = _target(changes, options.targets)
         unmanaged = []
     changes.sort(key=_order_key)
+    live_counts = _counts(live)
     return Plan(
         changes=tuple(changes),
         unmanaged=tuple(sorted(unmanaged, key=lambda u: (KIND_ORDER[u.kind], u.address))),
@@ -106,7 +146,8 @@ def build_plan(desired: DesiredState, live: LiveState, options: PlanOptions = Pl
         targets=tuple(options.targets),
         config_digest=options.config_digest or desired.config_digest(),
         live_fingerprint=live.fingerprint,  # computed only if read (a saved plan, an apply)
-        live_counts=_counts(live),
+        live_counts=live_counts,
+        managed_counts={k: n - exempt.get(k, 0) for k, n in live_counts.items()},
         kinds=tuple(sorted(live.kinds_read)),
     )
 
@@ -137,6 +178,12 @@ def _compare(kind: KindSpec, want: DesiredResource, got: LiveResource, force_rep
         diffs.extend(_field_diffs(name, current, value, f.sensitive))
         if not f.updatable:
             replace_reasons.append(f"{name} cannot be changed in place")
+    moved_from = got.item.moved_from
+    if moved_from is not None:
+        name = kind.identity[-1]
+        if live_values.get(name) != want.values.get(name):
+            changed[name] = want.values.get(name)
+            diffs.append(FieldDiff(name, live_values.get(name), want.values.get(name)))
     if force_replace:
         replace_reasons.append("replacement requested with --replace")
 
@@ -159,11 +206,13 @@ def _compare(kind: KindSpec, want: DesiredResource, got: LiveResource, force_rep
         action, reasons = Action.UPDATE, ()
     else:
         return None
+    if moved_from is not None and kind.identity[-1] in changed:
+        reasons = (f"renamed from {moved_from}",) + reasons
     return Change(
         address=want.address, kind=kind.name, identity=want.identity, action=action,
         before=before, after=after, diffs=tuple(diffs), reasons=reasons, live_id=got.id,
         level=LEVELS[kind.name], live_fingerprint=got.fingerprint(), meta=dict(want.meta),
-        secret_refs=dict(want.secret_refs),
+        secret_refs=dict(want.secret_refs), moved_from=moved_from,
     )
 
 
@@ -220,7 +269,7 @@ def _rotation_due(kind: KindSpec, want: DesiredResource, got: LiveResource, now:
     except ValueError as exc:
         raise ConfigError(f"{want.address}: rotate_after: {exc}", want.source) from exc
     since_field = "last_rotated_at" if got.values.get("last_rotated_at") else "created_at"
-    since = _parse_time(got.values.get(since_field))
+    since = parse_api_time(got.values.get(since_field))
     if since is None:
         return None
     age_hours = (now - since).total_seconds() / 3600
@@ -234,14 +283,7 @@ def _age(hours: float) -> str:
     return f"{hours / 24:.0f} days" if hours >= 48 else f"{hours:.0f} hours"
 
 
-def _parse_time(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        t = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return t if t.tzinfo else t.replace(tzinfo=timezone.utc)
+_parse_time = parse_api_time  # the name impact.py imports it by
 
 
 def _create(kind: KindSpec, want: DesiredResource) -> Change:
@@ -260,13 +302,63 @@ def _delete(kind: KindSpec, got: LiveResource, reason: str, address: str | None 
                   live_fingerprint=got.fingerprint())
 
 
+def _ignored_kinds(setting: Any) -> frozenset[str]:
+    """Kinds whose undeclared objects are not drift (`unmanaged: ignore`, or per kind)."""
+    if setting == "ignore":
+        return frozenset(k.name for k in KINDS)
+    if isinstance(setting, dict):
+        by_key = {k.config_key: k.name for k in KINDS}
+        return frozenset(by_key[key] for key, mode in setting.items() if mode == "ignore" and key in by_key)
+    return frozenset()
+
+
+def _declared_container(kind: KindSpec, got: LiveResource, desired: DesiredState,
+                        wanted_by_kind: dict[str, dict[str, Any]]) -> str | None:
+    """Why an undeclared live object is drift: it sits in something the config declares, its
+    parent (a key's project), or for a top-level kind the account, when the config declares
+    objects of that kind. None: the config says nothing about where it is."""
+    if kind.parent is not None:
+        parent = REGISTRY[kind.parent].address(got.item.identity[:-1])
+        return f"not declared in {parent}" if parent in desired.resources else None
+    if wanted_by_kind.get(kind.name):
+        return f"not declared among the config's {kind.config_key}"
+    return None
+
+
+def _oldest_first(live: LiveState) -> LiveState:
+    """Of objects sharing an identity, the oldest is the one matched to config (and kept);
+    the others are the duplicates."""
+    if not live.duplicates:
+        return live
+    resources = dict(live.resources)
+    duplicates = []
+    for dup in live.duplicates:
+        primary = resources.get(dup.address)
+        if primary is not None and _created(dup) < _created(primary):
+            resources[dup.address], dup = dup, primary
+        duplicates.append(dup)
+    return dataclasses.replace(live, resources=resources, duplicates=duplicates)
+
+
+def _created(r: LiveResource) -> str:
+    value = r.values.get("created_at")
+    return value if isinstance(value, str) else "~"  # unknown: never older than a known time
+
+
 def _keep_reason(kind: KindSpec, got: LiveResource, live: LiveState, prune: set[str],
                  options: PlanOptions) -> str | None:
     """Why a live object the config does not declare must be left alone (None: delete it)."""
     if kind.name not in prune:
         return "not declared"
-    if got.id is not None and got.id in (live.caller_key_id, live.caller_project_id):
-        return "it holds the API key this tool is using"
+    return _exempt_reason(kind, got, live, options)
+
+
+def _exempt_reason(kind: KindSpec, got: LiveResource, live: LiveState, options: PlanOptions) -> str | None:
+    """Why a live object may never be deleted, pruning or not (None: it may be)."""
+    if got.id is not None and got.id == live.caller_key_id:
+        return "the API key this tool is calling with"
+    if got.id is not None and got.id == live.caller_project_id:
+        return "the project of the API key this tool is calling with"
     if kind.never_prune is not None:
         why = kind.never_prune(got.item)
         if why:
@@ -294,10 +386,12 @@ def _cascade_deletes(changes: list[Change], live: LiveState) -> list[Change]:
     return changes + extra
 
 
-def _link(changes: list[Change], live: LiveState) -> list[Change]:
+def _link(changes: list[Change], live: LiveState, successors: dict[str, str] | None = None) -> list[Change]:
     """Fill in which changes each one waits for: a child's create waits for its parent's
     create; a parent's delete waits for its children's deletes; a kind waits for the
-    singleton kinds it depends on (e.g. the tier, whose limits it may need)."""
+    singleton kinds it depends on (e.g. the tier, whose limits it may need); the delete of
+    what looks renamed waits for its successor's create (`successors`: old → new address),
+    so a key is never gone before the one replacing it exists."""
     by_address = {c.address: c for c in changes}
     by_kind: dict[str, list[Change]] = {}
     for c in changes:
@@ -320,6 +414,9 @@ def _link(changes: list[Change], live: LiveState) -> list[Change]:
                 if child_kind.parent == c.kind:
                     deps.extend(d.address for d in by_kind.get(child_kind.name, [])
                                 if d.action is Action.DELETE and d.identity[:-1] == c.identity)
+            successor = by_address.get((successors or {}).get(c.address, ""))
+            if successor is not None and successor.action is Action.CREATE:
+                deps.append(successor.address)
         linked.append(_with(c, depends_on=tuple(sorted(set(deps)))))
     return linked
 

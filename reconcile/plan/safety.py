@@ -13,10 +13,16 @@ from .model import Action, Plan
 
 @dataclass(frozen=True)
 class SafetyLimits:
-    # Refuse when more than `max_destroy` objects would be destroyed AND they are more than
-    # `max_destroy_fraction` of their kind's live objects.
-    max_destroy: int = 10
+    """When a plan's deletions look like a mistake (an empty, truncated or wrongly-pointed
+    config with --prune) rather than an edit. Per kind, counted against the live objects
+    the plan could delete (`Plan.managed_counts`), keys deleted with their project included:
+    - it deletes every one of them (at any count, even 1 of 1), or
+    - it deletes or replaces at least `min_destroy` of them and more than
+      `max_destroy_fraction` of them.
+    Either refuses the plan unless --force."""
+
     max_destroy_fraction: float = 0.25
+    min_destroy: int = 3
 
 
 def check_protected(plan: Plan, protected: set[str]) -> None:
@@ -36,21 +42,47 @@ def check_protected(plan: Plan, protected: set[str]) -> None:
             "Remove `protect: true` from them first if this is intended.")
 
 
-def check_thresholds(plan: Plan, limits: SafetyLimits = SafetyLimits()) -> None:
+def threshold_problems(plan: Plan, limits: SafetyLimits = SafetyLimits()) -> list[str]:
+    """One line per kind whose deletions break a rule of `SafetyLimits`, naming them."""
+    deleted: dict[str, list[str]] = {}
     destroyed: dict[str, int] = {}
     for c in plan.changes:
         if c.action.destroys:
             destroyed[c.kind] = destroyed.get(c.kind, 0) + 1
+        if c.action is Action.DELETE:
+            deleted.setdefault(c.kind, []).append(c.address)
     problems = []
-    for kind, n in sorted(destroyed.items()):
-        total = plan.live_counts.get(kind, 0)
-        if n > limits.max_destroy and total and n / total > limits.max_destroy_fraction:
-            problems.append(f"{n} of {total} {REGISTRY[kind].title}s ({n / total:.0%})")
+    for kind in KINDS:
+        n = destroyed.get(kind.name, 0)
+        if not n:
+            continue
+        managed = plan.managed_counts.get(kind.name, plan.live_counts.get(kind.name, 0))
+        gone = deleted.get(kind.name, [])
+        plural = kind.title + ("s" if managed != 1 else "")
+        if gone and len(gone) >= managed:
+            problems.append(f"deletes every {kind.title} it manages ({len(gone)} of {managed}): {_first(gone)}")
+        elif n >= limits.min_destroy and managed and n / managed > limits.max_destroy_fraction:
+            what = "deletes" if n == len(gone) else "deletes or replaces"
+            addresses = gone or [c.address for c in plan.changes if c.kind == kind.name and c.action.destroys]
+            problems.append(f"{what} {n} of {managed} {plural} ({n / managed:.0%}, more than "
+                            f"{limits.max_destroy_fraction:.0%}): {_first(addresses)}")
+    return problems
+
+
+def check_thresholds(plan: Plan, limits: SafetyLimits = SafetyLimits()) -> None:
+    problems = threshold_problems(plan, limits)
     if problems:
         raise TooMuchChange(
-            f"the plan would delete or replace {'; '.join(problems)}, more than the safety threshold "
-            f"({limits.max_destroy} objects and {limits.max_destroy_fraction:.0%} of a kind). "
-            "Review it and pass --force to apply it anyway.")
+            "refusing to apply: the plan's deletions look like a mistake rather than an edit. It\n  "
+            + "\n  ".join(problems)
+            + "\nAn empty, truncated or wrongly-pointed config with --prune looks like this: check the config "
+              "paths and the account first. If it is intended, run the same apply again with --force "
+              "(`reconcile apply PATHS --force`, or `reconcile apply PLANFILE --force`).")
+
+
+def _first(addresses: list[str], shown: int = 5) -> str:
+    text = ", ".join(addresses[:shown])
+    return text + (f" and {len(addresses) - shown} more" if len(addresses) > shown else "")
 
 
 def check_replaced_parents(plan: Plan, live: LiveState) -> None:

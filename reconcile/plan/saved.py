@@ -101,8 +101,9 @@ def dump_plan(plan: Plan, options: Mapping[str, Any], now: datetime | None = Non
         "summary": plan.counts(),
         "steps": steps,
         "secrets": secrets,
-        "unmanaged": [{"address": u.address, "kind": u.kind, "reason": u.reason} for u in plan.unmanaged],
+        "unmanaged": [u.to_data() for u in plan.unmanaged],
         "live_counts": dict(plan.live_counts),
+        "managed_counts": dict(plan.managed_counts),
     }
     return json.dumps(doc, indent=2, sort_keys=False, ensure_ascii=False) + "\n"
 
@@ -158,11 +159,13 @@ def load_plan(path: str | Path, env: Mapping[str, str] | None = None) -> SavedPl
                             for d in s.get("diffs", [])),
                 reasons=tuple(s.get("reasons", [])), live_id=s.get("id"), depends_on=tuple(s.get("depends_on", [])),
                 level=int(s.get("level", 0)), live_fingerprint=s.get("live_fingerprint"), meta=s.get("meta") or {},
-                secret_refs=refs))
+                secret_refs=refs, moved_from=s.get("moved_from")))
         plan = Plan(changes=tuple(changes),
-                    unmanaged=tuple(Unmanaged(u["address"], u["kind"], u["reason"]) for u in doc.get("unmanaged", [])),
+                    unmanaged=tuple(Unmanaged(u["address"], u["kind"], u["reason"], bool(u.get("drift")))
+                                    for u in doc.get("unmanaged", [])),
                     targets=tuple(doc.get("targets", [])), config_digest=doc.get("config_digest", ""),
-                    live_fingerprint=doc.get("live_fingerprint", ""), live_counts=doc.get("live_counts") or {})
+                    live_fingerprint=doc.get("live_fingerprint", ""), live_counts=doc.get("live_counts") or {},
+                    managed_counts=doc.get("managed_counts") or {})
     except (KeyError, TypeError, ValueError) as exc:
         raise PlanFileError(f"{path}: the plan file is damaged ({type(exc).__name__}: {exc})") from None
     if plan.fingerprint != doc.get("plan_fingerprint"):

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ..plan import MASK, Action, Change, FieldDiff
+from ..kinds import REGISTRY
+from ..plan import MASK, Action, Change, FieldDiff, Plan
 
 SYMBOL = {
     Action.CREATE: "+",
@@ -41,3 +42,25 @@ def headline(c: Change) -> str:
     if c.reasons:
         text += f" ({'; '.join(c.reasons)})"
     return text
+
+
+def deleted_with_parent(plan: Plan) -> dict[str, list[Change]]:
+    """Deletes of children whose parent the plan deletes too (a dropped project's keys),
+    by the parent's address: shown once, under the parent's delete."""
+    deleted = {c.address for c in plan.changes if c.action is Action.DELETE}
+    out: dict[str, list[Change]] = {}
+    for c in plan.changes:
+        parent = REGISTRY[c.kind].parent
+        if c.action is Action.DELETE and parent is not None:
+            parent_address = REGISTRY[parent].address(c.identity[:-1])
+            if parent_address in deleted:
+                out.setdefault(parent_address, []).append(c)
+    return out
+
+
+def with_it_line(children: list[Change], shown: int = 5) -> str:
+    """`deletes 2 API keys with it: projects.old.keys.a, projects.old.keys.b`."""
+    title = REGISTRY[children[0].kind].title
+    names = ", ".join(c.address for c in children[:shown])
+    more = f" and {len(children) - shown} more" if len(children) > shown else ""
+    return f"deletes {len(children)} {title}{'s' if len(children) != 1 else ''} with it: {names}{more}"

@@ -16,9 +16,9 @@ from typing import Any
 from .. import __version__
 from ..apply.events import ApplyEvent, ApplyReport, StepStatus
 from ..errors import Reason
-from ..plan import Change, Plan
+from ..plan import Change, Plan, Unmanaged
 
-UI_VERSION = "1.0"
+UI_VERSION = "1.1"  # 1.1: resource_drift, change_summary drift count
 MODULE = "reconcile.ui"
 
 _ING = {"create": "Creating", "update": "Updating", "replace": "Replacing", "delete": "Destroying",
@@ -53,8 +53,17 @@ def planned_change(c: Change) -> dict[str, Any]:
                            "reasons": data["reasons"], "diffs": data["diffs"], "depends_on": data["depends_on"]})
 
 
+def resource_drift(u: Unmanaged) -> dict[str, Any]:
+    """A live object the config does not declare, inside what it manages (Terraform's
+    `resource_drift` is an object changed outside it; this one exists outside it)."""
+    return message("resource_drift", f"{u.address}: exists but is not declared ({u.reason})", level="warn",
+                   change={"resource": {"addr": u.address, "kind": u.kind}, "action": "undeclared",
+                           "reason": u.reason})
+
+
 def plan_summary(plan: Plan) -> dict[str, Any]:
-    return message("change_summary", plan.summary(), changes={**plan.counts(), "operation": "plan"})
+    return message("change_summary", plan.summary(),
+                   changes={**plan.counts(), "operation": "plan", "drift": len(plan.drift)})
 
 
 def apply_event(event: ApplyEvent) -> dict[str, Any] | None:

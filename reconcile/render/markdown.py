@@ -4,7 +4,7 @@ truncated at whole lines with a count of what was cut."""
 from __future__ import annotations
 
 from ..plan import Action, Plan
-from .common import SYMBOL, diff_values, headline
+from .common import SYMBOL, deleted_with_parent, diff_values, headline, with_it_line
 from .impacts import impact_lines_markdown
 
 DEFAULT_LIMIT = 60_000
@@ -24,13 +24,28 @@ def render_plan_markdown(plan: Plan, *, title: str = "Infrai plan", limit: int =
         "",
     ]
     head += impact_lines_markdown(plan)
+    drift = plan.drift
+    if drift:
+        listed = ", ".join(f"`{u.address}`" for u in drift[:10]) + (f" and {len(drift) - 10} more" if len(drift) > 10 else "")
+        head += [f"**Drift:** {len(drift)} live object{'s' if len(drift) != 1 else ''} the configuration does not "
+                 f"declare, inside what it manages: {listed}. Declare them, delete them with `--prune`, or set "
+                 "`unmanaged: ignore` if they are not yours.", ""]
+    # Warnings (apply would refuse this plan, a likely rename, an unreadable singleton) come
+    # before the changes, so a trimmed comment still shows them.
+    head += [f"> **Warning:** {w}" for w in plan.warnings] + ([""] if plan.warnings else [])
     if not plan.changes:
-        return "\n".join(head + ["No changes. The account matches the configuration.", ""])
+        return "\n".join(head + ["No changes to make." if drift else "No changes. The account matches the configuration.", ""])
     # One block of lines per change, so truncation drops whole changes, never part of a line.
     blocks: list[list[str]] = []
+    nested = deleted_with_parent(plan)
+    under_parent = {child.address for children in nested.values() for child in children}
     for c in plan.changes:
+        if c.address in under_parent:
+            continue  # shown under its parent's delete
         sign = {Action.CREATE: "+", Action.DELETE: "-", Action.REPLACE: "!", Action.UPDATE: "!", Action.ROTATE: "!"}[c.action]
         block = [f"{sign} {SYMBOL[c.action]} {c.address}  {headline(c)}"]
+        if c.address in nested:
+            block.append(f"{sign}     {with_it_line(nested[c.address])}")
         if c.action is not Action.DELETE:
             for d in c.diffs:
                 before, after = diff_values(d)

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, Sequence
 
 import click
 
 from ..apply.events import ApplyReport, StepStatus
 from ..kinds import REGISTRY
-from ..plan import Action, Plan
-from .common import COLOR, SYMBOL, diff_values, headline
+from ..plan import Action, Plan, Unmanaged
+from .common import COLOR, SYMBOL, deleted_with_parent, diff_values, headline, with_it_line
 from .impacts import impact_lines
 
 
@@ -26,11 +26,18 @@ def render_plan_text(plan: Plan, *, color: bool = False, show_unmanaged: bool = 
         lines.append(s(f"Partial plan: only {', '.join(plan.targets)} and what they depend on.", fg="yellow"))
         lines.append("")
     if not plan.changes:
-        lines.append("No changes. The account matches the configuration.")
+        lines.append("No changes to make, but the account has drift: live objects the configuration does not "
+                     "declare (below)." if plan.drift else "No changes. The account matches the configuration.")
+    nested = deleted_with_parent(plan)
+    under_parent = {child.address for children in nested.values() for child in children}
     for c in plan.changes:
+        if c.address in under_parent:
+            continue  # shown under its parent's delete
         symbol = SYMBOL[c.action]
         lines.append(s(f"  {symbol} {c.address}", fg=COLOR[c.action], bold=True) + f"  {headline(c)}")
         if c.action is Action.DELETE:
+            if c.address in nested:
+                lines.append(s(f"      {with_it_line(nested[c.address])}", fg="red"))
             continue
         width = max((len(d.path) for d in c.diffs), default=0)
         for d in c.diffs:
@@ -44,22 +51,39 @@ def render_plan_text(plan: Plan, *, color: bool = False, show_unmanaged: bool = 
             else:
                 lines.append(f"      {d.path.ljust(width)} : {before} → {after}")
     lines += impact_lines(plan, s)
-    if show_unmanaged and plan.unmanaged:
-        counts: dict[str, int] = {}
-        for u in plan.unmanaged:
-            counts[u.kind] = counts.get(u.kind, 0) + 1
-        parts = [f"{n} {REGISTRY[k].title}{'s' if n != 1 else ''}" for k, n in counts.items()]
-        lines.append("")
-        lines.append(f"Unmanaged (live, not declared, left alone): {', '.join(parts)}.")
-        for u in plan.unmanaged[:20]:
-            lines.append(f"    {u.address}  ({u.reason})")
-        if len(plan.unmanaged) > 20:
-            lines.append(f"    … and {len(plan.unmanaged) - 20} more")
+    if show_unmanaged:
+        drift = plan.drift
+        if drift:
+            lines.append("")
+            lines.append(s(f"Drift (live, not declared, inside what the config manages): {_counted(drift)}.",
+                           fg="yellow", bold=True))
+            lines += _listed(drift)
+            lines.append("    Declare them, delete them with --prune, or set `unmanaged: ignore` in the config "
+                         "if they are not yours.")
+        rest = [u for u in plan.unmanaged if not u.drift]
+        if rest:
+            lines.append("")
+            lines.append(f"Unmanaged (live, not declared, left alone): {_counted(rest)}.")
+            lines += _listed(rest)
     for w in plan.warnings:
         lines.append(s(f"Warning: {w}", fg="yellow"))
     lines.append("")
     lines.append(s(plan.summary(), bold=True))
     return "\n".join(lines) + "\n"
+
+
+def _counted(objects: Sequence[Unmanaged]) -> str:
+    counts: dict[str, int] = {}
+    for u in objects:
+        counts[u.kind] = counts.get(u.kind, 0) + 1
+    return ", ".join(f"{n} {REGISTRY[k].title}{'s' if n != 1 else ''}" for k, n in counts.items())
+
+
+def _listed(objects: Sequence[Unmanaged], shown: int = 20) -> list[str]:
+    lines = [f"    {u.address}  ({u.reason})" for u in objects[:shown]]
+    if len(objects) > shown:
+        lines.append(f"    … and {len(objects) - shown} more")
+    return lines
 
 
 _STATUS_WORD = {

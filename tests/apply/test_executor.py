@@ -72,3 +72,49 @@ def test_a_create_sends_the_secret_the_user_gave():
     assert client.calls[0][:2] == ("POST", "/v1/account/webhooks/register")
     assert client.calls[0][2]["secret"] == "s3cr3t-value"
     assert plan.changes[0].address == f'webhooks["{HOOK}"]'
+
+
+class FailingOn(Recorder):
+    """Answers like Recorder, but fails every call to a path containing `needle`."""
+
+    def __init__(self, needle: str) -> None:
+        super().__init__()
+        self.needle = needle
+
+    def request(self, method: str, path: str, **kw: Any) -> Any:
+        from reconcile.errors import ReconcileError
+
+        if self.needle in path:
+            raise ReconcileError(f"{method} {path}: refused")
+        return super().request(method, path, **kw)
+
+
+def test_a_skipped_step_names_the_dependency_that_failed():
+    from reconcile.apply.events import StepStatus
+    from reconcile.apply.executor import ExecutorOptions
+    from reconcile.render import render_report_text
+
+    d = desired(DesiredResource("project", ("web",), {"name": "web"}),
+                DesiredResource("api_key", ("web", "ci"), {"project": "web", "name": "ci"}),
+                DesiredResource("project", ("api",), {"name": "api"}))
+    plan = build_plan(d, live())
+    client = FailingOn("/projects/create")
+    report = Executor(client, plan, live_ids={}, options=ExecutorOptions(parallelism=1, keep_going=True),
+                      idempotency_seed="seed").run()
+    by = {r.change.address: r for r in report.results}
+    assert by["projects.web"].status is StepStatus.FAILED
+    assert by["projects.web.keys.ci"].status is StepStatus.SKIPPED
+    assert by["projects.web.keys.ci"].error == "depends on projects.web (failed)"
+    assert "  + projects.web.keys.ci: create skipped\n      depends on projects.web (failed)\n" \
+        in render_report_text(report)
+
+
+def test_a_skip_further_down_a_chain_names_the_failure_at_its_root():
+    from reconcile.apply.executor import StepResult, _skip_reason
+    from reconcile.apply.events import StepStatus
+
+    plan = build_plan(desired(DesiredResource("project", ("web",), {"name": "web"})), live())
+    failed = StepResult(plan.changes[0], StepStatus.FAILED)
+    skipped = StepResult(plan.changes[0], StepStatus.SKIPPED, error=_skip_reason("projects.web", failed))
+    assert _skip_reason("projects.web.keys.ci", skipped) == \
+        "depends on projects.web.keys.ci (skipped: depends on projects.web (failed))"

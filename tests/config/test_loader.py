@@ -85,7 +85,7 @@ def test_unknown_field(write) -> None:
     """))
     assert at(r) == ("a.yaml", 3, 5, "projects[0].scopse")
     assert "unknown field 'scopse'; did you mean 'scopes'?" in r.message
-    assert "allowed: name, scopes, metadata, rate_limit_rpm, protect, keys" in r.message
+    assert "allowed: name, scopes, metadata, rate_limit_rpm, protect, renamed_from, keys" in r.message
 
 
 def test_unknown_top_level_key(write) -> None:

@@ -66,7 +66,7 @@ def test_derived_from_the_registry() -> None:
     assert "keys" not in props  # nested only
     key = defs["api_key"]
     assert "project" not in key["properties"]  # implied by nesting
-    assert set(key["properties"]) == {"name", "scopes", "protect", "rotate_after", "grace_hours"}
+    assert set(key["properties"]) == {"name", "scopes", "protect", "renamed_from", "rotate_after", "grace_hours"}
     alert = defs["bandwidth_alert"]
     assert "threshold" in alert["properties"] and "threshold_bytes" not in alert["properties"]
     assert alert["required"] == ["threshold"]

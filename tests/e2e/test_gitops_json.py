@@ -108,7 +108,11 @@ def test_drift_report_lists_drifted_fields_and_unmanaged_counts(run_cli, cfg, em
     assert report["drifted"] is True and report["drifted_fields"] == 1
     assert report["resources"][0]["fields"] == [{"path": "events", "live": ["key.revoked"], "declared": ["key.rotated"]}]
     assert report["unmanaged_counts"] == {"project": 2, "api_key": 1}  # default + hand-made; bootstrap key
-    assert "Unmanaged (live, not declared, left alone): 2 projects, 1 API key." in result.stdout
+    # The config declares projects: the hand-made one is drift; the tool's own are only unmanaged.
+    assert report["undeclared"] == [{"address": "projects.hand-made", "kind": "project",
+                                     "reason": "not declared among the config's projects"}]
+    assert "Drift (live, not declared, inside what the config manages): 1 project." in result.stdout
+    assert "Unmanaged (live, not declared, left alone): 1 project, 1 API key." in result.stdout
 
 
 def test_every_example_plan_validates(run_cli, tmp_path):

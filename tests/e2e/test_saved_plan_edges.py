@@ -32,7 +32,8 @@ def test_reapplying_after_the_account_returned_to_an_earlier_state_really_create
     assert run_cli("apply", cfg, *local, "--auto-approve", "--secrets-out", "s1.json").exit_code == 0
     first_secret = json.loads(Path("s1.json").read_text())["secrets"]["projects.web.keys.ci.key_secret"]["value"]
     write(workdir, WITHOUT)
-    assert run_cli("apply", cfg, *local, "--auto-approve", "--prune").exit_code == 0
+    # --force: it deletes the account's only member, webhook and key, on purpose.
+    assert run_cli("apply", cfg, *local, "--auto-approve", "--prune", "--force").exit_code == 0
     write(workdir, WITH)  # the same plan as the first apply, against the same live state
     again = run_cli("apply", cfg, *local, "--auto-approve", "--secrets-out", "s2.json", "--no-color")
     assert again.exit_code == 0, again.output

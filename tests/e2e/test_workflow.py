@@ -70,8 +70,9 @@ def test_prune_off_leaves_undeclared_objects_and_prune_on_deletes_them(run_cli, 
     assert run_cli("apply", cfg, *local, "--auto-approve").exit_code == 0
     emulator.post("/v1/account/projects/create", {"name": "hand-made"})
     kept = run_cli("plan", cfg, *local, "--no-color")
-    assert "projects.hand-made  (not declared)" in kept.stdout
-    assert "No changes." in kept.stdout
+    # Left alone, and drift: the config declares projects (docs/gitops.md#drift).
+    assert "projects.hand-made  (not declared among the config's projects)" in kept.stdout
+    assert "No changes to make, but the account has drift" in kept.stdout
     pruned = run_cli("apply", cfg, *local, "--prune", "projects", "--auto-approve", "--no-color")
     assert pruned.exit_code == 0, pruned.output
     assert "- projects.hand-made  delete" in pruned.stdout
@@ -85,7 +86,7 @@ def test_safety_threshold_refuses_mass_delete_until_force(run_cli, workdir, loca
     cfg = write(workdir, "projects:\n  - name: default\n")
     refused = run_cli("apply", cfg, *local, "--prune", "projects", "--auto-approve")
     assert refused.exit_code == 1
-    assert "12 of 13 projects (92%)" in refused.stderr and "--force" in refused.stderr
+    assert "deletes 12 of 13 projects (92%, more than 25%)" in refused.stderr and "--force" in refused.stderr
     assert len(emulator.items("/v1/account/projects/list")) == 13  # nothing was deleted
     forced = run_cli("apply", cfg, *local, "--prune", "projects", "--auto-approve", "--force")
     assert forced.exit_code == 0, forced.output

@@ -44,7 +44,9 @@ def test_undeclared_objects_are_unmanaged_unless_pruned():
     l = live(project("p1", "web"), project("p2", "old"))
     plan = build_plan(d, l)
     assert plan.changes == ()
-    assert [(u.address, u.reason) for u in plan.unmanaged] == [("projects.old", "not declared")]
+    # The config declares projects, so an undeclared one is drift (docs/gitops.md#drift).
+    assert [(u.address, u.reason, u.drift) for u in plan.unmanaged] == [
+        ("projects.old", "not declared among the config's projects", True)]
     pruned = build_plan(d, l, PlanOptions(prune=frozenset({"project"})))
     assert [(c.address, c.action) for c in pruned.changes] == [("projects.old", Action.DELETE)]
 
@@ -61,7 +63,8 @@ def test_prune_never_deletes_the_callers_own_key():
     l = live(project("p1", "default"), key("k1", "p1", "bootstrap"), caller_key="k1")
     plan = build_plan(desired(want("project", name="default")), l, PlanOptions(prune=frozenset({"api_key"})))
     assert plan.changes == ()
-    assert plan.unmanaged[0].reason == "it holds the API key this tool is using"
+    assert plan.unmanaged[0].reason == "the API key this tool is calling with"
+    assert not plan.unmanaged[0].drift  # in a declared project, yet never drift: it is the caller's own
 
 
 def test_member_role_change_is_a_replace_with_reason():
@@ -136,10 +139,46 @@ def test_protect_refuses_a_replace():
 def test_threshold_refuses_mass_deletes_with_counts():
     projects = [project(f"p{i}", f"p{i}") for i in range(12)]
     plan = build_plan(desired(), live(*projects), PlanOptions(prune=frozenset({"project"})))
-    with pytest.raises(TooMuchChange, match=r"12 of 12 projects \(100%\).*--force"):
+    with pytest.raises(TooMuchChange, match=r"(?s)deletes every project it manages \(12 of 12\): "
+                                            r"projects.p0, .* and 7 more.*--force"):
         check_thresholds(plan)
-    small = build_plan(desired(), live(*projects[:10]), PlanOptions(prune=frozenset({"project"})))
-    check_thresholds(small)  # 10 is not more than the threshold
+
+
+def test_threshold_holds_on_the_smallest_account():
+    # One webhook, an empty config with prune: the whole kind would go.
+    l = live(("webhook", {"id": "w1", "url": "https://h.example.com/a", "events": ["key.rotated"]}))
+    plan = build_plan(desired(), l, PlanOptions(prune=frozenset({"webhook"})))
+    with pytest.raises(TooMuchChange, match=r'deletes every webhook it manages \(1 of 1\): webhooks\["https'):
+        check_thresholds(plan)
+
+
+def test_threshold_counts_against_what_the_plan_may_delete():
+    # The caller's own project is never deleted, so deleting the two others is all of them.
+    l = live(project("p0", "default"), project("p1", "web"), project("p2", "api"), caller_key=None)
+    l.caller_project_id = "p0"
+    plan = build_plan(desired(), l, PlanOptions(prune=frozenset({"project"})))
+    assert plan.managed_counts["project"] == 2
+    with pytest.raises(TooMuchChange, match=r"\(2 of 2\)"):
+        check_thresholds(plan)
+
+
+def test_threshold_refuses_a_large_share_and_allows_an_edit():
+    projects = [project(f"p{i}", f"p{i}") for i in range(8)]
+    keep = lambda n: desired(*(want("project", name=f"p{i}") for i in range(n)))  # noqa: E731
+    prune = PlanOptions(prune=frozenset({"project"}))
+    with pytest.raises(TooMuchChange, match=r"deletes 3 of 8 projects \(38%, more than 25%\)"):
+        check_thresholds(build_plan(keep(5), live(*projects), prune))
+    check_thresholds(build_plan(keep(6), live(*projects), prune))  # 2 of 8: an edit
+    check_thresholds(build_plan(keep(7), live(*projects[:2]), prune))  # 1 of 2, the other declared
+
+
+def test_threshold_counts_keys_deleted_with_their_project():
+    l = live(project("p1", "web"), project("p2", "old"), key("k1", "p2", "a"), key("k2", "p2", "b"),
+             key("k3", "p2", "c"), key("k4", "p1", "d"))
+    d = desired(want("project", name="web"), want("api_key", project="web", name="d"))
+    plan = build_plan(d, l, PlanOptions(prune=frozenset({"project"})))  # keys are not pruned themselves
+    with pytest.raises(TooMuchChange, match=r"deletes 3 of 4 API keys \(75%.*projects.old.keys.a"):
+        check_thresholds(plan)
 
 
 def test_plan_data_masks_sensitive_values_and_names_env_refs():
@@ -214,3 +253,22 @@ def test_make_plan_computes_the_seed_only_when_an_apply_reads_it(monkeypatch):
     assert planned.idempotency_seed == seed  # computed once: the random part stays
     again = engine.make_plan(None, desired(want("project", name="api")))
     assert again.idempotency_seed != seed  # a fresh random part per run
+
+
+def test_a_dropped_projects_keys_are_deleted_with_it_not_also_left_alone():
+    from reconcile.render import render_plan_markdown, render_plan_text
+
+    l = live(project("p1", "web"), project("p2", "old"), key("k1", "p2", "a"), key("k2", "p2", "b"),
+             key("k3", "p1", "c"))
+    plan = build_plan(desired(want("project", name="web")), l, PlanOptions(prune=frozenset({"project"})))
+    assert [u.address for u in plan.unmanaged] == ["projects.web.keys.c"]  # not projects.old's keys
+    assert plan.counts()["delete"] == 3
+    text = render_plan_text(plan)
+    assert "  - projects.old  delete (not declared and pruning is on)\n" \
+           "      deletes 2 API keys with it: projects.old.keys.a, projects.old.keys.b\n" in text
+    assert "- projects.old.keys.a" not in text  # once, under the project
+    # The other project's undeclared key is left alone, and drift (its project is declared).
+    assert "Drift (live, not declared, inside what the config manages): 1 API key." in text
+    markdown = render_plan_markdown(plan)
+    assert "-     deletes 2 API keys with it: projects.old.keys.a, projects.old.keys.b" in markdown
+    assert "- - projects.old.keys.a" not in markdown

@@ -1,0 +1,81 @@
+"""The account lease against a fake API: taken, refused, taken over, or skipped with a note."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+
+from reconcile.apply.lease import acquire, journal_id, release
+from reconcile.errors import Conflict, Forbidden, LeaseHeld
+
+NOW = datetime(2026, 1, 1, 12, 0, tzinfo=timezone.utc)
+
+
+class FakeApi:
+    """Projects by name; a create of a taken name is a 409, as in the API."""
+
+    def __init__(self, refuse: Exception | None = None):
+        self.now = NOW
+        self.projects: dict[str, dict[str, Any]] = {}
+        self.refuse = refuse
+        self.deleted: list[str] = []
+
+    def request(self, method: str, path: str, *, params: Any = None, json: Any = None,
+                idempotency_key: str | None = None) -> Any:
+        if method == "POST":
+            if self.refuse is not None:
+                raise self.refuse
+            if json["name"] in self.projects:
+                raise Conflict(409, "CONFLICT", "a project named that already exists", "POST", path)
+            project = {"id": f"p{len(self.projects) + len(self.deleted)}", "created_at": _iso(self.now), **json}
+            self.projects[json["name"]] = project
+            return project
+        if method == "GET":  # whoami
+            return {"server_time": _iso(self.now)}
+        pid = path.rsplit("/", 1)[-1]
+        self.deleted.append(pid)
+        self.projects = {n: p for n, p in self.projects.items() if p["id"] != pid}
+        return {"deleted": True}
+
+    def list_all(self, path: str, **kw: Any) -> list[dict[str, Any]]:
+        return list(self.projects.values())
+
+
+def _iso(t: datetime) -> str:
+    return t.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def test_taken_then_refused_to_a_second_then_released():
+    api = FakeApi()
+    first = acquire(api, holder="a@h pid 1 run x")
+    assert first.held and api.projects["infrai-reconcile-lease"]["metadata"]["infrai-reconcile/lease"]["ttl_seconds"] \
+        == 1800
+    api.now = NOW + timedelta(minutes=5)  # the API's clock judges the lease
+    with pytest.raises(LeaseHeld, match=r"held by a@h pid 1 run x since 2026-01-01T12:00:00Z \(until "
+                                        r"2026-01-01T12:30:00Z\).*DELETE /v1/account/projects/delete/p0"):
+        acquire(api)
+    release(api, first)
+    assert not first.held and api.projects == {}
+    assert acquire(api, now=NOW).held
+
+
+def test_an_expired_lease_or_one_left_under_our_own_journal_is_taken_over():
+    api = FakeApi()
+    acquire(api, holder="dead")
+    api.now = NOW + timedelta(minutes=31)
+    assert acquire(api).held  # expired
+    api = FakeApi()
+    mine = journal_id("/tmp/x/.infrai-journal.jsonl")
+    acquire(api, now=NOW, holder="killed", journal=mine)
+    with pytest.raises(LeaseHeld):
+        acquire(api, now=NOW, journal=journal_id("/tmp/other/.infrai-journal.jsonl"))
+    assert acquire(api, now=NOW, journal=mine).held
+
+
+@pytest.mark.parametrize("refusal", [Forbidden(403, "FORBIDDEN", "missing scope projects:write", "POST", "/x"),
+                                     Conflict(409, "LIMIT", "project limit reached", "POST", "/x")])
+def test_a_lease_that_cannot_be_taken_leaves_a_note_and_does_not_block(refusal):
+    lease = acquire(FakeApi(refuse=refusal), now=NOW)
+    assert not lease.held and "not guarded against another" in lease.note
