@@ -24,9 +24,11 @@ SECRET_ENV = {"EVERY_FIELD_WEBHOOK_SECRET": "every-field-signing-secret", "OPS_W
 NOT_EXPORTED = {
     "version": "the format version, always written as 1",
     "stack": "an export holds the whole account; a stack's config only the objects it owns (docs/stacks.md)",
+    "projects[].renamed_from": "a one-time instruction (docs/gitops.md#renames): export writes the current name",
+    "projects[].keys[].renamed_from": "a one-time instruction (docs/gitops.md#renames): export writes the current name",
 }
 # Config-wide sections carried over whole (free-form or fixed shape, compared as a value).
-WHOLE = {"secrets", "policy", "prune"}
+WHOLE = {"secrets", "policy", "prune", "unmanaged"}
 
 # Each example: config paths and var files, relative to examples/.
 EXAMPLE_RUNS = {
