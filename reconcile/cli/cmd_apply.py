@@ -81,7 +81,7 @@ def apply(paths: tuple[str, ...], var_pairs: tuple[str, ...], var_files: tuple[s
             sinks.append(FileSink(default_recovery_path(None)))
         sinks.append(_MemorySink(shown))
     router = SecretRouter(sinks, default_recovery_path(secrets_out))
-    with open_client(Connection(endpoint, local_db, parallelism, retries, retry_delay)) as client, \
+    with router, open_client(Connection(endpoint, local_db, parallelism, retries, retry_delay)) as client, \
             ApplyJournal(journal_path or default_journal_path(secrets_out)) as journal:
         # Before planning: a secret lost by an interrupted apply is recovered (docs/journal.md).
         recovery = recover(journal, client, router, read_live=lambda c: make_plan_live(c, parallelism))
