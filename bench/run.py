@@ -173,31 +173,51 @@ class Sample:
     output: str
 
 
+class Launcher:
+    """bench/launcher.py: forks the timed commands from a small process, so their peak RSS
+    is theirs and not this process's (Linux starts a child's count at its parent's size)."""
+
+    _lock = threading.Lock()
+    _proc: subprocess.Popen | None = None
+
+    @classmethod
+    def run(cls, job: dict[str, Any]) -> dict[str, Any]:
+        with cls._lock:
+            if cls._proc is None or cls._proc.poll() is not None:
+                cls._proc = subprocess.Popen([sys.executable, str(BENCH / "launcher.py")], stdin=subprocess.PIPE,
+                                             stdout=subprocess.PIPE, text=True)
+            assert cls._proc.stdin is not None and cls._proc.stdout is not None
+            cls._proc.stdin.write(json.dumps(job) + "\n")
+            cls._proc.stdin.flush()
+            answer = cls._proc.stdout.readline()
+        if not answer:
+            raise RuntimeError("bench/launcher.py stopped")
+        return json.loads(answer)
+
+    @classmethod
+    def stop(cls) -> None:
+        with cls._lock:
+            if cls._proc is not None and cls._proc.poll() is None:
+                assert cls._proc.stdin is not None
+                cls._proc.stdin.close()
+                cls._proc.wait(10)
+            cls._proc = None
+
+
 def time_process(argv: list[str], *, env: dict[str, str] | None = None, cwd: Path = ROOT,
                  timeout: float = 300) -> Sample:
-    """Spawn to exit of one process (its peak RSS from wait4), pinned to the client's CPU
-    (read back and asserted)."""
-    pin = (lambda: os.sched_setaffinity(0, {CLIENT_CPU})) if can_pin() else None
-    with tempfile.TemporaryFile() as out:
-        t0 = time.perf_counter()
-        proc = subprocess.Popen(argv, env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                                preexec_fn=pin)
-        killer = threading.Timer(timeout, proc.kill)
-        killer.start()
-        try:
-            check_affinity(proc.pid, CLIENT_CPU, shlex.join(argv[:3]))
-            _, status, usage = os.wait4(proc.pid, 0)
-            wall = time.perf_counter() - t0
-        except BaseException:
-            proc.kill()
-            proc.wait()
-            raise
-        finally:
-            killer.cancel()
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        text = out.read().decode(errors="replace")
-    return Sample(wall, usage.ru_maxrss / 1024, proc.returncode, text)
+    """Spawn to exit of one process and its peak RSS, pinned to the client's CPU (every
+    thread's affinity read back while it runs, and asserted)."""
+    with tempfile.NamedTemporaryFile(prefix="infrai-bench-out-") as out:
+        result = Launcher.run({"argv": argv, "env": dict(os.environ if env is None else env), "cwd": str(cwd),
+                               "out": out.name, "timeout": timeout, "cpu": CLIENT_CPU if can_pin() else None})
+        text = Path(out.name).read_bytes().decode(errors="replace")
+    if can_pin():
+        sets = {frozenset(s) for s in result["affinities"]}
+        if sets and sets != {frozenset({CLIENT_CPU})}:
+            raise AffinityError(f"{shlex.join(argv[:3])} ran on CPUs {sorted(map(sorted, sets))}, "
+                                f"not only CPU {CLIENT_CPU}")
+    return Sample(result["wall_s"], result["rss_mb"], result["returncode"], text)
 
 
 def expect_ok(sample: Sample, what: str) -> Sample:
@@ -804,7 +824,10 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     load_before = os.getloadavg()
     bench = Bench(args)
-    bench.run()
+    try:
+        bench.run()
+    finally:
+        Launcher.stop()
     shown = ["python", "bench/run.py"] + list(argv if argv is not None else sys.argv[1:])
     results = {
         "command": shlex.join(shown),
