@@ -9,6 +9,7 @@ import os
 import stat
 import sys
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -59,6 +60,12 @@ def test_changed_edits_the_requested_fraction(tiny: tuple[generate.Shape, Path, 
     desired = generate.load_desired(config)
     edited = run._changed(desired, 0.1)
     assert sum(edited.resources[a] != r for a, r in desired.resources.items()) == 10
+
+
+@pytest.fixture(autouse=True)
+def _no_launcher_left() -> Iterator[None]:
+    yield
+    run.Launcher.stop()  # the process that spawns timed commands is this test's to stop
 
 
 def test_rows_fail_only_past_their_bound_and_say_why() -> None:
