@@ -1,7 +1,8 @@
 """What a user waits for, against what is physically needed, in one run.
 
     python bench/run.py --quick    # ~1-2 minutes: 1,000 resources, 200 creates, 3 runs
-    python bench/run.py            # the full table (10,000 / 50,000 resources, 1,000 creates, 5 runs)
+    python bench/run.py            # the full table (10,000 / 50,000 resources, 1,000 creates, 5 runs):
+                                   # 11-15 minutes on a busy 2-CPU machine, bounded by --timeout
 
 Prints every row of the table of issue 14 as measured / floor / ratio / goal, whole
 processes first, then a breakdown of inner figures; writes docs/benchmarks.md (bench/report.py)
@@ -71,8 +72,12 @@ BARE_COMPARATOR = BENCH / "emulator_vs_bare.py"
 
 
 # -- processes and affinities ------------------------------------------------------------
+# Read once, at import: main() then narrows this process to the client's CPU.
+_PINNABLE = hasattr(os, "sched_setaffinity") and {SERVER_CPU, CLIENT_CPU} <= os.sched_getaffinity(0)
+
+
 def can_pin() -> bool:
-    return hasattr(os, "sched_setaffinity") and {SERVER_CPU, CLIENT_CPU} <= os.sched_getaffinity(0)
+    return _PINNABLE
 
 
 def task_affinities(pid: int) -> set[frozenset[int]]:
@@ -803,6 +808,9 @@ def machine() -> dict[str, Any]:
             "cpu_model": model, "pinned": can_pin()}
 
 
+_OUTPUT_FLAGS = ("--json", "--out", "--before", "--no-docs")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="1,000 resources, 200 creates, 3 runs (~1-2 minutes)")
@@ -828,7 +836,10 @@ def main(argv: list[str] | None = None) -> int:
         bench.run()
     finally:
         Launcher.stop()
-    shown = ["python", "bench/run.py"] + list(argv if argv is not None else sys.argv[1:])
+    given = list(argv if argv is not None else sys.argv[1:])
+    # The command as the figures depend on it (where the output goes does not matter).
+    shown = ["python", "bench/run.py"] + [a for i, a in enumerate(given) if a not in _OUTPUT_FLAGS
+                                          and (i == 0 or given[i - 1] not in _OUTPUT_FLAGS[:-1])]
     results = {
         "command": shlex.join(shown),
         "when": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),

@@ -115,3 +115,19 @@ def test_the_page_renders_from_saved_results() -> None:
     page = report.render(results, before=results)
     assert "| `reconcile plan` 1,000 resources, no-op | 1.0 s | 0.5 s: floor | 2.00× | ≤ 1.5× | **FAIL** ratio |" in page
     assert "1 row(s) miss their bound" in page and "## Before → after" in page and "## How to read it" in page
+
+
+def test_the_emulator_is_pinned_to_its_own_cpu_even_after_this_process_pinned_itself(tmp_path: Path) -> None:
+    """The bug this bench had: the emulator inherited the client's CPU. Skipped where there
+    are not two CPUs to pin to."""
+    if not run.can_pin():
+        pytest.skip("needs CPUs 0 and 1 and sched_setaffinity")
+    before = os.sched_getaffinity(0)
+    db = str(tmp_path / "e.db")
+    os.sched_setaffinity(0, {run.CLIENT_CPU})
+    try:
+        with run.Emulator(db, 0, tmp_path / "emulator.log") as emu:
+            assert run.task_affinities(emu.proc.pid) == {frozenset({run.SERVER_CPU})}
+        assert run.time_process([sys.executable, "-c", "pass"]).returncode == 0  # asserted on CPU 1 inside
+    finally:
+        os.sched_setaffinity(0, before)
