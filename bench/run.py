@@ -2,7 +2,7 @@
 
     python bench/run.py --quick    # ~1-2 minutes: 1,000 resources, 200 creates, 3 runs
     python bench/run.py            # the full table (10,000 / 50,000 resources, 1,000 creates, 5 runs):
-                                   # 11-15 minutes on a busy 2-CPU machine, bounded by --timeout
+                                   # ~4 minutes on a quiet 2-CPU machine, up to 15 on a busy one
 
 Prints every row of the table of issue 14 as measured / floor / ratio / goal, whole
 processes first, then a breakdown of inner figures; writes docs/benchmarks.md (bench/report.py)
