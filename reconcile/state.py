@@ -41,8 +41,8 @@ def gc_paused() -> Iterator[None]:
     """Run a bulk step (reading 10,000 live objects, planning them) without the cyclic GC.
 
     Such a step allocates hundreds of thousands of objects that all stay alive, so each
-    collection it triggers finds nothing, yet a full one walks every object: ~0.1 s at
-    10,000 resources, two or three times per plan (bench/run.py). Reference counting still
+    collection it triggers finds nothing, yet a full one walks every object, two or three
+    times per plan (figures: docs/benchmarks.md). Reference counting still
     frees everything; only the cycle detector waits. A context manager and a decorator;
     nests, and restores the collector's previous state.
     """
@@ -167,6 +167,6 @@ class LiveState:
 
     def fingerprint(self) -> str:
         """Digest of every object's id and values as read, serialised in one pass (a digest
-        per object cost ~5 µs each: 0.05 s for 10,000). Stored in plans; never recomputed
+        per object was slower; docs/benchmarks.md). Stored in plans; never recomputed
         to compare with an older one (steps compare `LiveResource.fingerprint`)."""
         return digest([[a, r.item.id, r.item.values] for a, r in sorted(self.resources.items())])

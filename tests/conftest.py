@@ -12,7 +12,7 @@ are recorded too.
 At the end of the session every registered output and every file under a registered
 directory is searched for each recorded secret. Allowed: output of runs that asked for
 `--show-secrets` and secrets files (the JSON `{"secrets": ...}` or dotenv layout `FileSink`
-writes, recovery files included). The emulator's own files (its SQLite database, `-wal`,
+writes, recovery files included, and its `.pending.jsonl` log). The emulator's own files (its SQLite database, `-wal`,
 `-shm` and key file) are scanned like the rest: it keeps secrets only as HMACs or sealed.
 Anything else fails the session loudly, naming the place and the secret's kind, never the
 secret.
@@ -91,7 +91,17 @@ def _allowed_file(path: Path, data: bytes) -> bool:
         doc = json.loads(text)
     except ValueError:
         lines = [line for line in text.splitlines() if line.strip()]
+        if path.name.endswith(".pending.jsonl"):  # FileSink's log: one secrets document a line
+            return bool(lines) and all(_is_secrets_doc(line) for line in lines)
         return bool(lines) and all(re.fullmatch(r"INFRAI_[A-Z0-9_]+=.*", line) for line in lines)
+    return isinstance(doc, dict) and set(doc) == {"secrets"} and isinstance(doc["secrets"], dict)
+
+
+def _is_secrets_doc(line: str) -> bool:
+    try:
+        doc = json.loads(line)
+    except ValueError:
+        return False
     return isinstance(doc, dict) and set(doc) == {"secrets"} and isinstance(doc["secrets"], dict)
 
 

@@ -1,7 +1,8 @@
 """Where secrets returned once (a key's `key_secret`, a webhook's signing secret) go.
 
-They are written the moment they arrive, to a file created 0600 (JSON or dotenv), never to
-stdout, logs or errors. A sink that fails keeps the secret in a 0600 recovery file and says
+They are written the moment they arrive, to a file created 0600 (JSON or dotenv; each one
+appended to a 0600 log first, so a secret costs O(1), see `FileSink`), never to stdout,
+logs or errors. A sink that fails keeps the secret in a 0600 recovery file and says
 where, so it is never lost.
 """
 
@@ -12,9 +13,10 @@ import os
 import subprocess
 import tempfile
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping, Protocol, Sequence
+from typing import Callable, Mapping, Protocol, Sequence
 
 from ..errors import ReconcileError, SecretSinkError
 from ..state import secret_env_name
@@ -58,17 +60,56 @@ def _write_private(path: Path, text: str) -> None:
         except FileNotFoundError:
             pass
         raise
+    _fsync_dir(path.parent)
+
+
+def _fsync_dir(directory: Path) -> None:
+    """Make a rename or an unlink in `directory` durable (a no-op where it cannot be opened)."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+PENDING_SUFFIX = ".pending.jsonl"
+FOLD_EVERY_S = 1.0  # the secrets file is rewritten from the log at most this often during an apply
 
 
 class FileSink:
-    """`--secrets-out FILE`: JSON (default) or dotenv (`.env` suffix or format="dotenv")."""
+    """`--secrets-out FILE`: JSON (default) or dotenv (`.env` suffix or format="dotenv").
 
-    def __init__(self, path: str | Path, fmt: str | None = None):
+    O(1) per secret: each one is appended to `FILE.pending.jsonl` (0600, one
+    `{"secrets": {key: entry}}` document a line, fsynced before `put` returns), and FILE
+    itself is rewritten atomically from everything known at most every `FOLD_EVERY_S`
+    (adaptively less often when the rewrite is slow) and by `close()`, which then removes
+    the log. A crash leaves FILE valid (as of its last rewrite) and the newer secrets in the
+    log; any later use of the sink reads both, and its first `put` or its `close` folds the
+    log in (docs/secrets.md).
+    """
+
+    def __init__(self, path: str | Path, fmt: str | None = None, *, clock: Callable[[], float] = time.monotonic):
         self.path = Path(path)
+        self.pending = self.path.with_name(self.path.name + PENDING_SUFFIX)
         self.format = fmt or ("dotenv" if self.path.suffix == ".env" or self.path.name.endswith(".env") else "json")
         self._lock = threading.Lock()
+        self._sync_lock = threading.Lock()  # taken after _lock, never before it
+        self._written = self._synced = 0  # lines appended, lines known on disk
+        self._clock = clock
+        self._entries: dict[str, dict] | None = None  # everything known, once this sink writes
+        self._fd = -1
+        self._dirty = False
+        self._last_fold = 0.0
+        self._fold_cost = 0.0
 
-    def _read(self) -> dict[str, dict]:
+    # -- reading ------------------------------------------------------------------------
+    def _read_file(self) -> dict[str, dict]:
+        """FILE's entries, keyed `address.field` (JSON) or by variable name (dotenv)."""
         if not self.path.exists():
             return {}
         text = self.path.read_text(encoding="utf-8")
@@ -86,28 +127,141 @@ class FileSink:
                 entries[k] = {"value": json.loads(v) if v.startswith('"') else v}
         return entries
 
-    def put(self, secret: Secret) -> None:
-        with self._lock:
-            entries = self._read()
-            if self.format == "json":
-                entries[f"{secret.address}.{secret.field}"] = {
-                    "address": secret.address, "kind": secret.kind, "field": secret.field,
-                    "id": secret.id, "project": secret.project, "value": secret.value}
-                _write_private(self.path, json.dumps({"secrets": entries}, indent=2, sort_keys=True) + "\n")
-            else:
-                entries[secret.env_name] = {"value": secret.value}
-                lines = [f"{k}={json.dumps(v['value'])}" for k, v in sorted(entries.items())]
-                _write_private(self.path, "\n".join(lines) + "\n")
+    def _read_pending(self) -> dict[str, dict]:
+        """The log's entries in this sink's keying; a torn last line (a crash mid-write of a
+        secret whose `put` never returned) is skipped."""
+        try:
+            data = self.pending.read_bytes()
+        except FileNotFoundError:
+            return {}
+        out: dict[str, dict] = {}
+        for line in data.splitlines():
+            try:
+                record = json.loads(line)
+            except (json.JSONDecodeError, UnicodeDecodeError):
+                continue
+            for key, entry in (record.get("secrets") or {}).items() if isinstance(record, dict) else ():
+                if isinstance(entry, dict):
+                    out[self._key(key, entry)] = self._shape(entry)
+        return out
 
-    def __str__(self) -> str:
-        return str(self.path)
+    def _key(self, json_key: str, entry: Mapping[str, object]) -> str:
+        if self.format == "json":
+            return json_key
+        return secret_env_name(str(entry.get("address", "")), str(entry.get("field", "")))
+
+    def _shape(self, entry: dict) -> dict:
+        return entry if self.format == "json" else {"value": entry.get("value")}
+
+    def _read(self) -> dict[str, dict]:
+        """Every secret on file: FILE, then the newer ones of the log."""
+        with self._lock:
+            if self._entries is not None:
+                return dict(self._entries)
+            return {**self._read_file(), **self._read_pending()}
 
     def has(self, address: str, field: str) -> bool:
-        with self._lock:
-            entries = self._read()
+        entries = self._read()
         if self.format == "json":
             return f"{address}.{field}" in entries
         return Secret(address, "", field, "").env_name in entries
+
+    # -- writing ------------------------------------------------------------------------
+    def put(self, secret: Secret) -> None:
+        """Append the secret to the log and return once it is on disk."""
+        self.sync(self.write(secret))
+
+    def write(self, secret: Secret) -> int:
+        """Append the secret to the log (a SIGKILL from here on loses nothing; the page
+        cache outlives the process); returns the position `sync` waits for."""
+        entry = {"address": secret.address, "kind": secret.kind, "field": secret.field,
+                 "id": secret.id, "project": secret.project, "value": secret.value}
+        json_key = f"{secret.address}.{secret.field}"
+        line = (json.dumps({"secrets": {json_key: entry}}, sort_keys=True) + "\n").encode()
+        with self._lock:
+            self._open()
+            os.write(self._fd, line)  # one write() on an O_APPEND descriptor: one whole line
+            self._written += 1
+            assert self._entries is not None
+            self._entries[self._key(json_key, entry)] = self._shape(entry)
+            self._dirty = True
+            if self._clock() - self._last_fold >= max(FOLD_EVERY_S, 20 * self._fold_cost):
+                self._fold()
+            return self._written
+
+    def sync(self, position: int) -> None:
+        """Wait until the log is fsynced up to `position`. Group commit: one fsync covers
+        every line written before it, so parallel steps share the disk's flushes."""
+        with self._sync_lock:
+            if self._synced >= position or self._fd < 0:
+                return
+            target = self._written
+            os.fsync(self._fd)
+            self._synced = max(self._synced, target)
+
+    def _open(self) -> None:
+        """First write: load what is on file, fold a log a crash left, open a fresh log."""
+        if self._fd >= 0:
+            return
+        self._entries = {**self._read_file(), **self._read_pending()}
+        if self.pending.exists():
+            self._dirty = True
+            self._fold()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._fd = os.open(self.pending, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+        except OSError as exc:
+            raise SecretSinkError(f"cannot write {self.pending}: {exc.strerror}") from None
+        os.fchmod(self._fd, 0o600)
+        os.ftruncate(self._fd, 0)  # folded above: whatever is left there is already in FILE
+        self._last_fold = self._clock()
+
+    def _fold(self) -> None:
+        """Rewrite FILE from everything known, then empty the log (FILE first: a crash in
+        between leaves the same secrets in both, which reads the same)."""
+        if not self._dirty or self._entries is None:
+            return
+        started = time.perf_counter()
+        entries = self._entries
+        if self.format == "json":
+            _write_private(self.path, json.dumps({"secrets": entries}, indent=2, sort_keys=True) + "\n")
+        else:
+            _write_private(self.path, "".join(f"{k}={json.dumps(v['value'])}\n" for k, v in sorted(entries.items())))
+        if self._fd >= 0:
+            os.ftruncate(self._fd, 0)
+            os.fsync(self._fd)
+        self._synced = self._written  # all of it is in FILE now, fsynced
+        self._dirty = False
+        self._last_fold = self._clock()
+        self._fold_cost = time.perf_counter() - started
+
+    def close(self) -> None:
+        """Bring FILE up to date and remove the log (also folds a log an earlier crash left)."""
+        with self._lock, self._sync_lock:
+            if self._fd < 0 and not self.pending.exists():
+                return
+            if self._entries is None:
+                self._entries = {**self._read_file(), **self._read_pending()}
+                self._dirty = True
+            self._fold()
+            if self._fd >= 0:
+                os.close(self._fd)
+                self._fd = -1
+            try:
+                os.unlink(self.pending)
+            except FileNotFoundError:
+                pass
+            _fsync_dir(self.pending.parent)
+            self._entries = None
+
+    def __enter__(self) -> "FileSink":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __str__(self) -> str:
+        return str(self.path)
 
 
 class ExecSink:
@@ -159,23 +313,49 @@ class SecretRouter:
     def put(self, secret: Secret) -> None:
         # One secret at a time: sinks are user commands (`vault kv put`, `gh secret set`) that
         # need not be safe to run concurrently, and parallel apply steps would otherwise race.
+        # A file sink's fsync is waited for after the lock, so parallel steps share flushes.
+        unsynced: list[tuple[FileSink, int]] = []
         with self._lock:
-            if not self.sinks:
-                # No sink chosen: the recovery file is the sink (like Terraform keeping them in state).
-                self._keep(secret)
-                self.delivered.append(f"{secret.address}.{secret.field}")
-                return
-            for sink in self.sinks:
+            targets = self.sinks or [self.recovery]
+            for sink in targets:
                 try:
-                    sink.put(secret)
+                    if isinstance(sink, FileSink):
+                        unsynced.append((sink, sink.write(secret)))
+                    else:
+                        sink.put(secret)
                 except Exception as exc:  # noqa: BLE001 - any sink failure must keep the secret
-                    self._keep(secret)
-                    message = str(exc) if isinstance(exc, ReconcileError) else type(exc).__name__
-                    raise SecretSinkError(f"{message}. The secret was kept in {self.recovery.path} (mode 0600).") from None
+                    self._failed(secret, exc)
+        for sink, position in unsynced:
+            try:
+                sink.sync(position)
+            except Exception as exc:  # noqa: BLE001
+                with self._lock:
+                    self._failed(secret, exc)
+        with self._lock:
             self.delivered.append(f"{secret.address}.{secret.field}")
+
+    def _failed(self, secret: Secret, exc: Exception) -> None:
+        if not self.sinks:
+            raise exc  # the recovery file itself failed: nowhere else to keep it
+        self._keep(secret)
+        message = str(exc) if isinstance(exc, ReconcileError) else type(exc).__name__
+        raise SecretSinkError(f"{message}. The secret was kept in {self.recovery.path} (mode 0600).") from None
 
     def _keep(self, secret: Secret) -> None:
         self.recovery.put(secret)
+
+    def close(self) -> None:
+        """Bring every secrets file up to date (FileSink.close); safe to call twice."""
+        with self._lock:
+            for sink in [*self.sinks, self.recovery]:
+                if isinstance(sink, FileSink):
+                    sink.close()
+
+    def __enter__(self) -> "SecretRouter":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def sinks_from_settings(settings: Mapping[str, object] | None, *, exec_flags: Sequence[str] = (),

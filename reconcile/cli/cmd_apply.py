@@ -33,7 +33,7 @@ from .common import (
     plan_options,
     run_gates,
 )
-from .git_guard import check_secrets_files
+from .git_guard import check_secrets_files, pending_log_warnings
 from .jsonui import JSON_OPTION, emit, emit_line, emit_plan, json_diagnostics
 from .progress import ApplyProgress
 from .wiring import Connection, default_recovery_path, open_client
@@ -89,7 +89,9 @@ def apply(paths: tuple[str, ...], var_pairs: tuple[str, ...], var_files: tuple[s
     files = [s.path for s in sinks if isinstance(s, FileSink)] or [router.recovery.path]
     for warning in check_secrets_files(files, allow=allow_tracked_secrets):
         out.info(warning)
-    with open_client(Connection(endpoint, local_db, parallelism, retries, retry_delay)) as client, \
+    for warning in pending_log_warnings(s.path for s in sinks if isinstance(s, FileSink)):
+        out.info(warning)
+    with router, open_client(Connection(endpoint, local_db, parallelism, retries, retry_delay)) as client, \
             ApplyJournal(journal_path or default_journal_path(secrets_out)) as journal, \
             holding_account_lease(client, journal) as lease:  # one apply per account (docs/journal.md)
         if lease.note:

@@ -62,7 +62,8 @@ def compromised(address: str, endpoint: str | None, local_db: str | None, parall
     router = SecretRouter(sinks, default_recovery_path(secrets_out))
     value = data.get("key_secret") if isinstance(data, dict) else None
     if value:
-        router.put(Secret(address, API_KEY.name, "key_secret", value, project=found.item.identity[0], id=found.id))
+        with router:  # the secrets file complete when this returns
+            router.put(Secret(address, API_KEY.name, "key_secret", value, project=found.item.identity[0], id=found.id))
     where = secrets_out or str(default_recovery_path(None))
     grace = "the old secret no longer works" if confirmed_leak else \
         f"the old secret works until {data.get('grace_expires_at')}"

@@ -209,13 +209,22 @@ def gate_options(fn: Callable) -> Callable:
 
 def run_gates(planned: Any) -> None:
     """The policy (file and config `policy:` section), then --fail-on: PolicyViolation (exit 3)
-    or ImpactAboveThreshold (exit 4). Called after the plan is shown, before anything is applied."""
-    from ..impact import check_fail_on
-    from ..policy import enforce, policy_for
-    from ..render import plan_document
-
+    or ImpactAboveThreshold (exit 4). Called after the plan is shown, before anything is applied.
+    Without a policy or --fail-on it does nothing: the plan document a policy is checked
+    against is built only when there is a policy."""
     ctx = click.get_current_context(silent=True)
     meta = ctx.meta if ctx is not None else {}
     settings = planned.desired.settings if planned.desired is not None else {}
-    enforce(policy_for(meta.get("reconcile.gate.policy_file"), settings), plan_document(planned.plan))
-    check_fail_on(planned.plan, meta.get("reconcile.gate.fail_on"))
+    policy_file = meta.get("reconcile.gate.policy_file")
+    if policy_file or settings.get("policy") is not None:
+        from ..policy import enforce, policy_for
+        from ..render import plan_document
+
+        policy = policy_for(policy_file, settings)
+        if policy is not None:
+            enforce(policy, plan_document(planned.plan))
+    fail_on = meta.get("reconcile.gate.fail_on")
+    if fail_on:
+        from ..impact import check_fail_on
+
+        check_fail_on(planned.plan, fail_on)

@@ -66,3 +66,16 @@ def check_secrets_files(paths: Iterable[Path], *, allow: bool) -> list[str]:
         "refusing to write secrets where git would commit them; nothing was applied:\n  " + "\n  ".join(lines)
         + f"\nAdd {names} to .gitignore (and `git rm --cached` it if it is already tracked), write it outside "
         f"the work tree, or pass {FLAG} to write it anyway.")
+
+
+def pending_log_warnings(paths: Iterable[Path]) -> list[str]:
+    """A file sink's crash log (`FILE.pending.jsonl`, docs/secrets.md) lives beside FILE and
+    holds the secrets a killed apply had not folded into FILE yet. `secrets.json` in a
+    .gitignore does not cover it: say so (a warning, since the log exists only after a crash)."""
+    warnings = []
+    for path in dict.fromkeys(paths):
+        log = path.with_name(path.name + ".pending.jsonl")
+        if git_would_track(path) is None and (why := git_would_track(log)) is not None:
+            warnings.append(f"warning: {log.name}, the log a killed apply leaves beside {path.name}, {why}: "
+                            f"add `*.pending.jsonl` (or `{path.name}*`) to .gitignore.")
+    return warnings

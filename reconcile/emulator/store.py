@@ -101,8 +101,8 @@ def random_base62(length: int) -> str:
     """`length` uniform base62 characters from the OS CSPRNG.
 
     One `token_bytes` call, bytes ≥ 248 (= 4 × 62) dropped so `% 62` stays unbiased: the
-    same distribution as `secrets.choice` per character, at a tenth of the CPU (that was
-    ~0.2 ms of every key create: an id and a 40-character secret).
+    same distribution as `secrets.choice` per character, at a tenth of the CPU (a key
+    create draws an id and a 40-character secret; figures: docs/benchmarks.md).
     """
     out = ""
     while len(out) < length:

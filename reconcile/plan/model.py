@@ -162,7 +162,7 @@ class Impact:
 class Deferred:
     """A dataclass field that may be given as a zero-argument callable, called the first time
     the field is read (then kept). The live state's fingerprint serialises every object read
-    (~30 ms of a 10,000-resource plan, ~60% of the planner's CPU): only a saved plan, the
+    (most of the planner's CPU; docs/benchmarks.md): only a saved plan, the
     JSON/markdown output and an apply read it, so a plain `reconcile plan` never pays it."""
 
     def __init__(self, default: Any = "") -> None:

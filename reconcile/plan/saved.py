@@ -199,6 +199,7 @@ def stale_steps(plan: Plan, live: LiveState) -> tuple[list[str], list[str]]:
     """
     done: list[str] = []
     stale: list[str] = []
+    by_id: dict[Any, Any] | None = None  # live objects by id, duplicates included; built once, if a step deletes
     for c in plan.changes:
         spec = REGISTRY[c.kind]
         current = live.resources.get(c.address) if "#" not in c.address else None
@@ -211,7 +212,11 @@ def stale_steps(plan: Plan, live: LiveState) -> tuple[list[str], list[str]]:
                 stale.append(f"{c.address}: it was created by someone else since the plan")
             continue
         if c.action is Action.DELETE:
-            target = next((r for r in list(live.resources.values()) + live.duplicates if r.id == c.live_id), None)
+            if by_id is None:
+                by_id = {}
+                for r in list(live.resources.values()) + live.duplicates:
+                    by_id.setdefault(r.id, r)  # the first with that id, as a scan would find
+            target = by_id.get(c.live_id)
             if target is None:
                 done.append(c.address)
             elif target.fingerprint() != c.live_fingerprint:

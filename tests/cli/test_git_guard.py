@@ -59,10 +59,18 @@ def test_refuses_a_secrets_file_git_would_commit_and_changes_nothing(repo, tmp_p
 
 
 def test_an_ignored_file_is_fine(repo, tmp_path):
-    (repo / ".gitignore").write_text("secrets.json\n")
+    (repo / ".gitignore").write_text("secrets.json\n*.pending.jsonl\n")
     result = apply(tmp_path, "--secrets-out", "secrets.json")
     assert result.exit_code == 0, result.output
     assert json.loads((repo / "secrets.json").read_text())["secrets"]
+    assert "warning" not in result.stderr
+
+
+def test_an_ignored_file_whose_crash_log_is_not_ignored_gets_a_warning(repo, tmp_path):
+    (repo / ".gitignore").write_text("secrets.json\n")
+    result = apply(tmp_path, "--secrets-out", "secrets.json")
+    assert result.exit_code == 0, result.output
+    assert "warning: secrets.json.pending.jsonl" in result.stderr and "`*.pending.jsonl`" in result.stderr
 
 
 def test_a_tracked_file_is_refused_even_when_ignored(repo, tmp_path):
@@ -94,7 +102,7 @@ def test_the_repositorys_own_gitignore_keeps_secrets_journal_and_databases_out(t
     if git_would_track(checkout / "README.md") is None:
         pytest.skip("not a git checkout (an unpacked sdist, say)")
     for name in ("secrets.json", "prod.secrets.json", ".infrai-secrets.json", "secrets.json.recovery.json",
-                 "keys.env", ".env", ".infrai-journal.jsonl", ".infrai-local.db", ".infrai-local.db-wal",
+                 "secrets.json.pending.jsonl", "account.db.key", "keys.env", ".env", ".infrai-journal.jsonl", ".infrai-local.db", ".infrai-local.db-wal",
                  ".infrai-emulator.db", "account.db"):
         assert git_would_track(checkout / name) is None, name
     assert git_would_track(checkout / "README.md") == "is tracked by git"

@@ -16,11 +16,14 @@ responses 24 h, so every lost secret is recoverable here; the expired case is it
 
 from __future__ import annotations
 
+import json
+import stat
 import time
 from pathlib import Path
 
 import pytest
 
+from reconcile.apply.secrets import PENDING_SUFFIX
 from reconcile.client import InfraiClient
 from reliability_support import Account, account, assert_converged, cli_env, config, run_cli_process, secrets_on_file
 
@@ -55,6 +58,18 @@ def _check_secrets(account: Account, url: str, secrets_file: Path) -> None:
         assert f'webhooks["{hook["url"]}"].secret' in on_file, f"{hook['url']}: its signing secret was lost"
 
 
+def _check_left_by_the_kill(secrets_file: Path) -> None:
+    """What a kill leaves is valid in its documented format (docs/secrets.md): the secrets
+    file a JSON secrets document (or absent), its log one such document a line, both 0600."""
+    if secrets_file.exists():
+        assert set(json.loads(secrets_file.read_text())) == {"secrets"}
+        assert stat.S_IMODE(secrets_file.stat().st_mode) == 0o600
+    log = secrets_file.with_name(secrets_file.name + PENDING_SUFFIX)
+    if log.exists():
+        assert stat.S_IMODE(log.stat().st_mode) == 0o600
+        assert all(set(json.loads(line)) == {"secrets"} for line in log.read_text().splitlines())
+
+
 @pytest.mark.parametrize("kill_at", KILL_POINTS)
 def test_sigkill_then_rerun_converges_without_duplicates_or_lost_secrets(kill_at, http_emulator, account, tmp_path,
                                                                          secret_scan):
@@ -68,6 +83,7 @@ def test_sigkill_then_rerun_converges_without_duplicates_or_lost_secrets(kill_at
     assert killed.returncode == -9, f"the crash hook did not fire at {kill_at}:\n{killed.output[-2000:]}"
     journal = tmp_path / ".infrai-journal.jsonl"
     assert journal.read_text().count('"state":"sent"') >= int(kill_at.split(":")[0])
+    _check_left_by_the_kill(tmp_path / "secrets.json")
     _drain(emu)
 
     rerun = run_cli_process(*args, env=cli_env(url, key), cwd=tmp_path, scan=secret_scan)
