@@ -521,10 +521,18 @@ def headline(figure: str, pairs: Paired, floor_label: str, goal: float, *, fail:
 
 
 def copy_db(src: str, dst: str) -> None:
+    """A copy of an emulator account: the database and its key file (`DB.key`, which seals
+    the bootstrap key and every other secret at rest; docs/emulator.md), both 0600."""
     with sqlite3.connect(src) as a, sqlite3.connect(dst) as b:
         a.backup(b)
     a.close()
     b.close()
+    os.chmod(dst, 0o600)
+    key = Path(src + ".key")
+    if key.exists():
+        fd = os.open(dst + ".key", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as out:
+            out.write(key.read_bytes())
 
 
 class Bench:

@@ -46,7 +46,7 @@ from .github_api import GitHub, GitHubError, pull_request_from_env
 COMMANDS = ("plan", "apply", "validate")
 ON_MISSING_PLAN = ("fail", "plan")
 # Every output the step writes; action.yml declares exactly these (tests/ci check both ways).
-OUTPUTS = ("has_changes", "create", "update", "replace", "delete", "rotate", "destroys", "destroy_count",
+OUTPUTS = ("has_changes", "create", "update", "replace", "delete", "rotate", "destroys", "destroy_count", "drift",
            "applied", "failed", "plan_path", "comment_path", "comment_url", "exitcode")
 # Options that decide what the plan contains: for `apply` they go to the `plan` step, the
 # others (--force, --keep-going, --secrets-out…) to `apply PLANFILE`.
@@ -311,7 +311,9 @@ def _apply(inputs: ActionInputs, env: Mapping[str, str], runner: Runner, step: _
         step.annotate(failure_annotation("apply", run))
     step.outputs({"has_changes": bool(applied_plan.get("changes")),
                   **{k: int(counts.get(k, 0)) for k in ("create", "update", "replace", "delete", "rotate")},
-                  "destroys": gone > 0, "destroy_count": gone, "applied": int(steps.get("succeeded", 0)),
+                  "destroys": gone > 0, "destroy_count": gone,
+                  "drift": sum(1 for u in applied_plan.get("unmanaged") or [] if u.get("drift")),
+                  "applied": int(steps.get("succeeded", 0)),
                   "failed": int(steps.get("failed", 0)), "plan_path": plan_path, "exitcode": run.code})
     return run.code
 

@@ -129,7 +129,10 @@ def plan_outputs(plan: Plan) -> dict[str, object]:
     gone = len(destroying(plan))
     return {"has_changes": plan.has_changes, "create": n["create"], "update": n["update"],
             "replace": n["replace"], "delete": n["delete"], "rotate": n["rotate"],
-            "destroys": gone > 0, "destroy_count": gone}
+            "destroys": gone > 0, "destroy_count": gone,
+            # Undeclared live objects inside what the config manages (docs/gitops.md#drift):
+            # not changes, but `plan --detailed-exitcode` exits 2 for them.
+            "drift": len(plan.drift)}
 
 
 def destructive_banner(plan: Plan, budget: int) -> list[str]:
