@@ -12,6 +12,9 @@ from reconcile.errors import ConfigError
 
 from .conftest import at, one_error
 
+# Every test runs over both YAML composers (libyaml and pure Python).
+pytestmark = pytest.mark.usefixtures("yaml_path")
+
 
 def test_positions_of_values_and_keys() -> None:
     doc = read_yaml_text("f.yaml", "projects:\n  - name: web\n    scopes: [a, b]\n")
