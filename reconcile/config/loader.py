@@ -19,19 +19,21 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
 from urllib.parse import urlsplit
 
-import jsonschema
-
 from ..errors import ConfigError, Reason, SourcePosition, ValidationError
-from ..kinds import KINDS, REGISTRY, KindSpec
+from ..kinds import KINDS, KindSpec
 from ..kinds.units import DURATION_PATTERN, parse_duration_hours
 from ..state import DesiredResource, DesiredState
 from .interpolate import interpolate
+from .schema_check import Check, compile_schema
 from .schema import (PATTERN_HINTS, SETTINGS_SECTIONS, build_schema, children, config_names, implied_fields,
                      prunable, scalar_field, top_level, type_text)
-from .yaml_loader import Document, PathT, format_path, read_yaml_file
+from .yaml_loader import Document, Limits, PathT, format_path, read_yaml_file
+
+if TYPE_CHECKING:
+    import jsonschema
 
 YAML_SUFFIXES = (".yaml", ".yml")
 # Top-level keys that hold one value for the whole config (besides singleton kinds).
@@ -88,12 +90,51 @@ def config_files(paths: Sequence[str | Path]) -> tuple[list[str], list[Reason]]:
 
 
 @lru_cache(maxsize=1)
-def _validator() -> jsonschema.Draft202012Validator:
+def _validator() -> "jsonschema.Draft202012Validator":
+    # Imported only to explain a document the compiled check refused (~0.2 s to import).
+    import jsonschema
+
     return jsonschema.Draft202012Validator(build_schema())
+
+
+@lru_cache(maxsize=1)
+def _compiled() -> tuple[Check, dict[str, Check]]:
+    """The whole schema as one check, and each top-level list's item schema as its own."""
+    schema = build_schema()
+    whole = compile_schema(schema)
+    items = {key: compile_schema({**sub["items"], "$defs": schema["$defs"]})
+             for key, sub in schema["properties"].items() if sub.get("type") == "array" and "$ref" in sub.get("items", {})}
+    return whole, items
+
+
+def schema_errors(value: Any) -> Iterable["jsonschema.ValidationError"]:
+    """jsonschema's errors for one config document, asked only of the parts that the
+    compiled check finds invalid (most documents: none at all)."""
+    whole, items = _compiled()
+    if whole(value):
+        return
+    validator = _validator()
+    if not isinstance(value, dict):
+        yield from validator.iter_errors(value)
+        return
+    lists = {k for k, v in value.items() if k in items and isinstance(v, list)}
+    # The document without its resource lists, then each failing item against its kind.
+    yield from validator.iter_errors({k: ([] if k in lists else v) for k, v in value.items()})
+    for key in lists:
+        item_schema = validator.schema["properties"][key]["items"]
+        for i, item in enumerate(value[key]):
+            if not items[key](item):
+                for error in validator.descend(item, item_schema, path=i):
+                    error.path.appendleft(key)
+                    yield error
 
 
 # -- where a path of the config lands in the registry ---------------------------------------
 _TOP: dict[str, KindSpec] = {k.config_key: k for k in top_level(KINDS)}
+# Per kind of the registry, computed once (schema.py derives them on every call).
+_NAMES: dict[str, dict[str, str]] = {k.name: config_names(k) for k in KINDS}
+_CHILDREN: dict[str, list[KindSpec]] = {k.name: children(k) for k in KINDS}
+_IMPLIED: dict[str, tuple[str, ...]] = {k.name: implied_fields(k) for k in KINDS}
 
 
 def field_at(path: PathT) -> tuple[KindSpec, str, int] | None:
@@ -108,16 +149,16 @@ def field_at(path: PathT) -> tuple[KindSpec, str, int] | None:
                 return kind, scalar, depth
             if len(path) <= depth or not isinstance(path[depth], str):
                 return None
-            name = config_names(kind).get(path[depth])
+            name = _NAMES[kind.name].get(path[depth])
             return (kind, name, depth + 1) if name else None
         if len(path) < depth + 2 or not isinstance(path[depth], int):
             return None
         key = path[depth + 1]
-        child = next((c for c in children(kind) if c.config_key == key), None)
+        child = next((c for c in _CHILDREN[kind.name] if c.config_key == key), None)
         if child is not None:
             kind, depth = child, depth + 2
             continue
-        name = config_names(kind).get(str(key))
+        name = _NAMES[kind.name].get(str(key))
         return (kind, name, depth + 2) if name else None
 
 
@@ -179,7 +220,7 @@ class _SchemaMessages:
         self.bad.add(path)
         self.reasons.append(Reason(message, self.doc.position(path, key=key), format_path(path)))
 
-    def error(self, e: jsonschema.ValidationError) -> None:
+    def error(self, e: "jsonschema.ValidationError") -> None:
         path: PathT = tuple(e.absolute_path)
         if any(path[:n] in self.failed for n in range(len(path) + 1)):
             return
@@ -253,7 +294,8 @@ class _SchemaMessages:
         if types is None:
             return True
         types = [types] if isinstance(types, str) else types
-        return any(jsonschema.Draft202012Validator.TYPE_CHECKER.is_type(instance, t) for t in types)
+        checker = _validator().TYPE_CHECKER
+        return any(checker.is_type(instance, t) for t in types)
 
 
 # -- building resources -------------------------------------------------------------------
@@ -308,11 +350,10 @@ class _Loader:
         env = os.environ if self.env is None else self.env
         files, problems = config_files(paths)
         self.reasons += problems
-        validator = _validator()
         for file in files:
             doc = self.read(file)
             if doc is not None:
-                self.read_doc(doc, env, variables, validator)
+                self.read_doc(doc, env, variables)
         state = DesiredState(sources=tuple(files))
         self.finish(state)
         self.check(state)
@@ -343,8 +384,7 @@ class _Loader:
             variables.update(doc.value)  # later files win
         return variables
 
-    def read_doc(self, doc: Document, env: Mapping[str, str], variables: Mapping[str, Any],
-                 validator: jsonschema.Draft202012Validator) -> None:
+    def read_doc(self, doc: Document, env: Mapping[str, str], variables: Mapping[str, Any]) -> None:
         if doc.value is None:
             return  # an empty file is an empty config
         if not isinstance(doc.value, dict):
@@ -355,7 +395,7 @@ class _Loader:
         self.reasons += result.reasons
         value = result.value
         messages = _SchemaMessages(doc, result.failed)
-        for error in validator.iter_errors(value):
+        for error in schema_errors(value):
             messages.error(error)
         self.reasons += messages.reasons
         bad = messages.bad | result.failed
@@ -426,19 +466,24 @@ class _Builder:
 
     def __init__(self, doc: Document, bad: set[PathT], env_refs: Mapping[PathT, str]):
         self.doc = doc
-        self.bad = bad
         self.env_refs = env_refs
         self.reasons: list[Reason] = []
+        # Every prefix of a path with a problem → the next steps towards those problems
+        # (None: a problem at the prefix itself), so that `clean` is one lookup, not a scan
+        # of every problem for every item (quadratic in a file with many bad items).
+        self.below: dict[PathT, set[str | int | None]] = {}
+        for p in bad:
+            for n in range(len(p) + 1):
+                self.below.setdefault(p[:n], set()).add(p[n] if n < len(p) else None)
 
     def clean(self, path: PathT, nested: Iterable[str] = ()) -> bool:
         """No problem at or below `path`, except inside the nested lists named."""
-        skip = set(nested)
-        n = len(path)
-        return not any(p[:n] == path and not (len(p) > n and p[n] in skip) for p in self.bad)
+        steps = self.below.get(path)
+        return steps is None or (None not in steps and steps <= set(nested))
 
     def values(self, kind: KindSpec, raw: Mapping[str, Any], path: PathT) -> dict[str, Any] | None:
         """The fields written, under their field names, normalised; None after a problem."""
-        names = config_names(kind)
+        names = _NAMES[kind.name]
         values: dict[str, Any] = {}
         ok = True
         for spelling, value in raw.items():
@@ -455,7 +500,7 @@ class _Builder:
         return values if ok else None
 
     def secret_refs(self, kind: KindSpec, raw: Mapping[str, Any], path: PathT) -> dict[str, str]:
-        names = config_names(kind)
+        names = _NAMES[kind.name]
         return {names[s]: self.env_refs[path + (s,)] for s in raw
                 if s in names and kind.fields[names[s]].sensitive and path + (s,) in self.env_refs}
 
@@ -476,7 +521,7 @@ class _Builder:
 
     def items(self, kind: KindSpec, raws: list[Any], path: PathT, parent: tuple[Any, ...]) -> list[_Item]:
         out: list[_Item] = []
-        nested = children(kind)
+        nested = _CHILDREN[kind.name]
         for i, raw in enumerate(raws):
             at = path + (i,)
             if not isinstance(raw, dict):
@@ -485,12 +530,12 @@ class _Builder:
             if not valid:
                 # Still take part in duplicate detection when the identity itself is sound,
                 # so that one run reports both problems.
-                raw = {s: v for s, v in raw.items() if config_names(kind).get(s) in kind.identity
+                raw = {s: v for s, v in raw.items() if _NAMES[kind.name].get(s) in kind.identity
                        and self.clean(at + (s,))}
             values = self.values(kind, raw, at)
             if values is None:
                 continue
-            values = {**dict(zip(implied_fields(kind), parent)), **values}
+            values = {**dict(zip(_IMPLIED[kind.name], parent)), **values}
             if not valid and any(f not in values for f in kind.identity):
                 continue
             identity = tuple(values.get(f) for f in kind.identity)
@@ -516,15 +561,15 @@ def _of(items: list[_Item], kind: str) -> list[_Item]:
 def check_scopes_within_parent(items: list[_Item]) -> Iterable[tuple[str, _Item, PathT]]:
     """A nested resource's `scopes` must lie within its parent's, when the parent lists
     some (an empty list means everything): the API refuses the key otherwise."""
-    by_address = {i.resource.address: i for i in items}
+    # The parent follows from the identity (as in the planner): a lookup, not a scan of
+    # every item, which made 10,000 resources take ~50 s to load.
+    by_identity = {(i.resource.kind, i.resource.identity): i for i in items}
     for item in items:
         spec = item.resource.spec
         if spec.parent is None or not isinstance(item.raw.get("scopes"), list):
             continue
-        # The parent's address follows from the identity (as in the planner): a lookup, not
-        # a scan of every address, which made 10,000 resources take ~50 s to load.
-        found = by_address.get(REGISTRY[spec.parent].address(item.resource.identity[:-1]))
-        if found is None or found.resource.kind != spec.parent:
+        found = by_identity.get((spec.parent, item.resource.identity[:-1]))
+        if found is None:
             continue
         parent = found.resource
         allowed = parent.values.get("scopes") or []
@@ -562,7 +607,7 @@ def check_normalised_numbers(items: list[_Item]) -> Iterable[tuple[str, _Item, P
     and must fit a JSON number exactly."""
     for item in items:
         spec = item.resource.spec
-        for spelling, name in config_names(spec).items():
+        for spelling, name in _NAMES[spec.name].items():
             value = item.resource.values.get(name)
             if isinstance(item.raw.get(spelling), str) and isinstance(value, int) and not isinstance(value, bool):
                 low = spec.fields[name].schema.get("minimum")
