@@ -27,7 +27,7 @@ from ..kinds import KINDS, KindSpec
 from ..kinds.units import DURATION_PATTERN, parse_duration_hours
 from ..state import DesiredResource, DesiredState
 from .interpolate import interpolate
-from .schema_check import Check, compile_schema
+from .schema_check import compile_schema
 from .schema import (PATTERN_HINTS, SETTINGS_SECTIONS, build_schema, children, config_names, implied_fields,
                      prunable, scalar_field, top_level, type_text)
 from .yaml_loader import Document, Limits, PathT, format_path, read_yaml_file
@@ -66,14 +66,15 @@ def validate_only(paths: Sequence[str | Path], *, env: Mapping[str, str] | None 
 def config_files(paths: Sequence[str | Path]) -> tuple[list[str], list[Reason]]:
     """The files `paths` name: a directory stands for its `*.yaml`/`*.yml` files, sorted,
     not recursive (so a `vars/` folder beside them is not read as config). A file named
-    twice is read once."""
+    twice is read once. Entries that are not regular files (a FIFO, a socket, a device)
+    are kept, so that reading refuses them by name instead of skipping config silently."""
     files: list[str] = []
     reasons: list[Reason] = []
     seen: set[Path] = set()
     for p in paths:
         path = Path(p)
         if path.is_dir():
-            found = sorted(c for c in path.iterdir() if c.suffix in YAML_SUFFIXES and c.is_file())
+            found = sorted(c for c in path.iterdir() if c.suffix in YAML_SUFFIXES and c.exists() and not c.is_dir())
             if not found:
                 reasons.append(Reason("the directory holds no *.yaml or *.yml file", SourcePosition(str(p))))
         elif path.exists():
@@ -98,7 +99,7 @@ def _validator() -> "jsonschema.Draft202012Validator":
 
 
 @lru_cache(maxsize=1)
-def _compiled() -> tuple[Check, dict[str, Check]]:
+def _compiled() -> tuple[Callable[[Any], bool], dict[str, Callable[[Any], bool]]]:
     """The whole schema as one check, and each top-level list's item schema as its own."""
     schema = build_schema()
     whole = compile_schema(schema)
@@ -135,6 +136,8 @@ _TOP: dict[str, KindSpec] = {k.config_key: k for k in top_level(KINDS)}
 _NAMES: dict[str, dict[str, str]] = {k.name: config_names(k) for k in KINDS}
 _CHILDREN: dict[str, list[KindSpec]] = {k.name: children(k) for k in KINDS}
 _IMPLIED: dict[str, tuple[str, ...]] = {k.name: implied_fields(k) for k in KINDS}
+_SENSITIVE: dict[str, dict[str, str]] = {k.name: {s: n for s, n in _NAMES[k.name].items() if k.fields[n].sensitive}
+                                         for k in KINDS}
 
 
 def field_at(path: PathT) -> tuple[KindSpec, str, int] | None:
@@ -340,14 +343,19 @@ class _Loader:
     items: dict[tuple[str, tuple[Any, ...]], _Item] = field(default_factory=dict)
     placed: dict[str, _Placed] = field(default_factory=dict)
     singletons: dict[str, _Item] = field(default_factory=dict)
+    limits: Limits = field(default_factory=Limits)
 
     def reason(self, message: str, source: SourcePosition | None, path: PathT | str = ()) -> None:
         self.reasons.append(Reason(message, source, path if isinstance(path, str) else format_path(path)))
 
     def run(self, paths: Sequence[str | Path], var_files: Sequence[str | Path]) -> tuple[DesiredState, list[Reason]]:
+        env = os.environ if self.env is None else self.env
+        try:
+            self.limits = Limits.from_env(env)
+        except ValueError as exc:
+            self.reason(str(exc), None)
         variables = self.read_var_files(var_files)
         variables.update(self.variables or {})
-        env = os.environ if self.env is None else self.env
         files, problems = config_files(paths)
         self.reasons += problems
         for file in files:
@@ -366,7 +374,7 @@ class _Loader:
 
     def read(self, file: str | Path) -> Document | None:
         try:
-            return read_yaml_file(file)
+            return read_yaml_file(file, limits=self.limits)
         except ConfigError as exc:
             self.reasons.append(exc.reason)
             return None
@@ -500,9 +508,10 @@ class _Builder:
         return values if ok else None
 
     def secret_refs(self, kind: KindSpec, raw: Mapping[str, Any], path: PathT) -> dict[str, str]:
-        names = _NAMES[kind.name]
-        return {names[s]: self.env_refs[path + (s,)] for s in raw
-                if s in names and kind.fields[names[s]].sensitive and path + (s,) in self.env_refs}
+        if not self.env_refs:
+            return {}
+        sensitive = _SENSITIVE[kind.name]
+        return {sensitive[s]: self.env_refs[path + (s,)] for s in raw if s in sensitive and path + (s,) in self.env_refs}
 
     def singleton(self, kind: KindSpec, raw: Any) -> _Item | None:
         path: PathT = (kind.config_key,)
@@ -522,11 +531,12 @@ class _Builder:
     def items(self, kind: KindSpec, raws: list[Any], path: PathT, parent: tuple[Any, ...]) -> list[_Item]:
         out: list[_Item] = []
         nested = _CHILDREN[kind.name]
+        nested_keys = [c.config_key for c in nested]
         for i, raw in enumerate(raws):
             at = path + (i,)
             if not isinstance(raw, dict):
                 continue
-            valid = self.clean(at, (c.config_key for c in nested))
+            valid = self.clean(at, nested_keys)
             if not valid:
                 # Still take part in duplicate detection when the identity itself is sound,
                 # so that one run reports both problems.

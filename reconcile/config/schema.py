@@ -289,6 +289,9 @@ bandwidth_alerts:
   `*.yml` files, sorted by name, **not recursively** (a `vars/` folder beside them is not
   read as config). A file named twice is read once. A missing path, or a directory with
   no YAML file, is an error.
+- Config files and var files must be regular files (symlinks to them are fine). A FIFO,
+  socket or device, given as a path or found as a `*.yaml` entry of a directory, is
+  refused by name before it is opened (reading a FIFO would wait for a writer forever).
 - Files merge: lists of one kind concatenate. `version`, `stack`, `prune`, `secrets`,
   `policy` and the singletons (`tier`, `budget`, `routing`, `autorecharge`) may appear in
   several files only with the same value; otherwise the error names both places.
@@ -303,9 +306,22 @@ bandwidth_alerts:
 `yaml.safe_load` semantics (YAML 1.1 scalars, anchors, aliases, `<<` merge keys), plus:
 duplicate keys in a mapping are an error; mapping keys are kept as written (`on:` is the
 key `"on"`, not `true`); dates stay text; tags other than YAML's core ones (`!!binary`,
-`!!set`, custom `!tags`) are refused; `.inf`/`.nan` are refused (not JSON). Limits: 10 MiB
-per file, 64 levels of nesting, 100,000 values after alias expansion. A file must be
+`!!set`, custom `!tags`) are refused; `.inf`/`.nan` are refused (not JSON). A file must be
 UTF-8 (a leading BOM is allowed); the first bad byte is reported with its line and column.
+Files are parsed by libyaml when PyYAML has it (about 3× faster), else by PyYAML's own
+parser; both give the same values, errors and positions.
+
+Limits, per file, sized for accounts of 100,000+ resources; an error names the limit hit
+and the environment variable that raises it:
+
+| limit | default | raise with |
+|---|---|---|
+| file size | 10 MiB | `INFRAI_CONFIG_MAX_BYTES=<bytes>` |
+| values (each scalar, list and mapping; ~4–7 per resource) | 1,000,000 | `INFRAI_CONFIG_MAX_VALUES=<count>` |
+| values added by aliases (`*name`) beyond those written | 100,000 | `INFRAI_CONFIG_MAX_ALIAS_VALUES=<count>` |
+| nesting | 64 levels | fixed (guards the parser's stack) |
+
+A config bigger than a limit can also be split into several files (they merge).
 
 ## Interpolation
 
