@@ -63,6 +63,31 @@ def validate_only(paths: Sequence[str | Path], *, env: Mapping[str, str] | None 
     return _Loader(env, variables).run(paths, var_files)[1]
 
 
+@dataclass
+class ConfigCheck:
+    """What an offline check of the config found (`check_config`)."""
+
+    # Values left as placeholders are missing from the resources: never plan from it.
+    state: DesiredState
+    reasons: list[Reason]
+    # Each reference that had no value here ("${var:cap}"), where it was written.
+    unresolved: list[tuple[str, SourcePosition]]
+
+
+def check_config(paths: Sequence[str | Path], *, env: Mapping[str, str] | None = None,
+                 variables: Mapping[str, Any] | None = None, var_files: Sequence[str | Path] = (),
+                 placeholders: bool = True) -> ConfigCheck:
+    """Check the config as `validate` does. With `placeholders` (the default), a
+    `${env:NAME}` that is unset (without a default) or a `${var:NAME}` that is undefined is
+    not an error: its value is taken as a placeholder of the right type (any schema error
+    at or under it is left out, as are the value-dependent checks), and it is listed in
+    `unresolved`. Malformed references, defaults and everything else are checked as usual.
+    """
+    loader = _Loader(env, variables, placeholders=placeholders)
+    state, reasons = loader.run(paths, var_files)
+    return ConfigCheck(state, reasons, loader.unresolved)
+
+
 def config_files(paths: Sequence[str | Path]) -> tuple[list[str], list[Reason]]:
     """The files `paths` name: a directory stands for its `*.yaml`/`*.yml` files, sorted,
     not recursive (so a `vars/` folder beside them is not read as config). A file named
@@ -344,6 +369,8 @@ class _Loader:
     placed: dict[str, _Placed] = field(default_factory=dict)
     singletons: dict[str, _Item] = field(default_factory=dict)
     limits: Limits = field(default_factory=Limits)
+    placeholders: bool = False
+    unresolved: list[tuple[str, SourcePosition]] = field(default_factory=list)
 
     def reason(self, message: str, source: SourcePosition | None, path: PathT | str = ()) -> None:
         self.reasons.append(Reason(message, source, path if isinstance(path, str) else format_path(path)))
@@ -399,15 +426,18 @@ class _Loader:
             self.reason("the top level must be a mapping of config keys (version, projects, webhooks, ...), "
                         f"not {_type_of(doc.value)}", doc.position(()))
             return
-        result = interpolate(doc, env=env, variables=variables, wants_text=_wants_text, sensitive=_sensitive)
+        result = interpolate(doc, env=env, variables=variables, wants_text=_wants_text, sensitive=_sensitive,
+                             placeholders=self.placeholders)
         self.reasons += result.reasons
+        self.unresolved += [(ref, doc.position(path)) for path, ref in result.unresolved.items()]
         value = result.value
-        messages = _SchemaMessages(doc, result.failed)
+        # No schema message under a failed reference (already reported) or a placeholder.
+        messages = _SchemaMessages(doc, result.failed | result.unresolved.keys())
         for error in schema_errors(value):
             messages.error(error)
         self.reasons += messages.reasons
         bad = messages.bad | result.failed
-        builder = _Builder(doc, bad, result.env_refs)
+        builder = _Builder(doc, bad, result.env_refs, result.unresolved.keys())
         for key, raw in value.items():
             kind = _TOP.get(key)
             if kind is not None and not kind.singleton:
@@ -472,10 +502,13 @@ class _Loader:
 class _Builder:
     """Builds the resources of one file, skipping any item under which a problem was found."""
 
-    def __init__(self, doc: Document, bad: set[PathT], env_refs: Mapping[PathT, str]):
+    def __init__(self, doc: Document, bad: set[PathT], env_refs: Mapping[PathT, str],
+                 placeholders: Iterable[PathT] = ()):
         self.doc = doc
         self.env_refs = env_refs
         self.reasons: list[Reason] = []
+        # Every path at or above a placeholder (a reference without a value, offline).
+        self.templated = {p[:n] for p in placeholders for n in range(len(p) + 1)}
         # Every prefix of a path with a problem → the next steps towards those problems
         # (None: a problem at the prefix itself), so that `clean` is one lookup, not a scan
         # of every problem for every item (quadratic in a file with many bad items).
@@ -498,6 +531,9 @@ class _Builder:
             name = names.get(spelling)
             if name is None:
                 continue
+            if self.templated and path + (spelling,) in self.templated:
+                values[name] = value  # an identity written as a placeholder: compared as written
+                continue
             try:
                 values[name] = kind.fields[name].norm(value)
             except (ValueError, TypeError, OverflowError) as exc:
@@ -506,6 +542,14 @@ class _Builder:
                                            self.doc.position(where), format_path(where)))
                 ok = False
         return values if ok else None
+
+    def untemplated(self, kind: KindSpec, raw: Mapping[str, Any], path: PathT) -> Mapping[str, Any]:
+        """`raw` without the values written as placeholders, but for identity fields: their
+        value is unknown, so neither normalised nor given to the reference checks."""
+        if path not in self.templated:
+            return raw
+        names = _NAMES[kind.name]
+        return {s: v for s, v in raw.items() if path + (s,) not in self.templated or names.get(s) in kind.identity}
 
     def secret_refs(self, kind: KindSpec, raw: Mapping[str, Any], path: PathT) -> dict[str, str]:
         if not self.env_refs:
@@ -520,6 +564,7 @@ class _Builder:
         base = path if scalar is None else ()
         if scalar is not None:
             raw = {scalar: raw}
+        raw = self.untemplated(kind, raw, base)
         values = self.values(kind, raw, base)
         if values is None:
             return None
@@ -536,6 +581,7 @@ class _Builder:
             at = path + (i,)
             if not isinstance(raw, dict):
                 continue
+            raw = self.untemplated(kind, raw, at)
             valid = self.clean(at, nested_keys)
             if not valid:
                 # Still take part in duplicate detection when the identity itself is sound,

@@ -345,6 +345,12 @@ too (write `$${` to keep a literal). For a sensitive field (a webhook `secret`) 
 exactly `${env:NAME}`, the loaded state remembers NAME (`secret_refs`) so that plans and
 digests can name the variable without holding the secret.
 
+`reconcile validate` works offline: a `${var:NAME}` defined nowhere or a `${env:NAME}` unset
+without a default is checked as a placeholder for any value of the field's type (schema
+errors at or under it, and the checks that need its value, are skipped), and counted in a
+note; `--require-vars` (`INFRAI_VALIDATE_REQUIRE_VARS=1`) makes it an error, as it always is
+for `plan` and `apply` ([environments.md](environments.md)).
+
 ## Errors
 
 Every problem of every file is reported at once, sorted by file (in the order read) and
