@@ -190,13 +190,17 @@ def field_at(path: PathT) -> tuple[KindSpec, str, int] | None:
         return (kind, name, depth + 2) if name else None
 
 
+def _admits_text(schema: Mapping[str, Any]) -> bool:
+    types = schema.get("type", "string")
+    return "string" in ([types] if isinstance(types, str) else types)
+
+
 def _wants_text(path: PathT) -> bool:
     found = field_at(path)
     if found is None or len(path) != found[2]:
         return True
     kind, name, _ = found
-    types = kind.fields[name].schema.get("type", "string")
-    return "string" in ([types] if isinstance(types, str) else types)
+    return _admits_text(kind.fields[name].schema)
 
 
 def _sensitive(path: PathT) -> bool:
@@ -577,11 +581,13 @@ class _Builder:
         out: list[_Item] = []
         nested = _CHILDREN[kind.name]
         nested_keys = [c.config_key for c in nested]
+        implied, ident = _IMPLIED[kind.name], kind.identity
         for i, raw in enumerate(raws):
             at = path + (i,)
             if not isinstance(raw, dict):
                 continue
-            raw = self.untemplated(kind, raw, at)
+            if self.templated:
+                raw = self.untemplated(kind, raw, at)
             valid = self.clean(at, nested_keys)
             if not valid:
                 # Still take part in duplicate detection when the identity itself is sound,
@@ -591,10 +597,11 @@ class _Builder:
             values = self.values(kind, raw, at)
             if values is None:
                 continue
-            values = {**dict(zip(_IMPLIED[kind.name], parent)), **values}
-            if not valid and any(f not in values for f in kind.identity):
+            if implied:
+                values = {**dict(zip(implied, parent)), **values}
+            if not valid and any(f not in values for f in ident):
                 continue
-            identity = tuple(values.get(f) for f in kind.identity)
+            identity = tuple([values.get(f) for f in ident])
             meta = {k: v for k, v in raw.items() if k in kind.meta}
             resource = DesiredResource(kind.name, identity, values, meta, self.doc.position(at),
                                        self.secret_refs(kind, raw, at))
@@ -661,9 +668,12 @@ def check_budget_order(items: list[_Item]) -> Iterable[tuple[str, _Item, PathT]]
 def check_normalised_numbers(items: list[_Item]) -> Iterable[tuple[str, _Item, PathT]]:
     """Values parsed from text (`10GiB`) are checked against the field's bounds only now,
     and must fit a JSON number exactly."""
+    # Only a field that admits text and normalises it can turn text into a number.
+    parsed = {k.name: [(s, n) for s, n in _NAMES[k.name].items()
+                       if k.fields[n].normalize is not None and _admits_text(k.fields[n].schema)] for k in KINDS}
     for item in items:
         spec = item.resource.spec
-        for spelling, name in _NAMES[spec.name].items():
+        for spelling, name in parsed[spec.name]:
             value = item.resource.values.get(name)
             if isinstance(item.raw.get(spelling), str) and isinstance(value, int) and not isinstance(value, bool):
                 low = spec.fields[name].schema.get("minimum")
@@ -675,9 +685,10 @@ def check_normalised_numbers(items: list[_Item]) -> Iterable[tuple[str, _Item, P
 
 def check_durations(items: list[_Item]) -> Iterable[tuple[str, _Item, PathT]]:
     """A duration setting of zero (`rotate_after: 0d`) would act on every run."""
+    durations = {k.name: [n for n, m in k.meta.items() if m.schema.get("pattern") == DURATION_PATTERN] for k in KINDS}
     for item in items:
-        for name, meta in item.resource.spec.meta.items():
-            if meta.schema.get("pattern") == DURATION_PATTERN and name in item.raw:
+        for name in durations[item.resource.kind]:
+            if name in item.raw:
                 try:
                     hours = parse_duration_hours(item.raw[name])
                 except ValueError:
