@@ -14,7 +14,7 @@ from .common import (
     Out,
     config_options,
     handle_errors,
-    load_desired,
+    parse_var_pairs,
 )
 from .wiring import use_color
 
@@ -35,13 +35,26 @@ def _doc() -> dict[str, object]:
 @click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto", envvar="INFRAI_COLOR",
               help="Colour output (NO_COLOR/FORCE_COLOR honoured).")
 @click.option("--no-color", "no_color", is_flag=True, help="Same as --color never.")
+@click.option("--require-vars", "require_vars", is_flag=True, envvar="INFRAI_VALIDATE_REQUIRE_VARS",
+              help="Fail on a ${env:NAME} that is unset or a ${var:NAME} that is undefined, as plan and apply do "
+                   "(default: check them as placeholders).")
 @handle_errors
 def validate(paths: tuple[str, ...], var_pairs: tuple[str, ...], var_files: tuple[str, ...], fmt: str,
-             color: str, no_color: bool = False) -> int:
-    """Check configuration files offline: schema, references, duplicates."""
+             color: str, no_color: bool = False, require_vars: bool = False) -> int:
+    """Check configuration files offline: schema, references, duplicates.
+
+    Needs no environment or variables: a reference without a value is checked as a
+    placeholder of the field's type unless --require-vars.
+    """
+    from ..config import check_config
+
     out = Out(use_color("never" if no_color else color))
     try:
-        desired = load_desired(paths, var_pairs, var_files)
+        checked = check_config(list(paths), variables=parse_var_pairs(var_pairs), var_files=list(var_files),
+                               placeholders=not require_vars)
+        if checked.reasons:
+            raise ValidationError(checked.reasons)
+        desired = checked.state
     except ValidationError as exc:
         annotate_config_errors(exc.reasons)
         if fmt == "gitlab-codequality":
@@ -62,4 +75,9 @@ def validate(paths: tuple[str, ...], var_pairs: tuple[str, ...], var_files: tupl
         out.result(json.dumps({**_doc(), "valid": True, "errors": [], "resources": len(desired.resources)}, indent=2))
     else:
         out.result(f"Configuration is valid: {len(desired.resources)} resources in {len(desired.sources)} file(s).")
+    if checked.unresolved:
+        refs = sorted({ref for ref, _ in checked.unresolved})
+        shown = ", ".join(refs[:5]) + (f" and {len(refs) - 5} more" if len(refs) > 5 else "")
+        out.info(f"{len(checked.unresolved)} value(s) use a reference without a value here ({shown}): checked as "
+                 "placeholders. Pass --require-vars (or INFRAI_VALIDATE_REQUIRE_VARS=1) to require them.")
     return EXIT_OK

@@ -171,16 +171,20 @@ def plan_options(fn: Callable) -> Callable:
     return fn
 
 
-def load_desired(paths: tuple[str, ...], var_pairs: tuple[str, ...], var_files: tuple[str, ...]) -> Any:
-    from ..config import load_config
-
+def parse_var_pairs(var_pairs: tuple[str, ...]) -> dict[str, str]:
     variables = {}
     for pair in var_pairs:
         if "=" not in pair:
             raise ReconcileError(f"--var {pair!r}: expected NAME=VALUE")
         name, value = pair.split("=", 1)
         variables[name] = value
-    desired = load_config(list(paths), variables=variables, var_files=list(var_files))
+    return variables
+
+
+def load_desired(paths: tuple[str, ...], var_pairs: tuple[str, ...], var_files: tuple[str, ...]) -> Any:
+    from ..config import load_config
+
+    desired = load_config(list(paths), variables=parse_var_pairs(var_pairs), var_files=list(var_files))
     remember_declared_secrets(desired)
     return desired
 

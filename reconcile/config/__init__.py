@@ -10,12 +10,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .loader import config_files, load_config, validate_only
+    from .loader import check_config, config_files, load_config, validate_only
     from .schema import build_schema
 
-__all__ = ["build_schema", "config_files", "load_config", "validate_only"]
+__all__ = ["build_schema", "check_config", "config_files", "load_config", "validate_only"]
 
-_HOME = {"build_schema": "schema", "config_files": "loader", "load_config": "loader", "validate_only": "loader"}
+_HOME = {"build_schema": "schema", "check_config": "loader", "config_files": "loader", "load_config": "loader",
+         "validate_only": "loader"}
 
 
 def __getattr__(name: str) -> Any:

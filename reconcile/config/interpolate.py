@@ -12,6 +12,10 @@ Rules (documented in docs/config-reference.md):
 - A reference inside a longer string is substituted as text; a list or mapping cannot be.
 - An unset variable, an undefined var or a malformed reference is an error at the value's
   position, naming the variable; the value of a sensitive field is never quoted.
+- With `placeholders=True` (offline `validate`), an unset variable without a default or an
+  undefined var is not an error: the value is kept as written and its path reported in
+  `Interpolated.unresolved`, for the schema to take as "some value of the right type". A
+  default (`${env:X:-5}`) is still used, and so checked; malformed references still fail.
 
 Imports: errors and the YAML loader of this package.
 """
@@ -41,6 +45,14 @@ class _Missing(Exception):
         self.message = message
 
 
+class _Unresolved(_Missing):
+    """A well-formed reference with no value here (unset variable, undefined var)."""
+
+    def __init__(self, message: str, reference: str):
+        super().__init__(message)
+        self.reference = reference
+
+
 @dataclass
 class Interpolated:
     """The result of interpolating one document."""
@@ -51,6 +63,8 @@ class Interpolated:
     env_refs: dict[PathT, str] = field(default_factory=dict)
     # Paths whose value could not be interpolated (kept out of the state).
     failed: set[PathT] = field(default_factory=set)
+    # With placeholders: path -> the first reference without a value, e.g. "${var:cap}".
+    unresolved: dict[PathT, str] = field(default_factory=dict)
 
 
 def _yaml_scalar(text: str) -> Any:
@@ -82,8 +96,9 @@ def _as_text(value: Any) -> str:
 
 class _Interpolator:
     def __init__(self, doc: Document, env: Mapping[str, str], variables: Mapping[str, Any],
-                 wants_text: Callable[[PathT], bool], sensitive: Callable[[PathT], bool]):
+                 wants_text: Callable[[PathT], bool], sensitive: Callable[[PathT], bool], placeholders: bool = False):
         self.doc = doc
+        self.placeholders = placeholders
         self.env = env
         self.variables = variables
         self.wants_text = wants_text
@@ -99,6 +114,9 @@ class _Interpolator:
             try:
                 return self.string(value, path)
             except _Missing as exc:
+                if self.placeholders and isinstance(exc, _Unresolved):
+                    self.result.unresolved[path] = exc.reference
+                    return value
                 self.result.failed.add(path)
                 self.result.reasons.append(Reason(exc.message, self.doc.position(path), format_path(path)))
         return value
@@ -111,7 +129,7 @@ class _Interpolator:
             raw = self.env.get(name)
             if raw is None or (raw == "" and default is not None):
                 if default is None:
-                    raise _Missing(f"${{env:{name}}} is not set (environment variable {name})")
+                    raise _Unresolved(f"${{env:{name}}} is not set (environment variable {name})", f"${{env:{name}}}")
                 raw = default
             if whole and not self.wants_text(path):
                 return _yaml_scalar(raw), name
@@ -120,7 +138,8 @@ class _Interpolator:
         if m:
             name = m.group(1)
             if name not in self.variables:
-                raise _Missing(f"${{var:{name}}} is not defined (pass it as a variable or in a var file)")
+                raise _Unresolved(f"${{var:{name}}} is not defined (pass it as a variable or in a var file)",
+                                  f"${{var:{name}}}")
             return self.variables[name], None
         shown = "this reference" if self.sensitive(path) else f"'${{{body}}}'"
         raise _Missing(f"{shown} is not a valid reference: {_USAGE}")
@@ -134,6 +153,7 @@ class _Interpolator:
             return value
         parts: list[str] = []
         end = 0
+        unresolved: _Unresolved | None = None
         for m in _TOKEN.finditer(text):
             parts.append(text[end:m.start()])
             end = m.end()
@@ -142,19 +162,28 @@ class _Interpolator:
             elif m.group(3):
                 raise _Missing(f"an unclosed '${{' in this value: {_USAGE}")
             else:
-                parts.append(_as_text(self.resolve(m.group(2), path, False)[0]))
+                try:
+                    parts.append(_as_text(self.resolve(m.group(2), path, False)[0]))
+                except _Unresolved as exc:
+                    if not self.placeholders:
+                        raise
+                    # Go on: a malformed reference later in the text is still an error.
+                    unresolved = unresolved or exc
+        if unresolved is not None:
+            raise unresolved
         parts.append(text[end:])
         return "".join(parts)
 
 
 def interpolate(doc: Document, *, env: Mapping[str, str], variables: Mapping[str, Any],
                 wants_text: Callable[[PathT], bool] = lambda path: True,
-                sensitive: Callable[[PathT], bool] = lambda path: False) -> Interpolated:
+                sensitive: Callable[[PathT], bool] = lambda path: False, placeholders: bool = False) -> Interpolated:
     """Substitute every reference in `doc.value`; problems are returned, not raised.
 
     `wants_text(path)` says whether the value at `path` is text in the schema (then an
-    environment value is kept as text); `sensitive(path)` whether it must not be quoted.
+    environment value is kept as text); `sensitive(path)` whether it must not be quoted;
+    `placeholders` keeps references without a value as written (see the module docstring).
     """
-    it = _Interpolator(doc, env, variables, wants_text, sensitive)
+    it = _Interpolator(doc, env, variables, wants_text, sensitive, placeholders)
     it.result.value = it.walk(doc.value, ())
     return it.result

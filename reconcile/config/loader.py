@@ -13,25 +13,28 @@ Imports: errors, kinds, state and this package.
 from __future__ import annotations
 
 import difflib
+import gc
 import json
 import os
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
 from urllib.parse import urlsplit
 
-import jsonschema
-
 from ..errors import ConfigError, Reason, SourcePosition, ValidationError
-from ..kinds import KINDS, REGISTRY, KindSpec
+from ..kinds import KINDS, KindSpec
 from ..kinds.units import DURATION_PATTERN, parse_duration_hours
 from ..state import DesiredResource, DesiredState
 from .interpolate import interpolate
+from .schema_check import compile_schema
 from .schema import (PATTERN_HINTS, SETTINGS_SECTIONS, build_schema, children, config_names, implied_fields,
                      prunable, scalar_field, top_level, type_text)
-from .yaml_loader import Document, PathT, format_path, read_yaml_file
+from .yaml_loader import Document, Limits, PathT, format_path, read_yaml_file
+
+if TYPE_CHECKING:
+    import jsonschema
 
 YAML_SUFFIXES = (".yaml", ".yml")
 # Top-level keys that hold one value for the whole config (besides singleton kinds).
@@ -61,17 +64,43 @@ def validate_only(paths: Sequence[str | Path], *, env: Mapping[str, str] | None 
     return _Loader(env, variables).run(paths, var_files)[1]
 
 
+@dataclass
+class ConfigCheck:
+    """What an offline check of the config found (`check_config`)."""
+
+    # Values left as placeholders are missing from the resources: never plan from it.
+    state: DesiredState
+    reasons: list[Reason]
+    # Each reference that had no value here ("${var:cap}"), where it was written.
+    unresolved: list[tuple[str, SourcePosition]]
+
+
+def check_config(paths: Sequence[str | Path], *, env: Mapping[str, str] | None = None,
+                 variables: Mapping[str, Any] | None = None, var_files: Sequence[str | Path] = (),
+                 placeholders: bool = True) -> ConfigCheck:
+    """Check the config as `validate` does. With `placeholders` (the default), a
+    `${env:NAME}` that is unset (without a default) or a `${var:NAME}` that is undefined is
+    not an error: its value is taken as a placeholder of the right type (any schema error
+    at or under it is left out, as are the value-dependent checks), and it is listed in
+    `unresolved`. Malformed references, defaults and everything else are checked as usual.
+    """
+    loader = _Loader(env, variables, placeholders=placeholders)
+    state, reasons = loader.run(paths, var_files)
+    return ConfigCheck(state, reasons, loader.unresolved)
+
+
 def config_files(paths: Sequence[str | Path]) -> tuple[list[str], list[Reason]]:
     """The files `paths` name: a directory stands for its `*.yaml`/`*.yml` files, sorted,
     not recursive (so a `vars/` folder beside them is not read as config). A file named
-    twice is read once."""
+    twice is read once. Entries that are not regular files (a FIFO, a socket, a device)
+    are kept, so that reading refuses them by name instead of skipping config silently."""
     files: list[str] = []
     reasons: list[Reason] = []
     seen: set[Path] = set()
     for p in paths:
         path = Path(p)
         if path.is_dir():
-            found = sorted(c for c in path.iterdir() if c.suffix in YAML_SUFFIXES and c.is_file())
+            found = sorted(c for c in path.iterdir() if c.suffix in YAML_SUFFIXES and c.exists() and not c.is_dir())
             if not found:
                 reasons.append(Reason("the directory holds no *.yaml or *.yml file", SourcePosition(str(p))))
         elif path.exists():
@@ -88,12 +117,53 @@ def config_files(paths: Sequence[str | Path]) -> tuple[list[str], list[Reason]]:
 
 
 @lru_cache(maxsize=1)
-def _validator() -> jsonschema.Draft202012Validator:
+def _validator() -> "jsonschema.Draft202012Validator":
+    # Imported only to explain a document the compiled check refused (~0.2 s to import).
+    import jsonschema
+
     return jsonschema.Draft202012Validator(build_schema())
+
+
+@lru_cache(maxsize=1)
+def _compiled() -> tuple[Callable[[Any], bool], dict[str, Callable[[Any], bool]]]:
+    """The whole schema as one check, and each top-level list's item schema as its own."""
+    schema = build_schema()
+    whole = compile_schema(schema)
+    items = {key: compile_schema({**sub["items"], "$defs": schema["$defs"]})
+             for key, sub in schema["properties"].items() if sub.get("type") == "array" and "$ref" in sub.get("items", {})}
+    return whole, items
+
+
+def schema_errors(value: Any) -> Iterable["jsonschema.ValidationError"]:
+    """jsonschema's errors for one config document, asked only of the parts that the
+    compiled check finds invalid (most documents: none at all)."""
+    whole, items = _compiled()
+    if whole(value):
+        return
+    validator = _validator()
+    if not isinstance(value, dict):
+        yield from validator.iter_errors(value)
+        return
+    lists = {k for k, v in value.items() if k in items and isinstance(v, list)}
+    # The document without its resource lists, then each failing item against its kind.
+    yield from validator.iter_errors({k: ([] if k in lists else v) for k, v in value.items()})
+    for key in lists:
+        item_schema = validator.schema["properties"][key]["items"]
+        for i, item in enumerate(value[key]):
+            if not items[key](item):
+                for error in validator.descend(item, item_schema, path=i):
+                    error.path.appendleft(key)
+                    yield error
 
 
 # -- where a path of the config lands in the registry ---------------------------------------
 _TOP: dict[str, KindSpec] = {k.config_key: k for k in top_level(KINDS)}
+# Per kind of the registry, computed once (schema.py derives them on every call).
+_NAMES: dict[str, dict[str, str]] = {k.name: config_names(k) for k in KINDS}
+_CHILDREN: dict[str, list[KindSpec]] = {k.name: children(k) for k in KINDS}
+_IMPLIED: dict[str, tuple[str, ...]] = {k.name: implied_fields(k) for k in KINDS}
+_SENSITIVE: dict[str, dict[str, str]] = {k.name: {s: n for s, n in _NAMES[k.name].items() if k.fields[n].sensitive}
+                                         for k in KINDS}
 
 
 def field_at(path: PathT) -> tuple[KindSpec, str, int] | None:
@@ -108,17 +178,22 @@ def field_at(path: PathT) -> tuple[KindSpec, str, int] | None:
                 return kind, scalar, depth
             if len(path) <= depth or not isinstance(path[depth], str):
                 return None
-            name = config_names(kind).get(path[depth])
+            name = _NAMES[kind.name].get(path[depth])
             return (kind, name, depth + 1) if name else None
         if len(path) < depth + 2 or not isinstance(path[depth], int):
             return None
         key = path[depth + 1]
-        child = next((c for c in children(kind) if c.config_key == key), None)
+        child = next((c for c in _CHILDREN[kind.name] if c.config_key == key), None)
         if child is not None:
             kind, depth = child, depth + 2
             continue
-        name = config_names(kind).get(str(key))
+        name = _NAMES[kind.name].get(str(key))
         return (kind, name, depth + 2) if name else None
+
+
+def _admits_text(schema: Mapping[str, Any]) -> bool:
+    types = schema.get("type", "string")
+    return "string" in ([types] if isinstance(types, str) else types)
 
 
 def _wants_text(path: PathT) -> bool:
@@ -126,8 +201,7 @@ def _wants_text(path: PathT) -> bool:
     if found is None or len(path) != found[2]:
         return True
     kind, name, _ = found
-    types = kind.fields[name].schema.get("type", "string")
-    return "string" in ([types] if isinstance(types, str) else types)
+    return _admits_text(kind.fields[name].schema)
 
 
 def _sensitive(path: PathT) -> bool:
@@ -179,7 +253,7 @@ class _SchemaMessages:
         self.bad.add(path)
         self.reasons.append(Reason(message, self.doc.position(path, key=key), format_path(path)))
 
-    def error(self, e: jsonschema.ValidationError) -> None:
+    def error(self, e: "jsonschema.ValidationError") -> None:
         path: PathT = tuple(e.absolute_path)
         if any(path[:n] in self.failed for n in range(len(path) + 1)):
             return
@@ -253,7 +327,8 @@ class _SchemaMessages:
         if types is None:
             return True
         types = [types] if isinstance(types, str) else types
-        return any(jsonschema.Draft202012Validator.TYPE_CHECKER.is_type(instance, t) for t in types)
+        checker = _validator().TYPE_CHECKER
+        return any(checker.is_type(instance, t) for t in types)
 
 
 # -- building resources -------------------------------------------------------------------
@@ -298,21 +373,39 @@ class _Loader:
     items: dict[tuple[str, tuple[Any, ...]], _Item] = field(default_factory=dict)
     placed: dict[str, _Placed] = field(default_factory=dict)
     singletons: dict[str, _Item] = field(default_factory=dict)
+    limits: Limits = field(default_factory=Limits)
+    placeholders: bool = False
+    unresolved: list[tuple[str, SourcePosition]] = field(default_factory=list)
 
     def reason(self, message: str, source: SourcePosition | None, path: PathT | str = ()) -> None:
         self.reasons.append(Reason(message, source, path if isinstance(path, str) else format_path(path)))
 
     def run(self, paths: Sequence[str | Path], var_files: Sequence[str | Path]) -> tuple[DesiredState, list[Reason]]:
+        # Loading allocates millions of objects that all stay alive, and no reference cycle
+        # (refcounting frees the temporaries): the cyclic collector would only re-scan them,
+        # ~55% of loading 50,000 resources. It runs again, as it was, once the load is done.
+        was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return self._run(paths, var_files)
+        finally:
+            if was_enabled:
+                gc.enable()
+
+    def _run(self, paths: Sequence[str | Path], var_files: Sequence[str | Path]) -> tuple[DesiredState, list[Reason]]:
+        env = os.environ if self.env is None else self.env
+        try:
+            self.limits = Limits.from_env(env)
+        except ValueError as exc:
+            self.reason(str(exc), None)
         variables = self.read_var_files(var_files)
         variables.update(self.variables or {})
-        env = os.environ if self.env is None else self.env
         files, problems = config_files(paths)
         self.reasons += problems
-        validator = _validator()
         for file in files:
             doc = self.read(file)
             if doc is not None:
-                self.read_doc(doc, env, variables, validator)
+                self.read_doc(doc, env, variables)
         state = DesiredState(sources=tuple(files))
         self.finish(state)
         self.check(state)
@@ -325,7 +418,7 @@ class _Loader:
 
     def read(self, file: str | Path) -> Document | None:
         try:
-            return read_yaml_file(file)
+            return read_yaml_file(file, limits=self.limits)
         except ConfigError as exc:
             self.reasons.append(exc.reason)
             return None
@@ -343,23 +436,25 @@ class _Loader:
             variables.update(doc.value)  # later files win
         return variables
 
-    def read_doc(self, doc: Document, env: Mapping[str, str], variables: Mapping[str, Any],
-                 validator: jsonschema.Draft202012Validator) -> None:
+    def read_doc(self, doc: Document, env: Mapping[str, str], variables: Mapping[str, Any]) -> None:
         if doc.value is None:
             return  # an empty file is an empty config
         if not isinstance(doc.value, dict):
             self.reason("the top level must be a mapping of config keys (version, projects, webhooks, ...), "
                         f"not {_type_of(doc.value)}", doc.position(()))
             return
-        result = interpolate(doc, env=env, variables=variables, wants_text=_wants_text, sensitive=_sensitive)
+        result = interpolate(doc, env=env, variables=variables, wants_text=_wants_text, sensitive=_sensitive,
+                             placeholders=self.placeholders)
         self.reasons += result.reasons
+        self.unresolved += [(ref, doc.position(path)) for path, ref in result.unresolved.items()]
         value = result.value
-        messages = _SchemaMessages(doc, result.failed)
-        for error in validator.iter_errors(value):
+        # No schema message under a failed reference (already reported) or a placeholder.
+        messages = _SchemaMessages(doc, result.failed | result.unresolved.keys())
+        for error in schema_errors(value):
             messages.error(error)
         self.reasons += messages.reasons
         bad = messages.bad | result.failed
-        builder = _Builder(doc, bad, result.env_refs)
+        builder = _Builder(doc, bad, result.env_refs, result.unresolved.keys())
         for key, raw in value.items():
             kind = _TOP.get(key)
             if kind is not None and not kind.singleton:
@@ -424,26 +519,37 @@ class _Loader:
 class _Builder:
     """Builds the resources of one file, skipping any item under which a problem was found."""
 
-    def __init__(self, doc: Document, bad: set[PathT], env_refs: Mapping[PathT, str]):
+    def __init__(self, doc: Document, bad: set[PathT], env_refs: Mapping[PathT, str],
+                 placeholders: Iterable[PathT] = ()):
         self.doc = doc
-        self.bad = bad
         self.env_refs = env_refs
         self.reasons: list[Reason] = []
+        # Every path at or above a placeholder (a reference without a value, offline).
+        self.templated = {p[:n] for p in placeholders for n in range(len(p) + 1)}
+        # Every prefix of a path with a problem → the next steps towards those problems
+        # (None: a problem at the prefix itself), so that `clean` is one lookup, not a scan
+        # of every problem for every item (quadratic in a file with many bad items).
+        self.below: dict[PathT, set[str | int | None]] = {}
+        for p in bad:
+            for n in range(len(p) + 1):
+                self.below.setdefault(p[:n], set()).add(p[n] if n < len(p) else None)
 
     def clean(self, path: PathT, nested: Iterable[str] = ()) -> bool:
         """No problem at or below `path`, except inside the nested lists named."""
-        skip = set(nested)
-        n = len(path)
-        return not any(p[:n] == path and not (len(p) > n and p[n] in skip) for p in self.bad)
+        steps = self.below.get(path)
+        return steps is None or (None not in steps and steps <= set(nested))
 
     def values(self, kind: KindSpec, raw: Mapping[str, Any], path: PathT) -> dict[str, Any] | None:
         """The fields written, under their field names, normalised; None after a problem."""
-        names = config_names(kind)
+        names = _NAMES[kind.name]
         values: dict[str, Any] = {}
         ok = True
         for spelling, value in raw.items():
             name = names.get(spelling)
             if name is None:
+                continue
+            if self.templated and path + (spelling,) in self.templated:
+                values[name] = value  # an identity written as a placeholder: compared as written
                 continue
             try:
                 values[name] = kind.fields[name].norm(value)
@@ -454,10 +560,19 @@ class _Builder:
                 ok = False
         return values if ok else None
 
+    def untemplated(self, kind: KindSpec, raw: Mapping[str, Any], path: PathT) -> Mapping[str, Any]:
+        """`raw` without the values written as placeholders, but for identity fields: their
+        value is unknown, so neither normalised nor given to the reference checks."""
+        if path not in self.templated:
+            return raw
+        names = _NAMES[kind.name]
+        return {s: v for s, v in raw.items() if path + (s,) not in self.templated or names.get(s) in kind.identity}
+
     def secret_refs(self, kind: KindSpec, raw: Mapping[str, Any], path: PathT) -> dict[str, str]:
-        names = config_names(kind)
-        return {names[s]: self.env_refs[path + (s,)] for s in raw
-                if s in names and kind.fields[names[s]].sensitive and path + (s,) in self.env_refs}
+        if not self.env_refs:
+            return {}
+        sensitive = _SENSITIVE[kind.name]
+        return {sensitive[s]: self.env_refs[path + (s,)] for s in raw if s in sensitive and path + (s,) in self.env_refs}
 
     def singleton(self, kind: KindSpec, raw: Any) -> _Item | None:
         path: PathT = (kind.config_key,)
@@ -466,6 +581,7 @@ class _Builder:
         base = path if scalar is None else ()
         if scalar is not None:
             raw = {scalar: raw}
+        raw = self.untemplated(kind, raw, base)
         values = self.values(kind, raw, base)
         if values is None:
             return None
@@ -476,24 +592,29 @@ class _Builder:
 
     def items(self, kind: KindSpec, raws: list[Any], path: PathT, parent: tuple[Any, ...]) -> list[_Item]:
         out: list[_Item] = []
-        nested = children(kind)
+        nested = _CHILDREN[kind.name]
+        nested_keys = [c.config_key for c in nested]
+        implied, ident = _IMPLIED[kind.name], kind.identity
         for i, raw in enumerate(raws):
             at = path + (i,)
             if not isinstance(raw, dict):
                 continue
-            valid = self.clean(at, (c.config_key for c in nested))
+            if self.templated:
+                raw = self.untemplated(kind, raw, at)
+            valid = self.clean(at, nested_keys)
             if not valid:
                 # Still take part in duplicate detection when the identity itself is sound,
                 # so that one run reports both problems.
-                raw = {s: v for s, v in raw.items() if config_names(kind).get(s) in kind.identity
+                raw = {s: v for s, v in raw.items() if _NAMES[kind.name].get(s) in kind.identity
                        and self.clean(at + (s,))}
             values = self.values(kind, raw, at)
             if values is None:
                 continue
-            values = {**dict(zip(implied_fields(kind), parent)), **values}
-            if not valid and any(f not in values for f in kind.identity):
+            if implied:
+                values = {**dict(zip(implied, parent)), **values}
+            if not valid and any(f not in values for f in ident):
                 continue
-            identity = tuple(values.get(f) for f in kind.identity)
+            identity = tuple([values.get(f) for f in ident])
             meta = {k: v for k, v in raw.items() if k in kind.meta}
             resource = DesiredResource(kind.name, identity, values, meta, self.doc.position(at),
                                        self.secret_refs(kind, raw, at))
@@ -516,15 +637,15 @@ def _of(items: list[_Item], kind: str) -> list[_Item]:
 def check_scopes_within_parent(items: list[_Item]) -> Iterable[tuple[str, _Item, PathT]]:
     """A nested resource's `scopes` must lie within its parent's, when the parent lists
     some (an empty list means everything): the API refuses the key otherwise."""
-    by_address = {i.resource.address: i for i in items}
+    # The parent follows from the identity (as in the planner): a lookup, not a scan of
+    # every item, which made 10,000 resources take ~50 s to load.
+    by_identity = {(i.resource.kind, i.resource.identity): i for i in items}
     for item in items:
         spec = item.resource.spec
         if spec.parent is None or not isinstance(item.raw.get("scopes"), list):
             continue
-        # The parent's address follows from the identity (as in the planner): a lookup, not
-        # a scan of every address, which made 10,000 resources take ~50 s to load.
-        found = by_address.get(REGISTRY[spec.parent].address(item.resource.identity[:-1]))
-        if found is None or found.resource.kind != spec.parent:
+        found = by_identity.get((spec.parent, item.resource.identity[:-1]))
+        if found is None:
             continue
         parent = found.resource
         allowed = parent.values.get("scopes") or []
@@ -560,9 +681,12 @@ def check_budget_order(items: list[_Item]) -> Iterable[tuple[str, _Item, PathT]]
 def check_normalised_numbers(items: list[_Item]) -> Iterable[tuple[str, _Item, PathT]]:
     """Values parsed from text (`10GiB`) are checked against the field's bounds only now,
     and must fit a JSON number exactly."""
+    # Only a field that admits text and normalises it can turn text into a number.
+    parsed = {k.name: [(s, n) for s, n in _NAMES[k.name].items()
+                       if k.fields[n].normalize is not None and _admits_text(k.fields[n].schema)] for k in KINDS}
     for item in items:
         spec = item.resource.spec
-        for spelling, name in config_names(spec).items():
+        for spelling, name in parsed[spec.name]:
             value = item.resource.values.get(name)
             if isinstance(item.raw.get(spelling), str) and isinstance(value, int) and not isinstance(value, bool):
                 low = spec.fields[name].schema.get("minimum")
@@ -574,9 +698,10 @@ def check_normalised_numbers(items: list[_Item]) -> Iterable[tuple[str, _Item, P
 
 def check_durations(items: list[_Item]) -> Iterable[tuple[str, _Item, PathT]]:
     """A duration setting of zero (`rotate_after: 0d`) would act on every run."""
+    durations = {k.name: [n for n, m in k.meta.items() if m.schema.get("pattern") == DURATION_PATTERN] for k in KINDS}
     for item in items:
-        for name, meta in item.resource.spec.meta.items():
-            if meta.schema.get("pattern") == DURATION_PATTERN and name in item.raw:
+        for name in durations[item.resource.kind]:
+            if name in item.raw:
                 try:
                     hours = parse_duration_hours(item.raw[name])
                 except ValueError:

@@ -10,8 +10,16 @@ How a kind appears in the config:
 - computed fields are absent; fields are spelled as their `config_aliases` say; `meta`
   settings sit next to the fields; identity and required fields are required.
 
-`python -m reconcile.config.schema` rewrites schemas/config.schema.json; `--docs` rewrites
-docs/config-reference.md; `--check` exits 1 when either differs from a fresh generation.
+Two variants: `build_schema()` is what the loader validates with (after interpolation, so
+every value is final); `build_schema(editor=True)` is the published one, for editors that
+see the file as written: wherever a value may be templated it also accepts a `${env:...}`
+or `${var:...}` reference (`anyOf` the field's own schema and `$defs/reference`, or
+`$defs/templated` for constrained text). schemas/config.schema.json and its copy shipped in
+the package (reconcile/data/config.schema.json) are the editor variant.
+
+`python -m reconcile.config.schema` rewrites both; `--docs` rewrites docs/config-reference.md;
+`--check` exits 1 when any differs from a fresh generation; `--path` prints where the
+installed package keeps its copy (for an editor's settings).
 Imports: kinds only (and errors, through them).
 """
 
@@ -81,7 +89,23 @@ PATTERN_HINTS = {
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA_PATH = ROOT / "schemas" / "config.schema.json"
+# The copy shipped in the wheel (package data), for editors of installed users.
+PACKAGED_SCHEMA_PATH = Path(__file__).resolve().parents[1] / "data" / "config.schema.json"
 DOCS_PATH = ROOT / "docs" / "config-reference.md"
+
+# A whole value that is one reference, as the interpolation reads it (interpolate.py).
+REFERENCE_PATTERN = r"^\$\{(env:[A-Za-z_][A-Za-z0-9_]*(:-[^}]*)?|var:[A-Za-z_][A-Za-z0-9_.-]*)\}$"
+# Text holding at least one reference.
+TEMPLATED_PATTERN = r"\$\{(env:[A-Za-z_][A-Za-z0-9_]*(:-[^}]*)?|var:[A-Za-z_][A-Za-z0-9_.-]*)\}"
+PLACEHOLDER_DEFS = {
+    "reference": {"type": "string", "pattern": REFERENCE_PATTERN,
+                  "description": "A ${env:NAME}, ${env:NAME:-default} or ${var:NAME} reference, resolved when the "
+                                 "config is loaded (checked then, against the field's own schema)."},
+    "templated": {"type": "string", "pattern": TEMPLATED_PATTERN,
+                  "description": "Text with ${env:...} or ${var:...} references, resolved when the config is loaded."},
+}
+# String constraints a reference would not meet as written.
+_TEXT_CONSTRAINTS = ("pattern", "enum", "const", "minLength", "maxLength", "format")
 
 
 # -- how kinds map onto the config (shared with the loader) ---------------------------
@@ -130,17 +154,35 @@ def _described(schema: Any, description: str) -> dict[str, Any]:
     return out
 
 
-def _fields_schema(kind: KindSpec, kinds: Sequence[KindSpec]) -> dict[str, Any]:
+def _templatable(schema: dict[str, Any]) -> dict[str, Any]:
+    """`schema`, also accepting what a templated value looks like before it is resolved:
+    for a value that is not text, a whole reference; for constrained text, any text with a
+    reference (`https://${var:host}/x`). Plain text accepts references already."""
+    types = schema.get("type")
+    types = [types] if isinstance(types, str) else list(types or [])
+    text = "string" in types or any(isinstance(b, dict) and b.get("type") == "string"
+                                    for b in schema.get("anyOf", []) + schema.get("oneOf", []))
+    if text and types == ["string"] and not any(k in schema for k in _TEXT_CONSTRAINTS):
+        return schema
+    own = {k: v for k, v in schema.items() if k != "description"}
+    alternative = {"$ref": "#/$defs/templated" if text else "#/$defs/reference"}
+    out: dict[str, Any] = {"description": schema["description"]} if "description" in schema else {}
+    out["anyOf"] = [own, alternative]
+    return out
+
+
+def _fields_schema(kind: KindSpec, kinds: Sequence[KindSpec], editor: bool = False) -> dict[str, Any]:
     props: dict[str, Any] = {}
     required: list[str] = []
     names = config_names(kind)
+    wrap = _templatable if editor else (lambda schema: schema)
     for spelling, name in names.items():
         f = kind.fields[name]
-        props[spelling] = _described(f.schema, f.description)
+        props[spelling] = wrap(_described(f.schema, f.description))
         if f.required or name in kind.identity:
             required.append(spelling)
     for name, meta in kind.meta.items():
-        props[name] = _described(meta.schema, meta.description)
+        props[name] = wrap(_described(meta.schema, meta.description))
     for child in children(kind, kinds):
         props[child.config_key] = {"type": "array", "description": child.description,
                                    "items": {"$ref": f"#/$defs/{child.name}"}}
@@ -154,8 +196,9 @@ def _fields_schema(kind: KindSpec, kinds: Sequence[KindSpec]) -> dict[str, Any]:
     return out
 
 
-def build_schema(kinds: Sequence[KindSpec] = KINDS) -> dict[str, Any]:
-    """The JSON Schema of one config file (every top-level key is optional)."""
+def build_schema(kinds: Sequence[KindSpec] = KINDS, *, editor: bool = False) -> dict[str, Any]:
+    """The JSON Schema of one config file (every top-level key is optional); with `editor`,
+    the published variant that also accepts unresolved references (module docstring)."""
     props: dict[str, Any] = {
         "version": {"const": 1, "description": "Config format version; only 1 exists."},
         "stack": {"type": "string", "pattern": STACK_PATTERN,
@@ -173,19 +216,24 @@ def build_schema(kinds: Sequence[KindSpec] = KINDS) -> dict[str, Any]:
     defs: dict[str, Any] = {}
     for kind in kinds:
         if not kind.singleton:
-            defs[kind.name] = _fields_schema(kind, kinds)
+            defs[kind.name] = _fields_schema(kind, kinds, editor)
     for kind in top_level(kinds):
         scalar = scalar_field(kind)
         if scalar is not None:
             props[kind.config_key] = _described(kind.fields[scalar].schema,
                                                 kind.description or kind.fields[scalar].description)
+            if editor:
+                props[kind.config_key] = _templatable(props[kind.config_key])
         elif kind.singleton:
-            props[kind.config_key] = _fields_schema(kind, kinds)
+            props[kind.config_key] = _fields_schema(kind, kinds, editor)
         else:
             props[kind.config_key] = {"type": "array", "description": kind.description,
                                       "items": {"$ref": f"#/$defs/{kind.name}"}}
     for name, description in SETTINGS_SECTIONS.items():
         props[name] = {"type": "object", "description": description, **SETTINGS_SCHEMAS.get(name, {})}
+    if editor:
+        props["stack"] = _templatable(props["stack"])
+        defs.update(copy.deepcopy(PLACEHOLDER_DEFS))
     return {
         "$schema": DRAFT,
         "$id": SCHEMA_ID,
@@ -199,7 +247,8 @@ def build_schema(kinds: Sequence[KindSpec] = KINDS) -> dict[str, Any]:
 
 
 def schema_text(schema: dict[str, Any] | None = None) -> str:
-    return json.dumps(schema or build_schema(), indent=2, ensure_ascii=False) + "\n"
+    """The published schema file (the editor variant unless `schema` is given)."""
+    return json.dumps(schema or build_schema(editor=True), indent=2, ensure_ascii=False) + "\n"
 
 
 # -- the reference page -----------------------------------------------------------------
@@ -273,8 +322,8 @@ when this file differs from a fresh generation. -->
 
 The config declares the account's desired state in YAML. `reconcile validate`, `plan` and
 `apply` read it with `reconcile.config.load_config`. Its JSON Schema is
-`schemas/config.schema.json` (draft 2020-12; point your editor's YAML language server at
-it). The tables below are generated from the kinds registry.
+`schemas/config.schema.json` (draft 2020-12; see [Editors](#editors)). The tables below are
+generated from the kinds registry.
 
 ```yaml
 version: 1
@@ -301,6 +350,9 @@ bandwidth_alerts:
   `*.yml` files, sorted by name, **not recursively** (a `vars/` folder beside them is not
   read as config). A file named twice is read once. A missing path, or a directory with
   no YAML file, is an error.
+- Config files and var files must be regular files (symlinks to them are fine). A FIFO,
+  socket or device, given as a path or found as a `*.yaml` entry of a directory, is
+  refused by name before it is opened (reading a FIFO would wait for a writer forever).
 - Files merge: lists of one kind concatenate. `version`, `stack`, `prune`, `secrets`,
   `policy` and the singletons (`tier`, `budget`, `routing`, `autorecharge`) may appear in
   several files only with the same value; otherwise the error names both places.
@@ -315,9 +367,22 @@ bandwidth_alerts:
 `yaml.safe_load` semantics (YAML 1.1 scalars, anchors, aliases, `<<` merge keys), plus:
 duplicate keys in a mapping are an error; mapping keys are kept as written (`on:` is the
 key `"on"`, not `true`); dates stay text; tags other than YAML's core ones (`!!binary`,
-`!!set`, custom `!tags`) are refused; `.inf`/`.nan` are refused (not JSON). Limits: 10 MiB
-per file, 64 levels of nesting, 100,000 values after alias expansion. A file must be
+`!!set`, custom `!tags`) are refused; `.inf`/`.nan` are refused (not JSON). A file must be
 UTF-8 (a leading BOM is allowed); the first bad byte is reported with its line and column.
+Files are parsed by libyaml when PyYAML has it (about 3× faster), else by PyYAML's own
+parser; both give the same values, errors and positions.
+
+Limits, per file, sized for accounts of 100,000+ resources; an error names the limit hit
+and the environment variable that raises it:
+
+| limit | default | raise with |
+|---|---|---|
+| file size | 10 MiB | `INFRAI_CONFIG_MAX_BYTES=<bytes>` |
+| values (each scalar, list and mapping; ~4–7 per resource) | 1,000,000 | `INFRAI_CONFIG_MAX_VALUES=<count>` |
+| values added by aliases (`*name`) beyond those written | 100,000 | `INFRAI_CONFIG_MAX_ALIAS_VALUES=<count>` |
+| nesting | 64 levels | fixed (guards the parser's stack) |
+
+A config bigger than a limit can also be split into several files (they merge).
 
 ## Interpolation
 
@@ -341,6 +406,12 @@ too (write `$${` to keep a literal). For a sensitive field (a webhook `secret`) 
 exactly `${env:NAME}`, the loaded state remembers NAME (`secret_refs`) so that plans and
 digests can name the variable without holding the secret.
 
+`reconcile validate` works offline: a `${var:NAME}` defined nowhere or a `${env:NAME}` unset
+without a default is checked as a placeholder for any value of the field's type (schema
+errors at or under it, and the checks that need its value, are skipped), and counted in a
+note; `--require-vars` (`INFRAI_VALIDATE_REQUIRE_VARS=1`) makes it an error, as it always is
+for `plan` and `apply` ([environments.md](environments.md)).
+
 ## Errors
 
 Every problem of every file is reported at once, sorted by file (in the order read) and
@@ -362,6 +433,30 @@ message. Besides the schema below, these are checked before the API sees anythin
 - project `metadata` must be at most 16 KiB as JSON;
 - at most 100 bandwidth alerts.
 
+## Editors
+
+`schemas/config.schema.json` is written for editors, which see the file before it is
+interpolated: wherever a value may be templated it also accepts a reference — a whole
+`${env:...}`/`${var:...}` for numbers, booleans, lists and mappings, any text holding one
+for constrained text (URLs, durations, sizes, enums). `reconcile validate` then checks the
+resolved values with the strict types of the tables below. The installed package ships the
+same file; `python -m reconcile.config.schema --path` prints where.
+
+With the YAML extension of VS Code (or any editor using yaml-language-server), either start
+each config file with a modeline — a relative path, a file path or a URL:
+
+```yaml
+# yaml-language-server: $schema=../../schemas/config.schema.json
+version: 1
+```
+
+(the examples in this repository do), or map file patterns to it once in the editor's
+settings (`.vscode/settings.json`):
+
+```json
+{"yaml.schemas": {"./schemas/config.schema.json": ["infra/**/*.yaml"]}}
+```
+
 ## Pruning
 
 `prune: true` deletes undeclared live objects of every kind with many objects;
@@ -372,9 +467,13 @@ deleted. Singletons are never deleted.
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
-    targets = [(SCHEMA_PATH, schema_text())] if "--docs" not in args else [(DOCS_PATH, render_docs())]
+    if "--path" in args:
+        print(PACKAGED_SCHEMA_PATH)
+        return 0
+    schemas = [(SCHEMA_PATH, schema_text()), (PACKAGED_SCHEMA_PATH, schema_text())]
+    targets = schemas if "--docs" not in args else [(DOCS_PATH, render_docs())]
     if "--check" in args:
-        targets = [(SCHEMA_PATH, schema_text()), (DOCS_PATH, render_docs())]
+        targets = [*schemas, (DOCS_PATH, render_docs())]
         stale = [str(p) for p, text in targets if not p.exists() or p.read_text(encoding="utf-8") != text]
         for p in stale:
             print(f"{p} is out of date: run python -m reconcile.config.schema{' --docs' if p == str(DOCS_PATH) else ''}")

@@ -7,9 +7,18 @@ keys), but built by hand from PyYAML's node graph so that:
   path (a tuple of mapping keys and list indexes);
 - duplicate mapping keys are an error (PyYAML silently keeps the last one);
 - hostile input is refused with a located error instead of exhausting memory or the
-  stack: files over `MAX_FILE_BYTES`, nesting deeper than `MAX_DEPTH`, more than
-  `MAX_NODES` values after alias expansion (the "billion laughs"), bytes that are not
-  UTF-8, non-finite numbers, and tags other than YAML's core ones.
+  stack: files over `Limits.max_file_bytes`, nesting deeper than `MAX_DEPTH`, more than
+  `Limits.max_values` values in a file, more than `Limits.max_alias_values` values added
+  by aliases (the "billion laughs"), bytes that are not UTF-8, non-finite numbers, and
+  tags other than YAML's core ones; a path that is not a regular file (a FIFO would block
+  `open()` forever).
+
+Two composers give the same node graph (the same values, marks and tags): libyaml's
+(`yaml.CSafeLoader`, ~3x faster) when PyYAML has it, else PyYAML's pure-Python one with a
+depth guard. libyaml's own nesting limit (1,000 levels, an error, never a crash) keeps its
+recursion bounded; the graph it gives is then checked against `MAX_DEPTH` exactly as the
+pure-Python guard would count. Any input libyaml refuses, or that breaks a guard, is read
+again by the pure-Python path, so every message and position is the pure-Python one.
 
 Every failure is a `ConfigError` with a `SourcePosition`; nothing else escapes.
 Imports: errors only.
@@ -18,25 +27,62 @@ Imports: errors only.
 from __future__ import annotations
 
 import math
+import os
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
+from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from ..errors import ConfigError, SourcePosition
 
 MAX_FILE_BYTES = 10 * 1024 * 1024
 MAX_DEPTH = 64
-MAX_NODES = 100_000
+# Values a file may hold: ~7 a resource, so about 140,000 resources in one file.
+MAX_VALUES = 1_000_000
+# Values aliases may add beyond the nodes written (a real config uses a few anchors).
+MAX_ALIAS_VALUES = 100_000
+# Whether PyYAML was built with libyaml; tests switch it off to compare both paths.
+LIBYAML: bool = bool(getattr(yaml, "__with_libyaml__", False))
 
 PathT = tuple[str | int, ...]
 Position = tuple[int, int]
 
+
+@dataclass(frozen=True)
+class Limits:
+    """The size limits of one config file; each can be raised by its environment variable
+    (named in the message when it is hit)."""
+
+    max_file_bytes: int = MAX_FILE_BYTES
+    max_values: int = MAX_VALUES
+    max_alias_values: int = MAX_ALIAS_VALUES
+
+    ENV = {"max_file_bytes": "INFRAI_CONFIG_MAX_BYTES", "max_values": "INFRAI_CONFIG_MAX_VALUES",
+           "max_alias_values": "INFRAI_CONFIG_MAX_ALIAS_VALUES"}
+
+    @classmethod
+    def from_env(cls, env: Any) -> "Limits":
+        """The limits, with any set in `env` (a mapping like os.environ); ValueError names a
+        variable that is not a positive whole number."""
+        found: dict[str, int] = {}
+        for name, var in cls.ENV.items():
+            raw = env.get(var)
+            if raw is None or raw == "":
+                continue
+            try:
+                found[name] = int(raw)
+            except ValueError:
+                found[name] = 0
+            if found[name] < 1:
+                raise ValueError(f"{var} must be a positive whole number, not {raw!r}")
+        return cls(**found)
+
 _CORE = "tag:yaml.org,2002:"
-_SCALAR_TAGS = {_CORE + t for t in ("null", "bool", "int", "float", "str")}
 _TIMESTAMP = _CORE + "timestamp"
 _MERGE = _CORE + "merge"
 
@@ -138,8 +184,86 @@ def _decode(file: str, data: bytes) -> str:
     return text[1:] if text.startswith("\ufeff") else text
 
 
-def read_yaml_text(file: str, text: str) -> Document:
-    """Parse YAML `text` that came from `file` (used for messages only)."""
+def read_yaml_text(file: str, text: str, *, limits: Limits | None = None, libyaml: bool | None = None) -> Document:
+    """Parse YAML `text` that came from `file` (used for messages only).
+
+    `libyaml` chooses the composer (default: libyaml when PyYAML has it); both give the same
+    document, messages and positions.
+    """
+    limits = limits or Limits()
+    if LIBYAML if libyaml is None else libyaml:
+        doc = _read_with_libyaml(file, text, limits)
+        if doc is not None:
+            return doc
+    return _read_pure(file, text, limits)
+
+
+# Where libyaml and PyYAML read the same text differently (found by the differential fuzz
+# of tests/config/test_yaml_paths.py), so these go to the pure-Python path: tabs (PyYAML
+# refuses some libyaml accepts), tags (`!` alone is null for PyYAML, '' for libyaml),
+# block scalar headers with a comment glued on (`|#`: PyYAML refuses it),
+# explicit `?` keys, empty values in flow mappings or at the end of a text without a
+# final newline (the null's position differs), a BOM after the start (columns differ).
+# PyYAML's reader also refuses characters (NON_PRINTABLE) that libyaml accepts.
+_LIBYAML_DIFFERS = re.compile(r"\t|\ufeff|(?:^|[\s,\[\]{}])[!?]|:[ \r\n]*[,}\]]|[|>][-+0-9]*#")
+_EMPTY_AT_END = re.compile(r"(?:[-:?.|>]|&\S*)\s*\Z")
+
+
+def _read_with_libyaml(file: str, text: str, limits: Limits) -> Document | None:
+    """The document composed by libyaml; None when the pure-Python path must say why not."""
+    if _LIBYAML_DIFFERS.search(text) or yaml.reader.Reader.NON_PRINTABLE.search(text):
+        return None
+    if not text.endswith("\n") and _EMPTY_AT_END.search(text):
+        return None
+    try:
+        loader = yaml.CSafeLoader(text)  # type: ignore[attr-defined]
+        try:
+            node = loader.get_single_node()
+        finally:
+            loader.dispose()
+    except Exception:  # noqa: BLE001 - libyaml's wording and marks differ: the pure path words every error
+        return None
+    doc = Document(file, None)
+    if node is None:
+        return doc
+    builder = _Builder(doc, limits)
+    try:
+        doc.value = builder.build(node, (), 0)
+    except ConfigError:
+        # The pure path would have refused the nesting first, while composing.
+        if _too_deep(node):
+            return None
+        raise
+    # A node's nesting level as the composer counts it exceeds its build depth + 1 only by
+    # the `<<: [...]` lists above it (built through, not as values); when even that sum is
+    # within the limit, no walk is needed.
+    if builder.deepest + 1 + builder.merge_lists > MAX_DEPTH and _too_deep(node):
+        return None
+    return doc
+
+
+def _too_deep(root: Node) -> bool:
+    """Whether `_Composer` would refuse this graph: a node (or an alias) at a nesting level
+    above MAX_DEPTH, counted as it counts, in document order, aliases not descended."""
+    seen: set[int] = set()
+    stack: list[tuple[Node, int]] = [(root, 1)]
+    while stack:
+        node, level = stack.pop()
+        if level > MAX_DEPTH:
+            return True
+        if id(node) in seen:
+            continue  # an alias (or the anchor it is inside): the composer does not descend
+        seen.add(id(node))
+        if isinstance(node, SequenceNode):
+            stack.extend((child, level + 1) for child in reversed(node.value))
+        elif isinstance(node, MappingNode):
+            for key, value in reversed(node.value):
+                stack.append((value, level + 1))
+                stack.append((key, level + 1))
+    return False
+
+
+def _read_pure(file: str, text: str, limits: Limits) -> Document:
     loader: _Composer | None = None
     try:
         # The reader checks the characters already in the constructor.
@@ -165,43 +289,91 @@ def read_yaml_text(file: str, text: str) -> Document:
             loader.dispose()
     doc = Document(file, None)
     if node is not None:
-        doc.value = _Builder(doc, loader).build(node, (), 0)
+        doc.value = _Builder(doc, limits).build(node, (), 0)
     return doc
 
 
-def read_yaml_file(path: str | Path) -> Document:
-    """Read and parse one file; every failure is a located ConfigError."""
-    file = str(path)
+def _kind_of_file(mode: int) -> str:
+    for test, name in ((stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISSOCK, "a socket"),
+                       (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+                       (stat.S_ISDIR, "a directory")):
+        if test(mode):
+            return name
+    return "not a regular file"
+
+
+def not_regular_file(path: str | Path) -> str | None:
+    """Why `path` cannot be read as a config file without blocking (a FIFO, a device), or
+    None for a regular file or a path that does not exist (the open then says so)."""
     try:
-        with open(path, "rb") as fh:
-            data = fh.read(MAX_FILE_BYTES + 1)
+        mode = os.stat(path).st_mode
+    except OSError:
+        return None
+    if stat.S_ISREG(mode):
+        return None
+    return f"{_kind_of_file(mode)}, not a regular file; give a YAML file or a directory of them"
+
+
+def read_yaml_file(path: str | Path, *, limits: Limits | None = None, libyaml: bool | None = None) -> Document:
+    """Read and parse one file; every failure is a located ConfigError."""
+    limits = limits or Limits()
+    file = str(path)
+    # Checked before opening: open() of a FIFO blocks until a writer comes, forever.
+    refused = not_regular_file(path)
+    if refused:
+        raise ConfigError(f"cannot read the file: it is {refused}", SourcePosition(file))
+    try:
+        # O_NONBLOCK: should the path become a FIFO after the check, open() still returns.
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+        with open(fd, "rb") as fh:
+            mode = os.fstat(fh.fileno()).st_mode
+            if not stat.S_ISREG(mode):
+                raise ConfigError(f"cannot read the file: it is {_kind_of_file(mode)}, not a regular file; "
+                                  "give a YAML file or a directory of them", SourcePosition(file))
+            data = fh.read(limits.max_file_bytes + 1)
     except OSError as exc:
         raise ConfigError(f"cannot read the file: {exc.strerror or exc}", SourcePosition(file)) from None
-    if len(data) > MAX_FILE_BYTES:
-        raise ConfigError(f"the file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB", SourcePosition(file))
-    return read_yaml_text(file, _decode(file, data))
+    if len(data) > limits.max_file_bytes:
+        size = (f"{limits.max_file_bytes // (1024 * 1024)} MiB" if limits.max_file_bytes % (1024 * 1024) == 0
+                else f"{limits.max_file_bytes:,} bytes")
+        raise ConfigError(f"the file is larger than {size}; split the config into several files, or raise the "
+                          f"limit with {Limits.ENV['max_file_bytes']}=<bytes>", SourcePosition(file))
+    return read_yaml_text(file, _decode(file, data), limits=limits, libyaml=libyaml)
+
+
+_CONSTRUCTOR = SafeConstructor()
+# Scalar tag → PyYAML's own constructor of it (what construct_object would call).
+_CONSTRUCT = {_CORE + "null": _CONSTRUCTOR.construct_yaml_null, _CORE + "bool": _CONSTRUCTOR.construct_yaml_bool,
+              _CORE + "int": _CONSTRUCTOR.construct_yaml_int, _CORE + "float": _CONSTRUCTOR.construct_yaml_float}
+_STR = _CORE + "str"
 
 
 class _Builder:
-    """Turns a composed node graph into values, recording positions; counts every node
-    built so that aliases cannot multiply the work without bound."""
+    """Turns a composed node graph into values, recording positions; counts every value
+    built, and those that aliases add, so that neither can grow without bound."""
 
-    def __init__(self, doc: Document, loader: yaml.SafeLoader):
+    def __init__(self, doc: Document, limits: Limits):
         self.doc = doc
-        self.constructor = loader
+        self.limits = limits
         self.count = 0
+        self.distinct: set[int] = set()
+        self.deepest = 0
+        self.merge_lists = 0
 
     def error(self, message: str, node: Node, path: PathT = ()) -> ConfigError:
         return ConfigError(message, _where(self.doc.file, node.start_mark), format_path(path))
 
     def build(self, node: Node, path: PathT, depth: int) -> Any:
         self.count += 1
-        if self.count > MAX_NODES:
-            raise self.error(f"the document expands to more than {MAX_NODES:,} values "
-                             "(aliases referring to aliases?)", node, path)
-        if depth > MAX_DEPTH:
-            raise self.error(f"nesting is deeper than {MAX_DEPTH} levels (a recursive alias?)", node, path)
-        self.doc.positions.setdefault(path, _pos(node.start_mark))
+        self.distinct.add(id(node))
+        if self.count > self.limits.max_values or self.count - len(self.distinct) > self.limits.max_alias_values:
+            raise self.too_many(node, path)
+        if depth > self.deepest:
+            if depth > MAX_DEPTH:
+                raise self.error(f"nesting is deeper than {MAX_DEPTH} levels (a recursive alias?)", node, path)
+            self.deepest = depth
+        mark = node.start_mark
+        self.doc.positions.setdefault(path, (mark.line + 1, mark.column + 1))
         if isinstance(node, ScalarNode):
             return self.scalar(node)
         if isinstance(node, SequenceNode):
@@ -214,14 +386,29 @@ class _Builder:
             return self.mapping(node, path, depth)
         raise self.error("unsupported YAML node", node)  # pragma: no cover - PyYAML has no other kind
 
+    def too_many(self, node: Node, path: PathT) -> ConfigError:
+        aliased = self.count - len(self.distinct)
+        if aliased > self.limits.max_alias_values:
+            limit, var = self.limits.max_alias_values, Limits.ENV["max_alias_values"]
+            return self.error(f"the document expands to more than {limit:,} values through aliases (aliases "
+                              f"referring to aliases?); if that is intended, raise the limit with {var}=<count>",
+                              node, path)
+        limit, var = self.limits.max_values, Limits.ENV["max_values"]
+        return self.error(f"the file holds more than {limit:,} values; split the config into several files, "
+                          f"or raise the limit with {var}=<count>", node, path)
+
     def scalar(self, node: ScalarNode) -> Any:
-        if node.tag == _TIMESTAMP:
+        tag = node.tag
+        if tag == _STR:
+            return node.value  # what construct_yaml_str returns
+        if tag == _TIMESTAMP:
             # Dates stay text: a config is JSON-shaped data and the API takes strings.
             return node.value
-        if node.tag not in _SCALAR_TAGS:
+        construct = _CONSTRUCT.get(tag)
+        if construct is None:
             raise self.error(f"unsupported YAML tag {node.tag!r}", node)
         try:
-            value = self.constructor.construct_object(node, deep=True)
+            value = construct(node)
         except (ValueError, TypeError, yaml.YAMLError):
             # PyYAML resolves e.g. `0x_` as an int and then fails to convert it.
             raise self.error(f"{node.value!r} cannot be read as a {node.tag.rsplit(':', 1)[-1]}", node) from None
@@ -256,7 +443,11 @@ class _Builder:
         return {**{k: v for k, v in merged.items() if k not in result}, **result}
 
     def merge(self, value_node: Node, path: PathT, depth: int, merged: dict[str, Any]) -> None:
-        sources = value_node.value if isinstance(value_node, SequenceNode) else [value_node]
+        if isinstance(value_node, SequenceNode):
+            self.merge_lists += 1
+            sources = value_node.value
+        else:
+            sources = [value_node]
         for source in sources:
             if not isinstance(source, MappingNode):
                 raise self.error("a `<<` merge key needs a mapping or a list of mappings", source)

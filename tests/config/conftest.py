@@ -46,3 +46,15 @@ def at(reason: Reason) -> tuple[str, int | None, int | None, str]:
     """(file name, line, column, path) of a reason."""
     assert reason.source is not None
     return Path(reason.source.file).name, reason.source.line, reason.source.column, reason.path
+
+
+@pytest.fixture(params=["libyaml", "pure-python"])
+def yaml_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Runs a test once with each YAML composer (libyaml when PyYAML has it, and the
+    pure-Python fallback): both must give the same values, messages and positions."""
+    from reconcile.config import yaml_loader
+
+    if request.param == "libyaml" and not yaml_loader.LIBYAML:
+        pytest.skip("PyYAML is built without libyaml here")
+    monkeypatch.setattr(yaml_loader, "LIBYAML", request.param == "libyaml")
+    return str(request.param)

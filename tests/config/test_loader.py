@@ -12,6 +12,9 @@ from reconcile.errors import ValidationError
 
 from .conftest import at, errors, one_error
 
+# Every test runs over both YAML composers (libyaml and pure Python).
+pytestmark = pytest.mark.usefixtures("yaml_path")
+
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "config"
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 FULL_ENV = {"WEBHOOK_SECRET": "s3cret-value-1234", "RPM": "600"}

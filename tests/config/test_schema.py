@@ -89,3 +89,62 @@ def test_a_new_kind_needs_no_config_code() -> None:
     assert schema["$defs"]["label"]["required"] == ["key"]
     assert "quota" in schema["properties"] and "labels" in schema["properties"]["prune"]["anyOf"][1]["items"]["enum"]
     assert "## `label` items" in render_docs(schema)
+
+
+# -- the published (editor) variant --------------------------------------------------------
+EXAMPLES = SCHEMA_PATH.parents[1] / "examples"
+# Config files among the examples (var files and policies have other shapes).
+EXAMPLE_CONFIGS = sorted(p for p in EXAMPLES.rglob("*.yaml")
+                         if p.name != "vars.yaml" and p.parent.name not in ("policy", "ci"))
+EDITOR = jsonschema.Draft202012Validator(build_schema(editor=True))
+
+
+def test_the_editor_schema_is_valid_and_the_loader_keeps_the_strict_one() -> None:
+    jsonschema.Draft202012Validator.check_schema(build_schema(editor=True))
+    strict = build_schema()
+    assert "reference" not in strict["$defs"]
+    assert strict["properties"]["budget"]["properties"]["hard_cap_usd"]["type"] == ["number", "null"]
+    assert render_docs() == render_docs(strict)  # the reference tables are the strict types
+
+
+@pytest.mark.parametrize("path", EXAMPLE_CONFIGS, ids=lambda p: str(p.relative_to(EXAMPLES)))
+def test_examples_validate_in_an_editor_as_written(path) -> None:
+    import yaml
+
+    first = path.read_text(encoding="utf-8").splitlines()[0]
+    assert first.startswith("# yaml-language-server: $schema="), path
+    assert (path.parent / first.split("$schema=", 1)[1]).resolve() == SCHEMA_PATH
+    errors = [e.message for e in EDITOR.iter_errors(yaml.safe_load(path.read_text(encoding="utf-8")))]
+    assert errors == [], path
+
+
+@pytest.mark.parametrize("doc,valid", [
+    ({"budget": {"hard_cap_usd": "${var:cap}"}}, True),
+    ({"budget": {"hard_cap_usd": "${env:CAP:-500}"}}, True),
+    ({"budget": {"hard_cap_usd": "lots"}}, False),
+    ({"budget": {"hard_cap_usd": "${var:cap} USD"}}, False),  # a number is one whole reference
+    ({"budget": {"hard_cap_usd": "${nope:cap}"}}, False),
+    ({"tier": "${var:tier}"}, True), ({"tier": "gold"}, False),
+    ({"stack": "${var:stack}"}, True),
+    ({"projects": [{"name": "web", "scopes": "${var:scopes}", "rate_limit_rpm": "${env:RPM}"}]}, True),
+    ({"projects": [{"name": "web", "keys": [{"name": "ci", "rotate_after": "${var:rotation}"}]}]}, True),
+    ({"projects": [{"name": "web", "keys": [{"name": "ci", "rotate_after": "soon"}]}]}, False),
+    ({"webhooks": [{"url": "https://${var:host}/hooks", "events": ["budget.alert"]}]}, True),
+    ({"webhooks": [{"url": "http://h.example.com/", "events": ["budget.alert"]}]}, False),
+    ({"projects": [{"name": "web", "bogus": "${var:x}"}]}, False),
+])
+def test_editor_schema_accepts_references_where_values_may_be_templated(doc, valid) -> None:
+    assert EDITOR.is_valid(doc) is valid
+
+
+def test_the_schema_ships_in_the_package() -> None:
+    import fnmatch
+    import tomllib
+    from importlib import resources
+
+    pyproject = tomllib.loads((SCHEMA_PATH.parents[1] / "pyproject.toml").read_text(encoding="utf-8"))
+    patterns = pyproject["tool"]["setuptools"]["package-data"]["reconcile"]
+    assert any(fnmatch.fnmatch("data/config.schema.json", p) for p in patterns)
+    packaged = resources.files("reconcile").joinpath("data", "config.schema.json")
+    assert packaged.read_text(encoding="utf-8") == SCHEMA_PATH.read_text(encoding="utf-8") == schema_text()
+    assert str(config_schema.PACKAGED_SCHEMA_PATH).endswith("reconcile/data/config.schema.json")

@@ -12,6 +12,9 @@ from reconcile.errors import ConfigError
 
 from .conftest import at, one_error
 
+# Every test runs over both YAML composers (libyaml and pure Python).
+pytestmark = pytest.mark.usefixtures("yaml_path")
+
 
 def test_positions_of_values_and_keys() -> None:
     doc = read_yaml_text("f.yaml", "projects:\n  - name: web\n    scopes: [a, b]\n")
@@ -139,3 +142,54 @@ def test_missing_file_and_empty_directory(tmp_path: Path) -> None:
     r1 = one_error(tmp_path / "nope.yaml")
     assert r1.message == "no such file or directory" and r1.source is not None and r1.source.line is None
     assert "no *.yaml or *.yml file" in one_error(tmp_path / "empty").message
+
+
+# -- limits sized for real accounts --------------------------------------------------------
+def _account_text(projects: int, keys_per_project: int) -> str:
+    """A config of projects × keys in the block style users write (built as text: fast)."""
+    lines = ["version: 1", "projects:"]
+    for p in range(projects):
+        lines += [f"  - name: p{p:05d}", "    scopes: [account:read, keys:write]",
+                  f"    metadata: {{team: team-{p % 17}, env: prod}}", "    keys:"]
+        lines += [f"      - {{name: k{k:04d}}}" for k in range(keys_per_project)]
+    return "\n".join(lines) + "\n"
+
+
+def test_fifty_thousand_resources_load(tmp_path: Path, yaml_path: str) -> None:
+    if yaml_path == "pure-python":
+        pytest.skip("the same limits apply on both paths; once is enough for 50,000 resources")
+    # 500 projects of 99 keys: 50,000 resources, ~200,000 values (over the old limit of 100,000).
+    path = tmp_path / "big.yaml"
+    path.write_text(_account_text(500, 99), encoding="utf-8")
+    state = load_config([path], env={})
+    assert len(state.resources) == 50_000
+    assert state.resources["projects.p00499.keys.k0098"].values["name"] == "k0098"
+
+
+def test_value_limit_names_itself_and_how_to_raise_it_without_blaming_aliases(write) -> None:
+    p = write("many.yaml", _account_text(3, 10))
+    r = one_error(p, env={"INFRAI_CONFIG_MAX_VALUES": "50"})
+    assert r.message == ("the file holds more than 50 values; split the config into several files, "
+                         "or raise the limit with INFRAI_CONFIG_MAX_VALUES=<count>")
+    assert "alias" not in r.message and r.source is not None and r.source.line is not None
+    assert len(load_config([p], env={"INFRAI_CONFIG_MAX_VALUES": "5000"}).resources) == 33
+
+
+def test_alias_limit_can_be_raised(write) -> None:
+    p = write("anchors.yaml", "policy:\n  a: &a [1, 2, 3, 4, 5, 6, 7, 8, 9]\n  b: [*a, *a, *a]\n")
+    r = one_error(p, env={"INFRAI_CONFIG_MAX_ALIAS_VALUES": "20"})
+    assert r.message.startswith("the document expands to more than 20 values through aliases")
+    assert r.message.endswith("raise the limit with INFRAI_CONFIG_MAX_ALIAS_VALUES=<count>")
+    assert load_config([p], env={}).settings["policy"]["b"] == [list(range(1, 10))] * 3
+
+
+def test_file_size_limit_names_how_to_raise_it(write) -> None:
+    p = write("sized.yaml", "stack: " + "a" * 40 + "\n")
+    r = one_error(p, env={"INFRAI_CONFIG_MAX_BYTES": "20"})
+    assert r.message == ("the file is larger than 20 bytes; split the config into several files, "
+                         "or raise the limit with INFRAI_CONFIG_MAX_BYTES=<bytes>")
+
+
+def test_a_bad_limit_setting_is_an_error(write) -> None:
+    r = one_error(write("a.yaml", "stack: s\n"), env={"INFRAI_CONFIG_MAX_VALUES": "lots"})
+    assert r.message == "INFRAI_CONFIG_MAX_VALUES must be a positive whole number, not 'lots'"

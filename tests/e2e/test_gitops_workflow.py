@@ -194,8 +194,10 @@ def test_each_environment_applies_then_plans_clean(run_cli, tmp_path, env_name, 
 
 
 def test_base_without_vars_names_the_undefined_variables(run_cli):
-    result = run_cli("validate", str(ENVS / "base"))
+    result = run_cli("validate", str(ENVS / "base"), "--require-vars")
     assert result.exit_code == 1 and "${var:budget_cap_usd} is not defined" in result.stderr
+    # Without --require-vars, validate checks the structure offline (docs/environments.md).
+    assert run_cli("validate", str(ENVS / "base")).exit_code == 0
 
 
 # -- graph --------------------------------------------------------------------------------------
