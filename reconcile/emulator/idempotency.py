@@ -52,7 +52,8 @@ def resolve_key(headers: Mapping[str, str], params: Mapping[str, Any]) -> str | 
     """The header or the body/query field; both present and different is a 400."""
     header = headers.get("idempotency-key")
     field = params.get("idempotency_key")
-    if field is not None and (not isinstance(field, str) or not 1 <= len(field) <= MAX_KEY_LENGTH):
+    # Present means a string (the contract's type): `null` is a malformed key, not "no key".
+    if "idempotency_key" in params and (not isinstance(field, str) or not 1 <= len(field) <= MAX_KEY_LENGTH):
         raise validation_error("idempotency_key", f"idempotency_key must be a string of 1-{MAX_KEY_LENGTH} characters")
     if header is not None and not 1 <= len(header) <= MAX_KEY_LENGTH:
         raise validation_error("Idempotency-Key", f"Idempotency-Key must be 1-{MAX_KEY_LENGTH} characters")

@@ -135,3 +135,13 @@ def test_unexpected_error_leaves_no_effect_and_the_retry_runs(app, client, monke
     again = client.post(f"{API}/keys/create", json=body, headers=headers)
     assert again.status_code == 200 and "Idempotent-Replayed" not in again.headers
     assert len([k for k in client.get(f"{API}/keys/list").json()["items"] if k["name"] == "half"]) == 1
+
+
+def test_a_null_or_empty_idempotency_key_is_malformed_not_absent(client):
+    """The contract types the field as a string: `null` is a 400, never "no key" (else a
+    client sending null would silently lose its retry protection)."""
+    for value in (None, "", 7):
+        response = client.put(f"{API}/budget/set", json={"period": "daily", "idempotency_key": value})
+        assert response.status_code == 400, (value, response.text)
+        assert error_of(response)["code"] == "VALIDATION_ERROR"
+    assert client.put(f"{API}/budget/set", json={"period": "daily"}).status_code == 200
