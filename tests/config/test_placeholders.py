@@ -70,7 +70,7 @@ def test_what_is_known_is_still_checked(write) -> None:
         (("a.yaml", 3, 21, "projects[0].rate_limit_rpm"),
          "rate_limit_rpm must be an integer or null, not a string ('lots')"),
         (("a.yaml", 4, 5, "projects[0].unknown"),
-         "unknown field 'unknown' (allowed: name, scopes, metadata, rate_limit_rpm, protect, keys)"),
+         "unknown field 'unknown' (allowed: name, scopes, metadata, rate_limit_rpm, protect, renamed_from, keys)"),
         (("a.yaml", 8, 29, "projects[1].keys[0].scopes[0]"),
          "'keys:write' is not among the scopes of project 'api' (account:read); add it there or drop it here"),
         (("a.yaml", 11, 5, "webhooks[1]"),
