@@ -33,14 +33,6 @@ def served(tmp_path: Path) -> Iterator[tuple[str, Emulator]]:
 
 
 @pytest.fixture
-def github() -> Iterator[FakeGitHub]:
-    fake = FakeGitHub()
-    with live_server(fake.app()) as url:
-        fake.api_url = f"{url}/api/v3"
-        yield fake
-
-
-@pytest.fixture
 def flow(tmp_path: Path, served, github: FakeGitHub, secret_scan):
     url, emu = served
     secret_scan.directory(tmp_path)  # summaries, comments, saved plans: never a secret in them

@@ -26,14 +26,6 @@ PR = 7
 
 
 @pytest.fixture
-def github() -> Iterator[FakeGitHub]:
-    fake = FakeGitHub()
-    with live_server(fake.app()) as url:
-        fake.api_url = f"{url}/api/v3"
-        yield fake
-
-
-@pytest.fixture
 def job(tmp_path: Path, github: FakeGitHub):
     """Run the action's step in a pull_request job; returns (outputs, summary text, process)."""
     (tmp_path / "repo").mkdir()
