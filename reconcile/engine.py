@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from secrets import token_hex
@@ -29,6 +28,7 @@ from .impact import assess, facts_needed
 from .kinds import KINDS, REGISTRY, resolve_kind_names
 from .live import read_live
 from .live.facts import read_facts
+from .live.pool import reading_pool
 from .live.reader import server_now
 from .plan import (
     Plan,
@@ -84,7 +84,7 @@ def replan_saved(client: Any, saved: SavedPlan, *, force: bool, limits: SafetyLi
 
 def make_plan(client: Any, desired: DesiredState, *, prune: frozenset[str] = frozenset(),
               targets: tuple[str, ...] = (), replace: tuple[str, ...] = (), parallelism: int = DEFAULT_PARALLELISM) -> Planned:
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="read-live") as pool:
+    with reading_pool(1, "plan-read") as pool:
         reading = pool.submit(read_live, client, parallelism=parallelism)
         # Digest the config while the list calls are on the wire rather than after them:
         # CPU off the critical path (~25 ms at 10,000 resources). A stack's config is

@@ -136,7 +136,8 @@ class Executor:
                 ThreadPoolExecutor(max_workers=parallelism, thread_name_prefix="apply") as pool:
             while True:
                 if interrupt.is_set() and not interrupted:
-                    log.warning("run: interrupted: finishing %d step(s) in flight, starting no new one", len(running))
+                    # info, not warning: the CLI says it in its own words (the report's last line).
+                    log.info("run: interrupted: finishing %d step(s) in flight, starting no new one", len(running))
                     interrupted = stopping = True
                 if not stopping:
                     while ready and len(running) < parallelism:

@@ -60,6 +60,7 @@ def handle_errors(fn: Callable[..., int | None]) -> Callable[..., None]:
             sys.exit(exc.exit_code)
         except KeyboardInterrupt:
             out.error("interrupted")
+            exit_now_if_reads_are_stuck(EXIT_INTERRUPTED)
             sys.exit(EXIT_INTERRUPTED)
         except OSError as exc:  # a file given on the command line cannot be written or read
             out.error(RUN_SECRETS.redact(os_error_message(exc)))
@@ -86,6 +87,21 @@ def internal_error_message(exc: BaseException) -> str:
     detail = RUN_SECRETS.redact(" ".join(str(exc).split()))[:300]
     return (f"internal error: {type(exc).__name__}{': ' + detail if detail else ''}. This is a bug in "
             "infrai-reconcile: please report it with the command you ran (-vv logs the traceback)")
+
+
+def exit_now_if_reads_are_stuck(code: int) -> None:
+    """Exit at once when worker threads are still blocked on the network (a read of a
+    server that never answers): the interpreter would otherwise join them at exit, and a
+    Ctrl-C would take the whole retry budget to act. Every `with` block of the command
+    (journal, lease, secrets file) has already closed by the time the error reaches here,
+    and a read has no effect to finish, so nothing is lost."""
+    import threading
+
+    main = threading.main_thread()
+    if any(t.is_alive() and t is not main and not t.daemon for t in threading.enumerate()):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
 
 
 def os_error_message(exc: OSError) -> str:

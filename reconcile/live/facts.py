@@ -12,12 +12,12 @@ Imports: client (duck-typed), errors, state.
 from __future__ import annotations
 
 import logging
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable, Protocol
 
 from ..errors import ApiError
 from ..state import LiveState
+from .pool import reading_pool
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ def read_facts(client: FactsClient, live: LiveState, names: Iterable[str], *, pa
             log.warning("read_facts: %s unavailable: %s", name, exc)
             return exc
 
-    with ThreadPoolExecutor(max_workers=max(1, min(parallelism, len(wanted)))) as pool:
+    with reading_pool(min(parallelism, len(wanted)), "read-facts") as pool:
         results = dict(zip(wanted, pool.map(fetch, wanted)))
     facts: dict[str, Any] = {}
     for name, value in results.items():

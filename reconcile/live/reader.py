@@ -14,7 +14,6 @@ Imports: errors, kinds, state, client (the protocol only).
 from __future__ import annotations
 
 import logging
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any, Iterable, Protocol
 
@@ -22,6 +21,7 @@ from ..errors import MalformedResponse
 from ..kinds import KINDS, REGISTRY, KindSpec, LiveContext, LiveItem
 from ..kinds.base import default_from_live
 from ..state import LiveResource, LiveState, gc_paused
+from .pool import reading_pool
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +50,7 @@ def read_live(client: ListingClient, kinds: Iterable[str] | None = None, *, para
         return client.list_all(spec.api.list.path, params=dict(spec.api.list_params) or None,
                                paginated=spec.api.paginated)
 
-    with ThreadPoolExecutor(max_workers=max(1, min(parallelism, len(specs) + 1))) as pool:
+    with reading_pool(min(parallelism, len(specs) + 1), "read-live") as pool:
         who_future = pool.submit(client.get, WHOAMI)
         futures = {spec.name: pool.submit(fetch, spec) for spec in specs}
         raw = {name: f.result() for name, f in futures.items()}

@@ -121,7 +121,7 @@ def render_report_text(report: ApplyReport, *, color: bool = False) -> str:
     for note in report.notes:
         lines.append(note)
     lines.append("")
-    lines.append(s(report.summary(), bold=True) + f" {report.requests} requests in {report.elapsed_s:.2f}s.")
+    lines.append(s(report.summary(), bold=True) + f" {report.requests} request{'' if report.requests == 1 else 's'} in {report.elapsed_s:.2f}s.")
     return "\n".join(lines) + "\n"
 
 
