@@ -25,7 +25,7 @@ Imports: kinds, client (constants), config.schema (how kinds map onto the config
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import timezone
 from email.utils import parsedate_to_datetime
 from typing import Any, Callable, Mapping, Protocol, Sequence
 
@@ -34,6 +34,7 @@ from .config.schema import implied_fields
 from .kinds import KINDS, KindSpec, LiveContext
 from .kinds.base import default_from_live
 from .kinds.capabilities import READ_SCOPE, WRITE_SCOPE
+from .kinds.units import parse_api_time
 from .kinds.vocab import SCOPES
 
 PASS, WARN, FAIL = "pass", "warn", "fail"
@@ -354,11 +355,8 @@ def check_clock(who: Probe) -> Check:
         except (TypeError, ValueError, IndexError):
             server = None
     body = who.body if isinstance(who.body, dict) else {}
-    if server is None and isinstance(body.get("server_time"), str):
-        try:
-            server, source = datetime.fromisoformat(body["server_time"].replace("Z", "+00:00")), "whoami.server_time"
-        except ValueError:
-            server = None
+    if server is None and (server := parse_api_time(body.get("server_time"))) is not None:
+        source = "whoami.server_time"
     if server is None:
         return Check(name, WARN, "no Date header and no whoami.server_time: skew not measured",
                      "rotate_after then uses this machine's clock, which may differ from the API's")

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any, Iterable, Mapping
 
 import jsonschema
@@ -41,6 +40,7 @@ from .config.schema import (
     top_level,
 )
 from .kinds import KINDS, KindSpec, resolve_kind_names
+from .kinds.units import parse_api_time
 from .state import DesiredResource, DesiredState, LiveResource, LiveState, secret_env_name
 
 CONFIG_VERSION = 1
@@ -238,10 +238,8 @@ def _meta(spec: KindSpec, r: LiveResource, declared: DesiredResource | None, out
 def _last_grace_hours(raw: Mapping[str, Any]) -> int | None:
     """Hours between the key's last rotation and the end of its old secret's grace, when the
     API reports both and they make a whole number of hours within 0-168."""
-    try:
-        start = datetime.fromisoformat(str(raw["last_rotated_at"]).replace("Z", "+00:00"))
-        end = datetime.fromisoformat(str(raw["grace_expires_at"]).replace("Z", "+00:00"))
-    except (KeyError, TypeError, ValueError):
+    start, end = parse_api_time(raw.get("last_rotated_at")), parse_api_time(raw.get("grace_expires_at"))
+    if start is None or end is None:
         return None
     hours = (end - start).total_seconds() / 3600
     return int(hours) if hours.is_integer() and 0 <= hours <= 168 else None

@@ -32,7 +32,7 @@ from typing import Any, Iterable, Mapping
 from .errors import ImpactAboveThreshold
 from .kinds.vocab import GIB, TIER_LIMITS, TIERS
 from .plan import Action, Change, Impact, Plan, Severity
-from .plan.planner import _parse_time  # one ISO 8601 reading for the API's timestamps
+from .kinds.units import parse_api_time  # one ISO 8601 reading for the API's timestamps
 
 # Facts the reader knows how to fetch (names of keys in LiveState.facts).
 BALANCE, FORECAST, TIMESERIES, TIER, BANDWIDTH = "balance", "forecast", "timeseries", "tier", "bandwidth_quota"
@@ -123,7 +123,7 @@ class _Facts:
     def __init__(self, facts: Mapping[str, Any], plan: Plan):
         self.raw = facts
         self.plan = plan
-        self.now = _parse_time(facts.get("server_time")) or datetime.now(timezone.utc)
+        self.now = parse_api_time(facts.get("server_time")) or datetime.now(timezone.utc)
 
     def get(self, name: str) -> Mapping[str, Any] | None:
         value = self.raw.get(name)
@@ -133,7 +133,7 @@ class _Facts:
         series = self.get(TIMESERIES) or {}
         out = []
         for p in series.get("points") or []:
-            t = _parse_time(p.get("ts"))
+            t = parse_api_time(p.get("ts"))
             if t is not None:
                 out.append((t, float(p.get("spend_usd") or 0), int(p.get("requests") or 0)))
         return out

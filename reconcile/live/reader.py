@@ -20,6 +20,7 @@ from typing import Any, Iterable, Protocol
 from ..errors import MalformedResponse
 from ..kinds import KINDS, REGISTRY, KindSpec, LiveContext, LiveItem
 from ..kinds.base import default_from_live
+from ..kinds.units import parse_api_time
 from ..state import LiveResource, LiveState, gc_paused
 from .pool import reading_pool
 
@@ -143,10 +144,4 @@ def _with_parents(names: set[str]) -> set[str]:
 
 def server_now(state: LiveState) -> datetime | None:
     """The API's clock when it reported one (the emulator does), for rotation policies."""
-    value = state.facts.get("server_time")
-    if not isinstance(value, str):
-        return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
+    return parse_api_time(state.facts.get("server_time"))

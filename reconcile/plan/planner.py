@@ -283,7 +283,6 @@ def _age(hours: float) -> str:
     return f"{hours / 24:.0f} days" if hours >= 48 else f"{hours:.0f} hours"
 
 
-_parse_time = parse_api_time  # the name impact.py imports it by
 
 
 def _create(kind: KindSpec, want: DesiredResource) -> Change:
