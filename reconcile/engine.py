@@ -70,7 +70,7 @@ class Planned:
 def replan_saved(client: Any, saved: SavedPlan, *, force: bool, limits: SafetyLimits = SafetyLimits(),
                  parallelism: int = DEFAULT_PARALLELISM) -> Planned:
     """Re-read live state and keep the saved plan's steps, refusing if it went stale."""
-    live = account_lease.without_lease(read_live(client, parallelism=parallelism))
+    live = read_live(client, parallelism=parallelism)
     # The plan's renames, filed as it planned them (a no-op once they are applied).
     live = relabel(live, {c.moved_from: c.identity for c in saved.plan.changes if c.moved_from})
     done = check_not_stale(saved.plan, live)
@@ -90,7 +90,7 @@ def make_plan(client: Any, desired: DesiredState, *, prune: frozenset[str] = fro
         # CPU off the critical path (~25 ms at 10,000 resources). A stack's config is
         # stamped with ownership markers below, so its digest waits for the live state.
         config_digest = None if desired.stack else desired.config_digest()
-        live = account_lease.without_lease(reading.result())
+        live = reading.result()
     live = apply_moves(desired, live)  # renames (`renamed_from`): the old object under its new address
     if targets:
         check_targets(targets, [*desired.resources, *live.resources])
@@ -191,7 +191,7 @@ def adopt(client: Any, addresses: Iterable[str], stack: str, *,
     """
     from .errors import ReconcileError
 
-    live = account_lease.without_lease(read_live(client, parallelism=parallelism))
+    live = read_live(client, parallelism=parallelism)
     work = []
     problems = []
     for address in addresses:

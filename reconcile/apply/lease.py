@@ -10,10 +10,10 @@ An apply takes it before its first step and deletes it when done (also after a f
 Ctrl-C); a holder that died leaves it to expire, after which the next apply takes it over.
 
 Best-effort: a key without `projects:write` (or an account at its project limit) cannot take
-it; the apply then says so and runs unguarded. The planner never plans, prunes or reports the
-lease project as drift (kinds/project.py).
+it; the apply then says so and runs unguarded. Reading the account never sees the lease
+project (kinds/project.py drops it as it is read), so no plan, export or drift report has it.
 
-Imports: errors, kinds, state (and a client by protocol: `request` and `list_all`).
+Imports: errors, kinds (and a client by protocol: `request` and `list_all`).
 """
 
 from __future__ import annotations
@@ -21,15 +21,14 @@ from __future__ import annotations
 import hashlib
 import os
 import socket
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from secrets import token_hex
 from typing import Any, Protocol
 
 from ..errors import ApiStatusError, Conflict, LeaseHeld, NotFound, ReconcileError
-from ..kinds.project import LEASE_METADATA_KEY, LEASE_PROJECT, PROJECT
+from ..kinds.project import LEASE_METADATA_KEY, LEASE_PROJECT
 from ..kinds.units import parse_api_time
-from ..state import LiveState
 
 DEFAULT_TTL = timedelta(minutes=30)
 LIST = "/v1/account/projects/list"
@@ -120,15 +119,6 @@ def _server_now(client: LeaseClient) -> datetime:
         who = None
     server = parse_api_time(who.get("server_time")) if isinstance(who, dict) else None
     return server or datetime.now(timezone.utc)
-
-
-def without_lease(live: LiveState) -> LiveState:
-    """The live state without the lease project: it is no one's config object, so plans
-    neither list, count, prune nor report it (an apply plans while holding it)."""
-    address = PROJECT.address((LEASE_PROJECT,))
-    if address not in live.resources:
-        return live
-    return replace(live, resources={a: r for a, r in live.resources.items() if a != address})
 
 
 def _unguarded(run_id: str, exc: Exception) -> Lease:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from .base import Endpoint, Field, KindApi, KindSpec, LiveItem, Meta, OwnershipMarker, sorted_set
+from typing import Any, Mapping
+
+from .base import Endpoint, Field, KindApi, KindSpec, LiveContext, LiveItem, Meta, OwnershipMarker, default_from_live, sorted_set
 from .vocab import SCOPES
 
 # The metadata entry naming the stack that owns a project (see docs/stacks.md).
@@ -12,10 +14,13 @@ LEASE_PROJECT = "infrai-reconcile-lease"
 LEASE_METADATA_KEY = "infrai-reconcile/lease"
 
 
-def _never_prune(item: LiveItem) -> str | None:
-    if item.values.get("name") == LEASE_PROJECT:
-        return "the lease of an apply running on this account (docs/journal.md)"
-    return None
+def _from_live(kind: KindSpec, raw: Mapping[str, Any], ctx: LiveContext) -> LiveItem | None:
+    # The lease is no one's config object: read once here, it is never listed, counted,
+    # pruned, exported or reported as drift, whoever reads the account (apply/lease.py
+    # reads it with its own list call).
+    if raw.get("name") == LEASE_PROJECT:
+        return None
+    return default_from_live(kind, raw, ctx)
 
 
 SCOPE_LIST = {"type": "array", "items": {"type": "string", "enum": list(SCOPES)}}
@@ -46,7 +51,7 @@ PROJECT = KindSpec(
     },
     ownership=OwnershipMarker(field="metadata", key=STACK_METADATA_KEY),
     meta={"protect": PROTECT, "renamed_from": RENAMED_FROM},
-    never_prune=_never_prune,
+    from_live=_from_live,
     api=KindApi(
         list=Endpoint("GET", "/v1/account/projects/list"),
         create=Endpoint("POST", "/v1/account/projects/create"),

@@ -79,3 +79,25 @@ def test_an_expired_lease_or_one_left_under_our_own_journal_is_taken_over():
 def test_a_lease_that_cannot_be_taken_leaves_a_note_and_does_not_block(refusal):
     lease = acquire(FakeApi(refuse=refusal), now=NOW)
     assert not lease.held and "not guarded against another" in lease.note
+
+
+def test_reading_the_account_never_sees_the_lease_project(tmp_path):
+    """Plan, export, recovery and drift all read through read_live: the lease is dropped there,
+    once, so an export taken while an apply holds the lease does not write it out."""
+    import httpx
+
+    from reconcile.client import InfraiClient
+    from reconcile.client.asgi import SyncASGITransport
+    from reconcile.emulator.app import create_app
+    from reconcile.kinds.project import LEASE_PROJECT
+    from reconcile.live import read_live
+
+    app = create_app(str(tmp_path / "a.db"))
+    with httpx.Client(transport=SyncASGITransport(app), base_url="http://emulator") as http, \
+            InfraiClient("http://emulator", app.state.emulator.bootstrap_secret, http=http) as client:
+        held = acquire(client, journal=None)
+        assert any(p["name"] == LEASE_PROJECT for p in client.list_all("/v1/account/projects/list"))
+        live = read_live(client)
+        assert "projects.default" in live.resources
+        assert not [a for a in live.resources if LEASE_PROJECT in a]
+        release(client, held)
