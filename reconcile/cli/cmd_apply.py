@@ -33,7 +33,7 @@ from .common import (
     plan_options,
     run_gates,
 )
-from .git_guard import check_secrets_files, pending_log_warnings
+from .git_guard import check_secrets_files
 from .jsonui import JSON_OPTION, emit, emit_line, emit_plan, json_diagnostics
 from .progress import ApplyProgress
 from .wiring import Connection, default_recovery_path, open_client
@@ -86,10 +86,9 @@ def apply(paths: tuple[str, ...], var_pairs: tuple[str, ...], var_files: tuple[s
         sinks.append(_MemorySink(shown))
     router = SecretRouter(sinks, default_recovery_path(secrets_out))
     # Before any API call: a secrets file git would commit is refused (docs/secrets.md).
-    files = [s.path for s in sinks if isinstance(s, FileSink)] or [router.recovery.path]
-    for warning in check_secrets_files(files, allow=allow_tracked_secrets):
-        out.info(warning)
-    for warning in pending_log_warnings(s.path for s in sinks if isinstance(s, FileSink)):
+    file_sinks = [s.path for s in sinks if isinstance(s, FileSink)]
+    files = file_sinks or [router.recovery.path]
+    for warning in check_secrets_files(files, allow=allow_tracked_secrets, logs_beside=file_sinks):
         out.info(warning)
     with router, open_client(Connection(endpoint, local_db, parallelism, retries, retry_delay)) as client, \
             ApplyJournal(journal_path or default_journal_path(secrets_out)) as journal, \

@@ -52,14 +52,17 @@ def git_would_track(path: Path) -> str | None:
     return None
 
 
-def check_secrets_files(paths: Iterable[Path], *, allow: bool) -> list[str]:
+def check_secrets_files(paths: Iterable[Path], *, allow: bool, logs_beside: Iterable[Path] = ()) -> list[str]:
     """Raise SecretsFileTrackedByGit naming each file git would commit and the fixes; with
-    `allow`, return a warning per file instead."""
-    problems = [(p, why) for p in dict.fromkeys(paths) if (why := git_would_track(p)) is not None]
+    `allow`, return a warning per file instead. For each of `logs_beside` (file sinks) git
+    would not commit, also warn when its crash log would be (`pending_log_warning`)."""
+    verdicts = {p: git_would_track(p) for p in dict.fromkeys([*paths, *logs_beside])}
+    problems = [(p, why) for p, why in verdicts.items() if why is not None]
+    logs = [w for p in dict.fromkeys(logs_beside) if verdicts[p] is None and (w := pending_log_warning(p))]
     if not problems:
-        return []
+        return logs
     if allow:
-        return [f"warning: writing secrets to {p}, which {why} ({FLAG})." for p, why in problems]
+        return [f"warning: writing secrets to {p}, which {why} ({FLAG})." for p, why in problems] + logs
     lines = [f"{p} {why}" for p, why in problems]
     names = ", ".join(p.name for p, _ in problems)
     raise SecretsFileTrackedByGit(
@@ -68,14 +71,13 @@ def check_secrets_files(paths: Iterable[Path], *, allow: bool) -> list[str]:
         f"the work tree, or pass {FLAG} to write it anyway.")
 
 
-def pending_log_warnings(paths: Iterable[Path]) -> list[str]:
+def pending_log_warning(path: Path) -> str | None:
     """A file sink's crash log (`FILE.pending.jsonl`, docs/secrets.md) lives beside FILE and
     holds the secrets a killed apply had not folded into FILE yet. `secrets.json` in a
     .gitignore does not cover it: say so (a warning, since the log exists only after a crash)."""
-    warnings = []
-    for path in dict.fromkeys(paths):
-        log = path.with_name(path.name + ".pending.jsonl")
-        if git_would_track(path) is None and (why := git_would_track(log)) is not None:
-            warnings.append(f"warning: {log.name}, the log a killed apply leaves beside {path.name}, {why}: "
-                            f"add `*.pending.jsonl` (or `{path.name}*`) to .gitignore.")
-    return warnings
+    log = path.with_name(path.name + ".pending.jsonl")
+    why = git_would_track(log)
+    if why is None:
+        return None
+    return (f"warning: {log.name}, the log a killed apply leaves beside {path.name}, {why}: "
+            f"add `*.pending.jsonl` (or `{path.name}*`) to .gitignore.")
