@@ -30,8 +30,8 @@ if str(ROOT) not in sys.path:  # runnable as a script from a fresh checkout
 from reconcile.client import InfraiClient  # noqa: E402
 from reconcile.client.asgi import SyncASGITransport  # noqa: E402
 from reconcile.config import load_config  # noqa: E402
-from reconcile.engine import apply_plan, make_plan  # noqa: E402
-from reconcile.state import DesiredState  # noqa: E402
+from reconcile.workflow.engine import apply_plan, make_plan  # noqa: E402
+from reconcile.resources import DesiredState  # noqa: E402
 
 MAX_ALERTS = 100  # the API's limit per account (docs/emulator.md, Bandwidth alert)
 ROLES = ("developer", "viewer", "admin", "billing-ops")

@@ -289,7 +289,7 @@ def peak_rss_mb() -> float:
 
 def measure_plan(client: Any, desired: Any, *, parallelism: int = 10) -> dict[str, Any]:
     """One no-op plan (read live + diff): wall, CPU, HTTP requests and what it found."""
-    from reconcile.engine import make_plan
+    from reconcile.workflow.engine import make_plan
 
     before = client.request_count
     cpu0, t0 = time.process_time(), time.perf_counter()
@@ -342,7 +342,7 @@ def child_naive(job: dict[str, Any]) -> dict[str, Any]:
 
 def child_apply(job: dict[str, Any]) -> dict[str, Any]:
     """The library's apply_plan alone (no process start, no config load, no secrets file)."""
-    from reconcile.engine import apply_plan, make_plan
+    from reconcile.workflow.engine import apply_plan, make_plan
 
     desired = generate.load_desired(job["config"])
     p = job["parallelism"]
@@ -365,7 +365,7 @@ def child_apply(job: dict[str, Any]) -> dict[str, Any]:
 
 def _changed(desired: Any, fraction: float) -> Any:
     """A copy of `desired` with `fraction` of its resources edited (one field each)."""
-    from reconcile.state import DesiredState
+    from reconcile.resources import DesiredState
 
     edits = {
         "project": lambda v: {"metadata": {**(v.get("metadata") or {}), "env": "changed"}},

@@ -7,7 +7,7 @@ re-run of the same saved plan) cannot act twice. On the first failure no new ste
 steps in flight finish; the report says what was done, what failed and what never started
 (`keep_going` instead skips only what depends on the failure).
 
-Imports: errors, kinds, state, plan, apply.events/secrets/journal, client (by protocol).
+Imports: errors, kinds, plan, apply.events/secrets/journal (and a client by protocol, not imported).
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ else may): `N` SIGKILLs the process when the N-th response arrives, before anyth
 or processes it (the worst case: the call took effect, its secret is lost); `N:sent` SIGKILLs
 it right after the N-th "sent" line is fsynced, before the request leaves.
 
-Imports: errors, kinds, plan, live, apply.secrets.
+Imports: errors, kinds, plan, apply.secrets.
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Callable, Mapping, Protocol, Sequence
 
 from ..errors import ReconcileError, SecretSinkError
-from ..state import secret_env_name
+from ..resources import secret_env_name
 
 
 @dataclass(frozen=True)

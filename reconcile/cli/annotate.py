@@ -1,6 +1,6 @@
 """Config errors where CI users look: under GitHub Actions (`GITHUB_ACTIONS=true`),
 `validate` and `plan` print `::error file=…,line=…,col=…::` workflow commands (at most 10)
-and append the full list to the step summary (reconcile/ci/github.py has the format)."""
+and append the full list to the step summary (reconcile/cli/ci/github.py has the format)."""
 
 from __future__ import annotations
 
@@ -16,11 +16,11 @@ from ..errors import Reason, ValidationError
 
 def annotate_config_errors(reasons: Sequence[Reason]) -> None:
     # Imported only under Actions: `validate` elsewhere must not load the plan renderers.
-    from ..ci.github import in_github_actions
+    from .ci.github import in_github_actions
 
     if not in_github_actions():
         return
-    from ..ci.github import append_summary, config_error_report
+    from .ci.github import append_summary, config_error_report
 
     lines, table = config_error_report(reasons)
     for line in lines:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ..engine import adopt as adopt_objects
+from ..workflow.engine import adopt as adopt_objects
 from ..errors import ReconcileError
 from .common import EXIT_OK, Out, connection_options, handle_errors, load_desired
 from .wiring import Connection, open_client

@@ -13,10 +13,10 @@ import click
 from ..apply import ApplyEvent, ApplyReport, FileSink, SecretRouter
 from ..apply.journal import ApplyJournal, default_journal_path, recover
 from ..apply.secrets import SecretSink, sinks_from_settings
-from ..engine import apply_plan, check_plan, holding_account_lease, make_plan, prune_kinds, replan_saved
+from ..workflow.engine import apply_plan, check_plan, holding_account_lease, make_plan, prune_kinds, replan_saved
 from ..errors import ReconcileError
 from ..plan import Plan
-from ..plan.saved import is_plan_file, load_plan
+from ..workflow.planfile import is_plan_file, load_plan
 from ..render import events as ui
 from ..render import render_plan_text, render_report_text, report_document
 from .common import (
@@ -109,7 +109,7 @@ def apply(paths: tuple[str, ...], var_pairs: tuple[str, ...], var_files: tuple[s
                                 parallelism=parallelism)
             check_plan(planned, force=force)
         if fmt == "text":
-            out.result(render_plan_text(planned.plan, color=colored))
+            out.result(render_plan_text(planned.plan, style=click.style if colored else None))
         elif fmt == "events":
             emit_plan(planned.plan)
         run_gates(planned)  # exit 3 (policy) or 4 (--fail-on): stops before any change
@@ -145,7 +145,7 @@ def apply(paths: tuple[str, ...], var_pairs: tuple[str, ...], var_files: tuple[s
             emit(ui.diagnostic(note, level="info"))
         emit(ui.apply_summary(report, planned.plan))
     else:
-        out.result(render_report_text(report, color=colored))
+        out.result(render_report_text(report, style=click.style if colored else None))
         for secret in shown:
             out.result(f"{secret.address}.{secret.field} = {secret.value}")
     if report.interrupted:

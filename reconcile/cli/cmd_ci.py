@@ -1,7 +1,7 @@
 """`reconcile ci github-action`: the step the composite action (action.yml) runs. Inputs come
 as options or, as action.yml passes them, as INFRAI_ACTION_* environment variables; the logic
-is reconcile/ci/action.py. `reconcile ci pre-commit`: the pre-commit hook
-(reconcile/ci/precommit.py)."""
+is reconcile/cli/ci/action.py. `reconcile ci pre-commit`: the pre-commit hook
+(reconcile/cli/ci/precommit.py)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import sys
 
 import click
 
-from ..ci.action import COMMANDS, ON_MISSING_PLAN, ActionInputs, run_action
-from ..ci.precommit import validate_each
+from .ci.action import COMMANDS, ON_MISSING_PLAN, ActionInputs, run_action
+from .ci.precommit import validate_each
 
 
 @click.group("ci")

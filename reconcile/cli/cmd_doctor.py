@@ -1,5 +1,5 @@
 """`reconcile doctor`: probe an endpoint read-only and report where it differs from what the
-reconciler assumes (the checks are reconcile/doctor.py; this adapts the API client to them)."""
+reconciler assumes (the checks are reconcile/workflow/doctor.py; this adapts the API client to them)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import click
 import httpx
 
 from ..client import InfraiClient
-from ..doctor import FAIL, PASS, WARN, Probe, Report, run_doctor
+from ..workflow.doctor import FAIL, PASS, WARN, Probe, Report, run_doctor
 from ..errors import ApiStatusError
 from .common import EXIT_ERROR, EXIT_OK, Out, connection_options, handle_errors
 from .wiring import Connection, open_client

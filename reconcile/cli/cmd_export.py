@@ -1,4 +1,4 @@
-"""`reconcile export`: write the live account as config YAML (the pure part is reconcile/export.py)."""
+"""`reconcile export`: write the live account as config YAML (the pure part is reconcile/config/export.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ..export import export_config, section_keys, select_kinds, to_yaml
+from ..config.export import export_config, section_keys, select_kinds, to_yaml
 from ..live import read_live
 from .common import EXIT_OK, Out, connection_options, handle_errors, load_desired
 from .wiring import Connection, open_client

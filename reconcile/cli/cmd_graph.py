@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ..engine import make_plan, prune_kinds
+from ..workflow.engine import make_plan, prune_kinds
 from ..render.dot import render_plan_dot
 from .common import EXIT_OK, Out, config_options, connection_options, handle_errors, load_desired, plan_options
 from .wiring import Connection, open_client

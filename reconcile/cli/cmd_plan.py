@@ -6,10 +6,10 @@ import json
 
 import click
 
-from ..ci.gitlab import plan_report
-from ..engine import check_plan, make_plan, prune_kinds
+from ..render.gitlab import plan_report
+from ..workflow.engine import check_plan, make_plan, prune_kinds
 from ..plan import Plan
-from ..plan.saved import write_plan
+from ..workflow.planfile import write_plan
 from ..render import plan_document, render_plan_markdown, render_plan_text
 from .annotate import annotating
 from .common import (
@@ -35,7 +35,7 @@ def _render(plan: Plan, fmt: str, color: bool) -> str:
         return json.dumps(plan_document(plan), indent=2, sort_keys=False) + "\n"
     if fmt == "markdown":
         return render_plan_markdown(plan)
-    return render_plan_text(plan, color=color)
+    return render_plan_text(plan, style=click.style if color else None)
 
 
 @click.command()

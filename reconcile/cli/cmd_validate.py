@@ -58,7 +58,7 @@ def validate(paths: tuple[str, ...], var_pairs: tuple[str, ...], var_files: tupl
     except ValidationError as exc:
         annotate_config_errors(exc.reasons)
         if fmt == "gitlab-codequality":
-            from ..ci.gitlab import codequality_report
+            from ..render.gitlab import codequality_report
 
             out.result(json.dumps(codequality_report(exc.reasons), indent=2))
             return EXIT_ERROR

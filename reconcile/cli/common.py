@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 import click
 
-from ..defaults import DEFAULT_PARALLELISM
+from ..workflow.options import DEFAULT_PARALLELISM
 from ..errors import ReconcileError, ValidationError
 from ..redact import RUN_SECRETS
 from .wiring import BOUNDS_META, DEFAULT_LOCAL_DB, remember_declared_secrets, use_color
@@ -237,7 +237,8 @@ def run_gates(planned: Any) -> None:
     settings = planned.desired.settings if planned.desired is not None else {}
     policy_file = meta.get("reconcile.gate.policy_file")
     if policy_file or settings.get("policy") is not None:
-        from ..policy import enforce, policy_for
+        from ..config.policy_file import policy_for
+        from ..plan.policy import enforce
         from ..render import plan_document
 
         policy = policy_for(policy_file, settings)
@@ -245,6 +246,6 @@ def run_gates(planned: Any) -> None:
             enforce(policy, plan_document(planned.plan))
     fail_on = meta.get("reconcile.gate.fail_on")
     if fail_on:
-        from ..impact import check_fail_on
+        from ..plan.impact import check_fail_on
 
         check_fail_on(planned.plan, fail_on)

@@ -6,7 +6,7 @@ import json
 import os
 from pathlib import Path
 
-from ..drift import drift_report
+from ..render.drift import drift_report
 from ..plan import Plan
 from ..render import render_plan_markdown
 

@@ -8,7 +8,7 @@ This module also owns two contracts every command shares:
 - environment variables: `INFRAI_<COMMAND>_<OPTION>` is named after the option as typed
   (`INFRAI_PLAN_FORMAT` for `--format`), not after the Python parameter behind it.
 
-Imports: click and `reconcile.__version__` at start; a command's module on dispatch.
+Imports: click, redact and `reconcile.__version__` at start; a command's module on dispatch.
 """
 
 from __future__ import annotations

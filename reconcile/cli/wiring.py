@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Callable, Iterator
 
 import click
 
-from ..defaults import DEFAULT_PARALLELISM
+from ..workflow.options import DEFAULT_PARALLELISM
 from ..errors import ReconcileError
 from ..kinds import REGISTRY
 from ..redact import RUN_SECRETS

@@ -29,7 +29,7 @@ template per client (headers built once, URLs of repeated paths parsed once) ins
 httpx's per-call merging, auth/redirect layers and cookie extraction (docs/network.md,
 "Cost per request", has the figures).
 
-Imports: `reconcile.errors`, `reconcile.redact`, `reconcile.__version__` and this package.
+Imports: errors, redact, `reconcile.__version__` and this package.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ declared twice or a singleton/top-level setting declared differently, naming bot
 then the reference checks that need several values at once. Problems never stop the run
 early: they are gathered, sorted by file and line, and raised once.
 
-Imports: errors, kinds, state and this package.
+Imports: errors, kinds, resources and this package.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 from ..errors import ConfigError, Reason, SourcePosition, ValidationError
 from ..kinds import KINDS, KindSpec
 from ..kinds.units import DURATION_PATTERN, parse_duration_hours
-from ..state import DesiredResource, DesiredState, gc_paused
+from ..resources import DesiredResource, DesiredState, gc_paused
 from .interpolate import interpolate
 from .schema_check import compile_schema
 from .schema import (PATTERN_HINTS, SETTINGS_SECTIONS, build_schema, children, config_names, implied_fields,

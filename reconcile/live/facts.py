@@ -1,12 +1,12 @@
 """Read the account facts impact analysis needs, once per plan, concurrently and bounded.
 
-Only the facts `reconcile.impact.facts_needed` names are read (a no-op plan reads none),
+Only the facts `reconcile.plan.impact.facts_needed` names are read (a no-op plan reads none),
 each with one GET, at most `parallelism` at a time (and never more than there are facts).
 They go into `LiveState.facts` next to `whoami`/`server_time`. Facts are read-only
 context, so a failed read (a key without `account:read`, an API without the route) does
 not fail the plan: it is recorded in `facts["unavailable"]` and the rules that need it
 are skipped; `make_plan` turns it into a plan warning.
-Imports: client (duck-typed), errors, state.
+Imports: errors, resources (and a client, duck-typed).
 """
 
 from __future__ import annotations
@@ -16,12 +16,12 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable, Protocol
 
 from ..errors import ApiError
-from ..state import LiveState
+from ..resources import LiveState
 from .pool import reading_pool
 
 log = logging.getLogger(__name__)
 
-WINDOW_DAYS = 7  # reconcile.impact.WINDOW_DAYS (not imported: live must not import impact)
+WINDOW_DAYS = 7  # reconcile.plan.impact.WINDOW_DAYS (not imported: live must not import impact)
 
 
 class FactsClient(Protocol):

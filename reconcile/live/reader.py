@@ -8,7 +8,7 @@ An answer that is not in the documented shape (a `whoami` or singleton that is n
 object, an item whose identity is not a plain value, an item its kind cannot read) is a
 `MalformedResponse` naming the endpoint and the item, never a crash deeper in.
 
-Imports: errors, kinds, state, client (the protocol only).
+Imports: errors, kinds, resources (and a client by its protocol only).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from ..errors import MalformedResponse
 from ..kinds import KINDS, REGISTRY, KindSpec, LiveContext, LiveItem
 from ..kinds.base import default_from_live
 from ..kinds.units import parse_api_time
-from ..state import LiveResource, LiveState, gc_paused
+from ..resources import LiveResource, LiveState, gc_paused
 from .pool import reading_pool
 
 log = logging.getLogger(__name__)

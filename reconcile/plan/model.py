@@ -2,7 +2,7 @@
 
 `Plan.to_data()` is the one plain form that feeds the JSON renderer, saved plans and the
 fingerprint, with sensitive values masked.
-Imports: errors, kinds, state, redact.
+Imports: kinds, resources, redact.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any, Mapping
 
 from ..kinds import REGISTRY
 from ..redact import MASK, mask_values
-from ..state import digest
+from ..resources import digest
 
 PLAN_FORMAT_VERSION = 1
 
@@ -198,7 +198,7 @@ class Plan:
     managed_counts: Mapping[str, int] = field(default_factory=dict)
     # Kinds whose state this plan covers (a targeted plan covers fewer).
     kinds: tuple[str, ...] = ()
-    # What the changes will do to money and limits (reconcile.impact), from usage read
+    # What the changes will do to money and limits (reconcile.plan.impact), from usage read
     # at plan time. Not part of the fingerprint: usage moves every minute, and the
     # fingerprint must stay the same for the same steps (it seeds idempotency keys).
     impacts: tuple[Impact, ...] = ()

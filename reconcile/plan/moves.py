@@ -21,7 +21,7 @@ from dataclasses import replace
 from typing import Any, Callable, Iterable, Mapping
 
 from ..kinds import KINDS, REGISTRY, KindSpec
-from ..state import DesiredResource, DesiredState, LiveResource, LiveState
+from ..resources import DesiredResource, DesiredState, LiveResource, LiveState
 
 META = "renamed_from"
 

@@ -21,7 +21,7 @@ from typing import Any, Callable
 
 from ..errors import OwnershipConflict  # noqa: F401 - raised by engine.make_plan
 from ..kinds import REGISTRY, KindSpec
-from ..state import DesiredResource, DesiredState, LiveResource, LiveState
+from ..resources import DesiredResource, DesiredState, LiveResource, LiveState
 
 
 def owner_of(resource: LiveResource, live: LiveState) -> str | None:

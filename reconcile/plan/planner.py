@@ -7,7 +7,7 @@ Pipeline, per kind in registry order:
 
 Renames (`renamed_from`) are settled first, by refiling the live state (plan.moves).
 
-Imports: errors, kinds, state, plan.model, plan.moves.
+Imports: errors, kinds, resources, plan.model, plan.moves.
 """
 
 from __future__ import annotations
@@ -15,14 +15,14 @@ from __future__ import annotations
 import dataclasses
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from functools import lru_cache
 from typing import Any, Iterable
 
 from ..errors import ConfigError
 from ..kinds import KINDS, LEVELS, REGISTRY, KindSpec
 from ..kinds.units import parse_api_time, parse_duration_hours
-from ..state import DesiredResource, DesiredState, LiveResource, LiveState, gc_paused
+from ..resources import DesiredResource, DesiredState, LiveResource, LiveState
 from .model import Action, Change, FieldDiff, Plan, Unmanaged
 from .moves import apply_moves, clashing_renames, rename_hints
 
@@ -46,13 +46,12 @@ class PlanOptions:
     config_digest: str | None = None
 
 
-@gc_paused()
 def build_plan(desired: DesiredState, live: LiveState, options: PlanOptions = PlanOptions()) -> Plan:
     prune = set(desired.prune) | set(options.prune)
     changes: list[Change] = []
     unmanaged: list[Unmanaged] = []
     warnings: list[str] = list(options.extra_warnings)
-    now = options.now or datetime.now(timezone.utc)
+    now = options.now  # None: no clock, so no rotation is due (the workflow passes the API's now)
     live = _oldest_first(apply_moves(desired, live))  # the same state when nothing is renamed or duplicated
     ignored = _ignored_kinds(desired.settings.get("unmanaged"))
 
@@ -161,7 +160,7 @@ def _by_kind(resources: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 # -- comparing one resource -------------------------------------------------------------
 def _compare(kind: KindSpec, want: DesiredResource, got: LiveResource, force_replace: bool,
-             now: datetime) -> Change | None:
+             now: datetime | None) -> Change | None:
     diffs: list[FieldDiff] = []
     changed: dict[str, Any] = {}
     replace_reasons: list[str] = []
@@ -260,9 +259,9 @@ def _deepdiff_path(path: str) -> str:
     return "".join(parts)
 
 
-def _rotation_due(kind: KindSpec, want: DesiredResource, got: LiveResource, now: datetime) -> str | None:
+def _rotation_due(kind: KindSpec, want: DesiredResource, got: LiveResource, now: datetime | None) -> str | None:
     policy = want.meta.get("rotate_after")
-    if policy is None:
+    if policy is None or now is None:
         return None
     try:
         hours = parse_duration_hours(policy)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from ..errors import ProtectedDelete, TooMuchChange, UnsafePlan
 from ..kinds import KINDS, REGISTRY
-from ..state import LiveState
+from ..resources import LiveState
 from .model import Action, Plan
 
 

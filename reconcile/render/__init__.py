@@ -1,5 +1,5 @@
 """Renderers: plain functions from a Plan (or an apply report) to text, markdown or JSON.
-Imports: plan, apply.events, kinds. They never print; the CLI does."""
+Imports: nothing (its modules: plan, apply.events, kinds). They never print; the CLI does."""
 
 from .json_ import plan_document, report_document  # noqa: F401
 from .markdown import render_plan_markdown  # noqa: F401

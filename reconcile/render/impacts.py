@@ -1,4 +1,4 @@
-"""The plan's impacts (reconcile.impact) as lines of the text and markdown plans."""
+"""The plan's impacts (reconcile.plan.impact) as lines of the text and markdown plans."""
 
 from __future__ import annotations
 

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Callable, Sequence
 
-import click
-
 from ..apply.events import ApplyReport, StepStatus
 from ..kinds import REGISTRY
 from ..plan import Action, Plan, Unmanaged
@@ -13,14 +11,17 @@ from .common import COLOR, SYMBOL, deleted_with_parent, diff_values, headline, w
 from .impacts import impact_lines
 
 
-def _styler(color: bool) -> Callable[..., str]:
-    def style(text: str, **kw: object) -> str:
-        return click.style(text, **kw) if color else text  # type: ignore[arg-type]
-    return style
+#: How to colour a piece of text (`click.style`'s signature); the CLI passes one for a
+#: terminal, and the renderers stay free of click and of terminal detection.
+Styler = Callable[..., str]
 
 
-def render_plan_text(plan: Plan, *, color: bool = False, show_unmanaged: bool = True) -> str:
-    s = _styler(color)
+def _styler(style: Styler | None) -> Styler:
+    return style if style is not None else (lambda text, **_: text)
+
+
+def render_plan_text(plan: Plan, *, style: Styler | None = None, show_unmanaged: bool = True) -> str:
+    s = _styler(style)
     lines: list[str] = []
     if plan.partial:
         lines.append(s(f"Partial plan: only {', '.join(plan.targets)} and what they depend on.", fg="yellow"))
@@ -99,8 +100,8 @@ _STATUS_WORD = {
 NOT_STARTED_SHOWN = 3
 
 
-def render_report_text(report: ApplyReport, *, color: bool = False) -> str:
-    s = _styler(color)
+def render_report_text(report: ApplyReport, *, style: Styler | None = None) -> str:
+    s = _styler(style)
     lines = []
     not_started = [r for r in report.results if r.status is StepStatus.NOT_STARTED]
     hidden = {id(r) for r in not_started[NOT_STARTED_SHOWN:]}

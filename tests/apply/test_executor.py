@@ -11,7 +11,7 @@ from plan_builders import desired, live  # noqa: E402
 
 from reconcile.apply import Executor, live_ids  # noqa: E402
 from reconcile.plan import build_plan  # noqa: E402
-from reconcile.state import DesiredResource  # noqa: E402
+from reconcile.resources import DesiredResource  # noqa: E402
 
 
 class Recorder:

@@ -16,8 +16,8 @@ sys.path.insert(0, str(Path(__file__).parents[1] / "plan"))
 from ci_support import ACTION, INPUT_REF, REPO, RUN_STEP, read_outputs, run_steps
 from plan_builders import desired, live, want
 
-from reconcile.ci.action import OUTPUTS, ActionInputs, CliRun, failure_annotation, run_action, split_plan_args
-from reconcile.ci.github import (
+from reconcile.cli.ci.action import OUTPUTS, ActionInputs, CliRun, failure_annotation, run_action, split_plan_args
+from reconcile.cli.ci.github import (
     COMMENT_LIMIT,
     SUMMARY_LIMIT,
     append_summary,
@@ -72,7 +72,7 @@ def test_action_yml_declares_exactly_the_outputs_the_step_writes(repo: Path):
 
 
 def test_an_undeclared_output_is_a_programming_error(tmp_path: Path):
-    from reconcile.ci.action import _Step
+    from reconcile.cli.ci.action import _Step
 
     with pytest.raises(ValueError, match="undeclared action outputs"):
         _Step({"GITHUB_OUTPUT": str(tmp_path / "out")}).outputs({"has_change": True})
@@ -317,7 +317,7 @@ def test_failures_are_annotated_with_what_failed(run: CliRun, title: str):
 
 
 def test_deletes_replaces_and_loud_impacts_become_warnings_at_most_ten_each():
-    from reconcile.ci.github import plan_annotations
+    from reconcile.cli.ci.github import plan_annotations
 
     doc = {"changes": [{"address": f"projects.p{i}", "action": "delete", "reasons": ["not declared"]}
                        for i in range(12)] + [{"address": "projects.web", "action": "update"},

@@ -10,7 +10,7 @@ import pytest
 from ci_support import REPO
 from click.testing import CliRunner
 
-from reconcile.ci.gitlab import codequality_report, plan_report
+from reconcile.render.gitlab import codequality_report, plan_report
 from reconcile.cli.main import cli
 from reconcile.errors import Reason, SourcePosition
 from reconcile.plan import Action, Change, Plan

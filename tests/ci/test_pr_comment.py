@@ -16,8 +16,8 @@ import pytest
 from ci_support import REPO, RUN_STEP, run_steps
 from fake_github import FakeGitHub
 
-from reconcile.ci.github import marker
-from reconcile.ci.github_api import comment_has_marker
+from reconcile.cli.ci.github import marker
+from reconcile.cli.ci.github_api import comment_has_marker
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "emulator"))
 from live_server import live_server  # noqa: E402

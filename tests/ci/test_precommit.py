@@ -13,7 +13,7 @@ from pathlib import Path
 import yaml
 from ci_support import REPO, clean_env
 
-from reconcile.ci.precommit import DEFAULT_FILES, configurations
+from reconcile.cli.ci.precommit import DEFAULT_FILES, configurations
 
 (HOOK,) = yaml.safe_load((REPO / ".pre-commit-hooks.yaml").read_text())
 

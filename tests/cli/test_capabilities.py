@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from reconcile.cli import capabilities as page
+from tools import capabilities_page as page
 from reconcile.kinds import capabilities as hand
 from reconcile.kinds.capabilities import NOT_USED, CapabilityUse
 
@@ -19,7 +19,7 @@ SEED_NAMES = {e["name"] for e in json.loads(
 
 
 def test_capabilities_page_is_up_to_date():
-    assert page.main(["--check"]) == 0, "run: python -m reconcile.cli.capabilities"
+    assert page.main(["--check"]) == 0, "run: python -m tools.capabilities_page"
 
 
 def test_every_capability_of_the_seed_has_a_row_saying_what_the_tool_does():

@@ -17,7 +17,7 @@ import pytest
 from click.core import ParameterSource
 from click.testing import CliRunner
 
-from reconcile.cli import reference
+from tools import cli_reference as reference
 from reconcile.cli.main import cli
 
 REPO = Path(__file__).resolve().parents[2]

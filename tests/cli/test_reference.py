@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import click
 
-from reconcile.cli import reference
+from tools import cli_reference as reference
 from reconcile.cli.main import cli
 
 
 def test_cli_reference_is_up_to_date():
-    assert reference.main(["--check"]) == 0, "run: python -m reconcile.cli.reference"
+    assert reference.main(["--check"]) == 0, "run: python -m tools.cli_reference"
 
 
 def test_reference_lists_every_command_and_option_with_its_environment_variable():

@@ -32,7 +32,7 @@ sys.__stdout__.write("\\nMODULES " + json.dumps(sorted(sys.modules)) + "\\n")
 """
 
 NEVER_AT_START = ("reconcile.emulator", "starlette", "uvicorn", "asyncio", "deepdiff", "httpx", "reconcile.client",
-                  "reconcile.engine", "reconcile.live")
+                  "reconcile.workflow.engine", "reconcile.live")
 NOT_FOR_VERSION = NEVER_AT_START + ("yaml", "jsonschema", "reconcile.config", "reconcile.plan", "reconcile.apply",
                                     "reconcile.cli.cmd_", "logging")
 

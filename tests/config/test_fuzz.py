@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from reconcile.config import load_config
 from reconcile.errors import ConfigError
-from reconcile.state import DesiredState
+from reconcile.resources import DesiredState
 
 FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 ENV = {"A": "1", "S": "abcdefghij"}

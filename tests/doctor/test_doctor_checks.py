@@ -1,4 +1,4 @@
-"""The doctor's points as plain functions of the answers (reconcile/doctor.py): each
+"""The doctor's points as plain functions of the answers (reconcile/workflow/doctor.py): each
 divergence gets its status and says what it would break."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from email.utils import format_datetime
 
-from reconcile.doctor import (
+from reconcile.workflow.doctor import (
     FAIL,
     PASS,
     WARN,

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-import reconcile.engine
+import reconcile.workflow.engine
 
 CONFIG = "version: 1\nprojects:\n  - name: web\n"
 
@@ -84,13 +84,13 @@ def test_a_new_local_database_is_readable_by_its_owner_only(run_cli, configs, tm
 
 def test_graph_reads_the_account_with_the_given_parallelism(run_cli, configs, tmp_path, monkeypatch):
     seen: list[int] = []
-    real = reconcile.engine.read_live
+    real = reconcile.workflow.engine.read_live
 
     def spy(client, *args, parallelism, **kwargs):
         seen.append(parallelism)
         return real(client, *args, parallelism=parallelism, **kwargs)
 
-    monkeypatch.setattr(reconcile.engine, "read_live", spy)
+    monkeypatch.setattr(reconcile.workflow.engine, "read_live", spy)
     result = run_cli("graph", str(configs[0]), "--local", str(tmp_path / "x.db"), "--parallelism", "3")
     assert result.exit_code == 0, result.output
     assert seen == [3]

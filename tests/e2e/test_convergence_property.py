@@ -15,7 +15,7 @@ from reconcile.client import InfraiClient
 from reconcile.client.asgi import SyncASGITransport
 from reconcile.config import load_config
 from reconcile.emulator.app import create_app
-from reconcile.engine import PRUNABLE, apply_plan, make_plan
+from reconcile.workflow.engine import PRUNABLE, apply_plan, make_plan
 from reconcile.kinds.vocab import MEMBER_ROLES, SCOPES, WEBHOOK_EVENTS
 
 subsets = lambda xs: st.lists(st.sampled_from(xs), unique=True, max_size=len(xs))  # noqa: E731

@@ -15,7 +15,7 @@ import yaml
 
 from e2e_support import EXAMPLES, REPO
 from reconcile.config import load_config
-from reconcile.state import DesiredState
+from reconcile.resources import DesiredState
 
 SCHEMA = REPO / "schemas" / "config.schema.json"
 EVERY_FIELD = REPO / "tests" / "fixtures" / "config" / "every_field.yaml"

@@ -9,7 +9,7 @@ import re
 from e2e_support import EXAMPLES, REPO
 from reconcile.plan import PlanOptions, build_plan
 from reconcile.render import render_plan_markdown
-from reconcile.state import DesiredResource, DesiredState, LiveState
+from reconcile.resources import DesiredResource, DesiredState, LiveState
 
 SNAPSHOT = REPO / "tests" / "gitops" / "snapshots" / "production_drift.md"
 GITHUB_COMMENT_LIMIT = 65_536

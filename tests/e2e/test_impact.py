@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from reconcile.config import load_config
-from reconcile.engine import make_plan
+from reconcile.workflow.engine import make_plan
 from reconcile.plan import Severity
 
 NOW = "2030-01-16T12:00:00Z"

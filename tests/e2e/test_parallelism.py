@@ -86,9 +86,9 @@ def test_adopt_honours_parallelism(counted, tmp_path, secret_scan):
 def test_one_default_everywhere():
     import inspect
 
-    from reconcile import engine
+    from reconcile.workflow import engine
     from reconcile.cli.main import cli
-    from reconcile.defaults import DEFAULT_PARALLELISM
+    from reconcile.workflow.options import DEFAULT_PARALLELISM
 
     for fn in (engine.make_plan, engine.replan_saved, engine.with_impacts, engine.apply_plan, engine.adopt):
         assert inspect.signature(fn).parameters["parallelism"].default == DEFAULT_PARALLELISM, fn.__name__

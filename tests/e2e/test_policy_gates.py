@@ -12,9 +12,10 @@ import pytest
 import yaml
 
 from reconcile.config import load_config
-from reconcile.engine import make_plan
+from reconcile.workflow.engine import make_plan
 from reconcile.errors import ConfigError
-from reconcile.policy import check, load_policy, policy_from_data
+from reconcile.config.policy_file import load_policy, policy_from_data
+from reconcile.plan.policy import check
 from reconcile.render import plan_document, render_plan_markdown, render_plan_text
 
 REPO = Path(__file__).parents[2]

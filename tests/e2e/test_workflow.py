@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from reconcile.plan.saved import load_plan
+from reconcile.workflow.planfile import load_plan
 
 BASE = """
 projects:

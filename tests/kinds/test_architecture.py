@@ -1,6 +1,14 @@
-"""The layout is the architecture: check the import rules the module docstrings state."""
+"""The layout is the architecture: the import rules of docs/architecture.md, checked.
+
+Each package (a "layer") may import only the layers its row below names; a dotted entry
+allows one module of a layer and nothing else of it. `plan/` is pure: it imports no module
+that reaches files, the environment, the clock, the GC or signals. Each module's docstring
+line `Imports: ...` names exactly the layers it imports (text in parentheses is commentary),
+so the line cannot go stale.
+"""
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -12,39 +20,61 @@ ALLOWED = {
     "errors": set(),
     "redact": set(),
     "kinds": {"errors"},
-    "state": {"errors", "kinds", "redact"},
-    "config": {"errors", "kinds", "state", "redact"},
+    "resources": {"errors", "kinds", "redact"},
+    # config.policy_file builds the Policy the plan's policy checks read: that module only.
+    "config": {"errors", "kinds", "resources", "redact", "plan.policy"},
     "client": {"errors", "redact"},
-    "live": {"errors", "kinds", "state", "client", "redact"},
-    "plan": {"errors", "kinds", "state", "redact"},
-    "render": {"errors", "kinds", "state", "plan", "apply", "redact"},
-    "doctor": {"kinds", "client", "config", "redact"},
+    "live": {"errors", "kinds", "resources", "client", "redact"},
+    "plan": {"errors", "kinds", "resources", "redact"},
+    "apply": {"errors", "kinds", "resources", "client", "plan", "redact"},
+    "render": {"errors", "kinds", "resources", "plan", "apply", "redact"},
+    "workflow": {"errors", "kinds", "resources", "config", "client", "live", "plan", "apply", "render", "redact"},
     "emulator": set(),
 }
+# Standard-library modules a layer may not import (I/O, environment, clock, GC, signals).
+FORBIDDEN_STDLIB = {
+    "plan": {"os", "pathlib", "signal", "time", "gc", "subprocess", "threading", "io", "shutil", "tempfile",
+             "socket", "logging"},
+    "render": {"click", "signal", "subprocess"},
+}
+LAYERS = {p.stem if p.is_file() else p.name for p in PACKAGE.iterdir()
+          if (p.is_dir() and (p / "__init__.py").exists()) or (p.suffix == ".py" and p.stem != "__init__")}
 
 
-def internal_imports(path: Path) -> set[str]:
-    tree = ast.parse(path.read_text(), str(path))
+def _module_parts(path: Path) -> list[str]:
     rel = path.relative_to(PACKAGE).with_suffix("")
-    package_parts = list(rel.parts[:-1]) if rel.name != "__init__" else list(rel.parts[:-1])
-    found = set()
+    return list(rel.parts[:-1]) if rel.name == "__init__" else list(rel.parts)
+
+
+def imports_of(path: Path) -> tuple[set[str], set[str]]:
+    """(internal modules imported, as dotted paths below `reconcile`; top-level stdlib/third-party names)."""
+    tree = ast.parse(path.read_text(), str(path))
+    parts = _module_parts(path)
+    package = parts if path.name == "__init__.py" else parts[:-1]
+    internal: set[str] = set()
+    external: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom):
             if node.level:
-                base = package_parts[: len(package_parts) - (node.level - 1)] if node.level > 1 else package_parts
+                base = package[: len(package) - (node.level - 1)]
                 target = [*base, *(node.module.split(".") if node.module else [])]
-                if not target:  # `from .. import __version__` and the like
-                    target = [alias.name for alias in node.names]
-            elif node.module and node.module.startswith("reconcile"):
-                target = node.module.split(".")[1:] or [alias.name for alias in node.names]
+                names = [] if node.module else [a.name for a in node.names]
+            elif node.module and node.module.split(".")[0] == "reconcile":
+                target = node.module.split(".")[1:]
+                names = [] if target else [a.name for a in node.names]
             else:
+                external.add((node.module or "").split(".")[0])
                 continue
-            found.add(target[0] if target else "")
+            for dotted in ([".".join([*target, n]) for n in names] if names else [".".join(target)]):
+                if dotted and dotted != "__version__":
+                    internal.add(dotted)
         elif isinstance(node, ast.Import):
             for alias in node.names:
                 if alias.name.startswith("reconcile."):
-                    found.add(alias.name.split(".")[1])
-    return found - {"__version__", ""}
+                    internal.add(alias.name.split(".", 1)[1])
+                else:
+                    external.add(alias.name.split(".")[0])
+    return internal, external
 
 
 def layer_of(path: Path) -> str:
@@ -52,11 +82,55 @@ def layer_of(path: Path) -> str:
     return rel.parts[0] if len(rel.parts) > 1 else rel.stem
 
 
-@pytest.mark.parametrize("path", sorted(PACKAGE.rglob("*.py")), ids=lambda p: str(p.relative_to(PACKAGE)))
+def _allowed(dotted: str, rules: set[str]) -> bool:
+    return any(dotted == r or dotted.startswith(r + ".") or (("." not in r) and dotted.split(".")[0] == r)
+               for r in rules)
+
+
+MODULES = sorted(PACKAGE.rglob("*.py"))
+
+
+@pytest.mark.parametrize("path", MODULES, ids=lambda p: str(p.relative_to(PACKAGE)))
 def test_imports_follow_the_layers(path):
     layer = layer_of(path)
-    imports = internal_imports(path) - {layer}
+    internal, external = imports_of(path)
+    foreign = {d for d in internal if d.split(".")[0] != layer}
     if layer in ALLOWED:
-        assert imports <= ALLOWED[layer], f"{layer} may not import {sorted(imports - ALLOWED[layer])}"
-    if layer != "cli" and layer != "emulator":
-        assert "emulator" not in imports, "only the CLI's --local wiring may import the emulator"
+        bad = sorted(d for d in foreign if not _allowed(d, ALLOWED[layer]))
+        assert not bad, f"{layer} may not import {bad} (see docs/architecture.md)"
+    if layer not in ("cli", "emulator"):
+        assert not any(d.split(".")[0] == "emulator" for d in foreign), \
+            "only the CLI's --local wiring may import the emulator"
+    banned = external & FORBIDDEN_STDLIB.get(layer, set())
+    assert not banned, f"{layer} must stay pure and may not import {sorted(banned)}"
+
+
+def test_every_layer_has_a_row():
+    missing = LAYERS - set(ALLOWED) - {"cli", "__main__"}
+    assert not missing, f"add an ALLOWED row (and a docs/architecture.md line) for {sorted(missing)}"
+
+
+def _declared(doc: str) -> set[str] | None:
+    m = re.search(r"^Imports:(.*?)(?:\n\s*\n|\Z)", doc, re.M | re.S)
+    if m is None:
+        return None
+    text = re.sub(r"\([^)]*\)", "", m.group(1))  # parentheses are commentary ("a client by protocol")
+    if re.search(r"^\s*nothing\b", text):
+        return set()
+    if re.search(r"\beverything\b|\banything\b", text):
+        return None  # the CLI and the workflow: the ALLOWED row is the rule
+    return {w for w in re.findall(r"[a-z_]+(?:\.[a-z_]+)*", text) if w.split(".")[0] in LAYERS}
+
+
+@pytest.mark.parametrize("path", MODULES, ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_imports_docstring_line_is_true(path):
+    doc = ast.get_docstring(ast.parse(path.read_text())) or ""
+    declared = _declared(doc)
+    if declared is None:
+        return
+    layer = layer_of(path)
+    internal, _ = imports_of(path)
+    actual = {d.split(".")[0] for d in internal if d.split(".")[0] != layer}
+    named = {d.split(".")[0] for d in declared if d.split(".")[0] != layer}
+    assert actual <= named, f"the 'Imports:' line does not name {sorted(actual - named)}"
+    assert named <= actual, f"the 'Imports:' line names {sorted(named - actual)}, which this module does not import"

@@ -72,6 +72,6 @@ def test_kind_names_resolve_from_config_keys_or_names():
 
 
 def test_secret_env_names_are_shell_safe():
-    from reconcile.state import secret_env_name
+    from reconcile.resources import secret_env_name
 
     assert secret_env_name('webhooks["https://h.example.com/a"]', "secret") == "INFRAI_WEBHOOKS_HTTPS_H_EXAMPLE_COM_A_SECRET"

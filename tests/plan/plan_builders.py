@@ -7,7 +7,7 @@ from typing import Any
 
 from reconcile.kinds import REGISTRY, LiveContext
 from reconcile.kinds.base import default_from_live
-from reconcile.state import DesiredResource, DesiredState, LiveResource, LiveState
+from reconcile.resources import DesiredResource, DesiredState, LiveResource, LiveState
 
 
 def desired(*resources: DesiredResource, prune: set[str] | None = None) -> DesiredState:

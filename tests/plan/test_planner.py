@@ -182,7 +182,7 @@ def test_threshold_counts_keys_deleted_with_their_project():
 
 
 def test_plan_data_masks_sensitive_values_and_names_env_refs():
-    from reconcile.state import DesiredResource
+    from reconcile.resources import DesiredResource
 
     r = DesiredResource("webhook", ("https://h.example.com/x",),
                         {"url": "https://h.example.com/x", "events": ["key.rotated"], "secret": "s3cr3t-value"},
@@ -217,7 +217,7 @@ def test_tier_changes_are_irreversible():
 
 
 def test_live_fingerprint_is_computed_only_when_read(monkeypatch):
-    from reconcile.state import LiveState
+    from reconcile.resources import LiveState
 
     calls = []
     real = LiveState.fingerprint
@@ -238,8 +238,8 @@ def test_webhook_urls_differing_only_in_host_case_or_default_port_are_one_webhoo
 
 
 def test_make_plan_computes_the_seed_only_when_an_apply_reads_it(monkeypatch):
-    from reconcile import engine
-    from reconcile.state import LiveState
+    from reconcile.workflow import engine
+    from reconcile.resources import LiveState
 
     calls = []
     real = LiveState.fingerprint

@@ -1,7 +1,7 @@
 """Drift means drift: an undeclared live object inside what the config manages is drift,
 unless the config says such objects are not its own (`unmanaged: ignore`)."""
 
-from reconcile.drift import drift_report
+from reconcile.render.drift import drift_report
 from reconcile.plan import Action, PlanOptions, build_plan
 from reconcile.plan.ownership import prune_filter
 from reconcile.render import render_plan_text

@@ -2,7 +2,7 @@
 found by id among every live object, duplicates included, with one index for all of them."""
 
 from reconcile.plan import PlanOptions, build_plan
-from reconcile.plan.saved import stale_steps
+from reconcile.plan.staleness import stale_steps
 
 from plan_builders import desired, live, project
 

@@ -30,7 +30,7 @@ from typing import Any, Iterable, Mapping
 import jsonschema
 import yaml
 
-from .config.schema import (
+from .schema import (
     SETTINGS_SECTIONS,
     children,
     config_names,
@@ -39,9 +39,9 @@ from .config.schema import (
     scalar_field,
     top_level,
 )
-from .kinds import KINDS, KindSpec, resolve_kind_names
-from .kinds.units import parse_api_time
-from .state import DesiredResource, DesiredState, LiveResource, LiveState, secret_env_name
+from ..kinds import KINDS, KindSpec, resolve_kind_names
+from ..kinds.units import parse_api_time
+from ..resources import DesiredResource, DesiredState, LiveResource, LiveState, secret_env_name
 
 CONFIG_VERSION = 1
 # The API's grace when a rotation names none (docs/emulator.md, API key).

@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from secrets import token_hex
 from typing import Any, Callable, Iterable, Iterator
 
-from .apply import (
+from ..apply import (
     ApplyEvent,
     ApplyReport,
     Executor,
@@ -21,16 +21,16 @@ from .apply import (
     SecretRouter,
     live_ids,
 )
-from .apply import lease as account_lease
-from .apply.rollback import mark_undone, undo_plan
-from .defaults import DEFAULT_PARALLELISM
-from .impact import assess, facts_needed
-from .kinds import KINDS, REGISTRY, resolve_kind_names
-from .live import read_live
-from .live.facts import read_facts
-from .live.pool import reading_pool
-from .live.reader import server_now
-from .plan import (
+from ..apply import lease as account_lease
+from ..apply.rollback import mark_undone, undo_plan
+from .options import DEFAULT_PARALLELISM
+from ..plan.impact import assess, facts_needed
+from ..kinds import KINDS, REGISTRY, resolve_kind_names
+from ..live import read_live
+from ..live.facts import read_facts
+from ..live.pool import reading_pool
+from ..live.reader import server_now
+from ..plan import (
     Plan,
     PlanOptions,
     SafetyLimits,
@@ -39,12 +39,13 @@ from .plan import (
     check_thresholds,
     ownership,
 )
-from .plan.model import Deferred
-from .plan.moves import apply_moves, relabel
-from .plan.safety import check_replaced_parents, threshold_problems
-from .plan.saved import SavedPlan, check_not_stale, without
-from .plan.targets import check_targets
-from .state import DesiredState, LiveState
+from ..plan.model import Deferred
+from ..plan.moves import apply_moves, relabel
+from ..plan.safety import check_replaced_parents, threshold_problems
+from ..plan.staleness import check_not_stale, without
+from .planfile import SavedPlan
+from ..plan.targets import check_targets
+from ..resources import DesiredState, LiveState, gc_paused
 
 PRUNABLE = tuple(k.name for k in KINDS if not k.singleton)
 
@@ -102,9 +103,10 @@ def make_plan(client: Any, desired: DesiredState, *, prune: frozenset[str] = fro
                 f"stack {desired.stack!r} declares objects it does not own:\n  " + "\n  ".join(clashes)
                 + f"\nTake them over with: reconcile adopt --stack {desired.stack} ADDRESS...")
         desired = ownership.stamp(desired, live)
-    plan = build_plan(desired, live, PlanOptions(prune=prune, targets=targets, replace=replace, now=now,
-                                                 ownership=ownership.prune_filter(desired.stack, live),
-                                                 config_digest=config_digest))
+    with gc_paused():  # the planner allocates many small objects and frees none of them
+        plan = build_plan(desired, live, PlanOptions(prune=prune, targets=targets, replace=replace, now=now,
+                                                     ownership=ownership.prune_filter(desired.stack, live),
+                                                     config_digest=config_digest))
     problems = threshold_problems(plan)
     if problems:
         # Shown by `plan` too, so a reviewer sees it before apply refuses it.
@@ -126,7 +128,8 @@ def with_impacts(client: Any, plan: Plan, live: LiveState, *, parallelism: int =
     read_facts(client, live, needed, parallelism=parallelism, now=server_now(live))
     missing = live.facts.get("unavailable") or {}
     warnings = tuple(f"impact not assessed: {name} could not be read ({error})" for name, error in missing.items())
-    return dataclasses.replace(plan, impacts=assess(plan, live.facts), warnings=plan.warnings + warnings)
+    now = server_now(live) or datetime.now(timezone.utc)
+    return dataclasses.replace(plan, impacts=assess(plan, live.facts, now), warnings=plan.warnings + warnings)
 
 
 def check_plan(planned: Planned, *, force: bool, limits: SafetyLimits = SafetyLimits()) -> None:
@@ -189,7 +192,7 @@ def adopt(client: Any, addresses: Iterable[str], stack: str, *,
     Returns (address, outcome) pairs; raises ReconcileError naming any address that does
     not exist or whose kind cannot carry a marker, before changing anything.
     """
-    from .errors import ReconcileError
+    from ..errors import ReconcileError
 
     live = read_live(client, parallelism=parallelism)
     work = []

@@ -29,13 +29,13 @@ from datetime import timezone
 from email.utils import parsedate_to_datetime
 from typing import Any, Callable, Mapping, Protocol, Sequence
 
-from .client import MAX_PAGE_SIZE, parse_retry_after
-from .config.schema import implied_fields
-from .kinds import KINDS, KindSpec, LiveContext
-from .kinds.base import default_from_live
-from .kinds.capabilities import READ_SCOPE, WRITE_SCOPE
-from .kinds.units import parse_api_time
-from .kinds.vocab import SCOPES
+from ..client import MAX_PAGE_SIZE, parse_retry_after
+from ..config.schema import implied_fields
+from ..kinds import KINDS, KindSpec, LiveContext
+from ..kinds.base import default_from_live
+from ..kinds.capabilities import READ_SCOPE, WRITE_SCOPE
+from ..kinds.units import parse_api_time
+from ..kinds.vocab import SCOPES
 
 PASS, WARN, FAIL = "pass", "warn", "fail"
 WHOAMI = "/v1/account/whoami"

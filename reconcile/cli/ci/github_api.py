@@ -18,8 +18,8 @@ from urllib.parse import quote
 
 import httpx
 
-from .. import __version__
-from ..errors import ReconcileError
+from ... import __version__
+from ...errors import ReconcileError
 
 DEFAULT_API_URL = "https://api.github.com"
 API_VERSION = "2022-11-28"

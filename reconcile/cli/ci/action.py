@@ -6,7 +6,7 @@ holds one), the plan folded in the log, and the PR comment.
 The merge job applies the plan reviewed in the pull request (`plan-file`): a missing file
 fails (never a silent re-plan unless `on-missing-plan: plan`), a stale one is refused by
 `apply PLANFILE` itself.
-Imports: errors, plan, render, ci.
+Imports: errors, plan, render, workflow (the planfile), cli.ci.
 """
 
 from __future__ import annotations
@@ -24,10 +24,10 @@ from typing import Any
 
 import httpx
 
-from ..errors import ReconcileError
-from ..plan import Impact, Plan, Severity
-from ..plan.saved import is_plan_file, load_plan
-from ..render import render_plan_text
+from ...errors import ReconcileError
+from ...plan import Impact, Plan, Severity
+from ...workflow.planfile import is_plan_file, load_plan
+from ...render import render_plan_text
 from .github import (
     append_summary,
     apply_log,

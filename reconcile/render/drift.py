@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .plan import Plan
-from .render.json_ import JSON_FORMAT_VERSION
+from ..plan import Plan
+from .json_ import JSON_FORMAT_VERSION
 
 
 def drift_report(plan: Plan) -> dict[str, Any]:

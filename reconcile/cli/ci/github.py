@@ -1,7 +1,7 @@
 """GitHub Actions, as pure functions: workflow commands (annotations, `::group::`), step
 outputs, the step summary, the PR comment body (deletes and replaces first) and the apply
-summary. The composite action's runner is reconcile/ci/action.py; the REST calls are
-reconcile/ci/github_api.py.
+summary. The composite action's runner is reconcile/cli/ci/action.py; the REST calls are
+reconcile/cli/ci/github_api.py.
 
 Size caps come from GitHub: a step summary may be at most 1 MiB, a comment body at most
 65,536 characters; we stay under both (1,000,000 bytes and 60,000 characters), trimming
@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from ..errors import Reason
-from ..plan import Change, Plan
-from ..render import render_plan_markdown
+from ...errors import Reason
+from ...plan import Change, Plan
+from ...render import render_plan_markdown
 
 MAX_ANNOTATIONS = 10
 SUMMARY_LIMIT = 1_000_000      # bytes; GitHub refuses a step summary over 1 MiB

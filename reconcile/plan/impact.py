@@ -1,6 +1,6 @@
 """Impact analysis: what a plan will do to the account's money and throughput.
 
-`assess(plan, facts)` is pure: it reads the plan's changes and the account facts that
+`assess(plan, facts, now)` is pure: it reads the plan's changes and the account facts that
 `reconcile.live.facts.read_facts` gathered once per plan (balance, usage forecast, hourly
 usage timeseries, tier and its limits, bandwidth quota, object counts) and returns one
 `Impact` per consequence, with the figures in its sentence. `facts_needed(plan)` says
@@ -19,7 +19,7 @@ Rules (docs/impact.md), by resource:
   project           rate_limit_rpm lowered below the busiest hour's average rpm: warning
 
 A missing fact (the read failed) skips the rules that need it; `read_facts` records it.
-Imports: kinds, plan.
+Imports: errors, kinds, plan.
 """
 
 from __future__ import annotations
@@ -29,10 +29,10 @@ import math
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable, Mapping
 
-from .errors import ImpactAboveThreshold
-from .kinds.vocab import GIB, TIER_LIMITS, TIERS
-from .plan import Action, Change, Impact, Plan, Severity
-from .kinds.units import parse_api_time  # one ISO 8601 reading for the API's timestamps
+from ..errors import ImpactAboveThreshold
+from ..kinds.vocab import GIB, TIER_LIMITS, TIERS
+from . import Action, Change, Impact, Plan, Severity
+from ..kinds.units import parse_api_time  # one ISO 8601 reading for the API's timestamps
 
 # Facts the reader knows how to fetch (names of keys in LiveState.facts).
 BALANCE, FORECAST, TIMESERIES, TIER, BANDWIDTH = "balance", "forecast", "timeseries", "tier", "bandwidth_quota"
@@ -86,9 +86,10 @@ def _lowered_rpm(c: Change) -> tuple[int | None, int] | None:
 
 
 # -- assessment -------------------------------------------------------------------------
-def assess(plan: Plan, facts: Mapping[str, Any]) -> tuple[Impact, ...]:
-    """Every impact of the plan's changes, in plan order; pure."""
-    ctx = _Facts(facts, plan)
+def assess(plan: Plan, facts: Mapping[str, Any], now: datetime) -> tuple[Impact, ...]:
+    """Every impact of the plan's changes, in plan order; pure. `now` is the caller's clock,
+    used where the facts carry no `server_time`."""
+    ctx = _Facts(facts, plan, now)
     out: list[Impact] = []
     for c in plan.changes:
         if c.action is Action.DELETE or c.after is None:
@@ -120,10 +121,10 @@ def check_fail_on(plan: Plan, fail_on: str | None) -> None:
 class _Facts:
     """Typed, tolerant views over the raw facts (any of them may be missing)."""
 
-    def __init__(self, facts: Mapping[str, Any], plan: Plan):
+    def __init__(self, facts: Mapping[str, Any], plan: Plan, now: datetime):
         self.raw = facts
         self.plan = plan
-        self.now = parse_api_time(facts.get("server_time")) or datetime.now(timezone.utc)
+        self.now = parse_api_time(facts.get("server_time")) or now
 
     def get(self, name: str) -> Mapping[str, Any] | None:
         value = self.raw.get(name)
