@@ -11,7 +11,7 @@ marker (the registry's `KindSpec.ownership`: a project's `metadata`, a webhook's
   and kinds that cannot carry a marker are listed as not owned and never deleted, even with
   `--prune --force`.
 
-Pure. Imports: errors, kinds, state.
+Pure. Imports: errors, kinds, resources.
 """
 
 from __future__ import annotations
