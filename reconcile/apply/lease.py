@@ -8,6 +8,9 @@ at once, one gets 409. So the lease *is* that project, its metadata saying who h
 the API's clock).
 An apply takes it before its first step and deletes it when done (also after a failure or
 Ctrl-C); a holder that died leaves it to expire, after which the next apply takes it over.
+While held (`holding`), a heartbeat renews it every third of its time to live, by raising
+`ttl_seconds` by the time that passed (measured on our monotonic clock, so no clock of ours
+is compared with the API's): an apply that runs longer than 30 minutes is not taken over.
 
 Best-effort: a key without `projects:write` (or an account at its project limit) cannot take
 it; the apply then says so and runs unguarded. Reading the account never sees the lease
@@ -18,13 +21,16 @@ Imports: errors, kinds (and a client by protocol: `request` and `list_all`).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import socket
-from dataclasses import dataclass
+import threading
+import time
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from secrets import token_hex
-from typing import Any, Protocol
+from typing import Any, Callable, Iterator, Protocol
 
 from ..errors import ApiStatusError, Conflict, LeaseHeld, NotFound, ReconcileError
 from ..kinds.project import LEASE_METADATA_KEY, LEASE_PROJECT
@@ -47,6 +53,9 @@ class Lease:
     run_id: str
     project_id: str | None = None
     note: str = ""
+    # The lease's metadata record as written, and its time to live: what a renewal rewrites.
+    record: dict[str, Any] = field(default_factory=dict)
+    ttl: timedelta = DEFAULT_TTL
 
     @property
     def held(self) -> bool:
@@ -84,7 +93,7 @@ def acquire(client: LeaseClient, now: datetime | None = None, ttl: timedelta = D
             data = _data(client.request("POST", "/v1/account/projects/create",
                                         json={"name": LEASE_PROJECT, "metadata": {LEASE_METADATA_KEY: record}},
                                         idempotency_key=f"rcl-lease-{run_id}-{attempt}"))
-            return Lease(run_id, str(data.get("id")) if isinstance(data, dict) else None)
+            return Lease(run_id, str(data.get("id")) if isinstance(data, dict) else None, record=record, ttl=ttl)
         except Conflict as exc:
             current = _current(client)
             if current is None:
@@ -125,6 +134,55 @@ def _unguarded(run_id: str, exc: Exception) -> Lease:
     return Lease(run_id, note=f"Note: the account lease could not be taken ({exc.__class__.__name__}: "
                               f"{str(exc).splitlines()[0]}); this apply is not guarded against another "
                               "running on the same account at the same time (docs/journal.md).")
+
+
+def renew(client: LeaseClient, lease: Lease, held_for: timedelta) -> None:
+    """Extend the lease to `held_for` + its time to live from when it was taken. A lease that
+    is gone (broken by hand, or taken over) is not taken again mid-apply: the note says so."""
+    if lease.project_id is None:
+        return
+    seconds = int(lease.ttl.total_seconds() + held_for.total_seconds()) + 1
+    record = {**lease.record, "ttl_seconds": seconds}
+    try:
+        client.request("PATCH", f"/v1/account/projects/update/{lease.project_id}",
+                       json={"metadata": {LEASE_METADATA_KEY: record}},
+                       idempotency_key=f"rcl-lease-renew-{lease.run_id}-{seconds}")
+    except NotFound:
+        lease.note = (f"Note: the account lease (project {LEASE_PROJECT}) was deleted while this apply ran; "
+                      "from then on it was not guarded against another apply on the same account.")
+        lease.project_id = None
+        return
+    except ReconcileError:
+        return  # a failed renewal is retried at the next beat; the lease still has time left
+    lease.record = record
+
+
+@contextlib.contextmanager
+def holding(client: LeaseClient, *, now: datetime | None = None, journal: str | None = None,
+            ttl: timedelta = DEFAULT_TTL, renew_every: timedelta | None = None,
+            clock: Callable[[], float] = time.monotonic) -> Iterator[Lease]:
+    """Take the lease, renew it in the background while the block runs, give it back after
+    (also after a failure or Ctrl-C). Raises LeaseHeld as `acquire` does."""
+    lease = acquire(client, now=now, ttl=ttl, journal=journal)
+    stop = threading.Event()
+    beat: threading.Thread | None = None
+    if lease.held:
+        interval = (renew_every or ttl / 3).total_seconds()
+        taken = clock()
+
+        def heartbeat() -> None:
+            while not stop.wait(interval) and lease.held:
+                renew(client, lease, timedelta(seconds=clock() - taken))
+
+        beat = threading.Thread(target=heartbeat, name="lease-heartbeat", daemon=True)
+        beat.start()
+    try:
+        yield lease
+    finally:
+        stop.set()
+        if beat is not None:
+            beat.join(timeout=5)  # a renewal in flight ends within the client's own timeout
+        release(client, lease)
 
 
 def release(client: LeaseClient, lease: Lease) -> None:

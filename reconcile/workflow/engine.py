@@ -148,8 +148,8 @@ def apply_plan(client: Any, plan: Plan, live: LiveState, *, parallelism: int = D
     """Run the plan's steps (and, with `atomic`, undo them after a failure), holding the
     account lease (apply/lease.py) throughout unless `lease` is False: a second apply on the
     same account meanwhile is refused with LeaseHeld before it changes anything."""
-    held = account_lease.acquire(client, now=server_now(live), journal=_journal_id(journal)) if lease else None
-    try:
+    with (account_lease.holding(client, now=server_now(live), journal=_journal_id(journal)) if lease
+          else contextlib.nullcontext()) as held:
         executor = Executor(client, plan, live_ids=live_ids(live),
                             options=ExecutorOptions(parallelism=parallelism, keep_going=keep_going),
                             secrets=secrets, journal=journal, on_event=on_event, idempotency_seed=idempotency_seed)
@@ -160,9 +160,6 @@ def apply_plan(client: Any, plan: Plan, live: LiveState, *, parallelism: int = D
                                    options=ExecutorOptions(parallelism=parallelism, keep_going=True),
                                    on_event=on_event, idempotency_seed=f"{executor.seed}:undo").run()
             mark_undone(report, undo_report, irreversible)
-    finally:
-        if held is not None:
-            account_lease.release(client, held)  # also after a failure or Ctrl-C
     if held is not None and held.note:
         report.notes.append(held.note)
     return report
@@ -178,11 +175,8 @@ def holding_account_lease(client: Any, journal: Any = None) -> Iterator[account_
     """The account lease (apply/lease.py) for a whole apply — journal recovery, planning,
     confirmation and steps — as Terraform holds its state lock: a second apply cannot plan
     from a state the first is about to change (pass `lease=False` to apply_plan inside)."""
-    held = account_lease.acquire(client, journal=_journal_id(journal))
-    try:
+    with account_lease.holding(client, journal=_journal_id(journal)) as held:
         yield held
-    finally:
-        account_lease.release(client, held)
 
 
 def adopt(client: Any, addresses: Iterable[str], stack: str, *,

@@ -7,8 +7,10 @@ from typing import Any
 
 import pytest
 
-from reconcile.apply.lease import acquire, journal_id, release
-from reconcile.errors import Conflict, Forbidden, LeaseHeld
+import threading
+
+from reconcile.apply.lease import acquire, holding, journal_id, release, renew
+from reconcile.errors import Conflict, Forbidden, LeaseHeld, NotFound
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=timezone.utc)
 
@@ -21,6 +23,8 @@ class FakeApi:
         self.projects: dict[str, dict[str, Any]] = {}
         self.refuse = refuse
         self.deleted: list[str] = []
+        self.patched: list[Any] = []
+        self.renewed = threading.Event()
 
     def request(self, method: str, path: str, *, params: Any = None, json: Any = None,
                 idempotency_key: str | None = None) -> Any:
@@ -34,6 +38,14 @@ class FakeApi:
             return project
         if method == "GET":  # whoami
             return {"server_time": _iso(self.now)}
+        if method == "PATCH":  # projects.update: the metadata is replaced as a whole
+            self.patched.append(json)
+            project = next((p for p in self.projects.values() if path.endswith("/" + p["id"])), None)
+            if project is None:
+                raise NotFound(404, "NOT_FOUND", "no such project", method, path)
+            project["metadata"] = json["metadata"]
+            self.renewed.set()
+            return project
         pid = path.rsplit("/", 1)[-1]
         self.deleted.append(pid)
         self.projects = {n: p for n, p in self.projects.items() if p["id"] != pid}
@@ -101,3 +113,44 @@ def test_reading_the_account_never_sees_the_lease_project(tmp_path):
         assert "projects.default" in live.resources
         assert not [a for a in live.resources if LEASE_PROJECT in a]
         release(client, held)
+
+
+def _ttl(api: FakeApi) -> int:
+    return api.projects["infrai-reconcile-lease"]["metadata"]["infrai-reconcile/lease"]["ttl_seconds"]
+
+
+def test_a_renewed_lease_outlives_its_first_time_to_live():
+    api = FakeApi()
+    lease = acquire(api, holder="a@h pid 1 run x")
+    renew(api, lease, held_for=timedelta(minutes=40))  # an apply 40 minutes in
+    assert _ttl(api) == 1800 + 2400 + 1
+    assert api.projects["infrai-reconcile-lease"]["metadata"]["infrai-reconcile/lease"]["holder"] == "a@h pid 1 run x"
+    api.now = NOW + timedelta(minutes=45)  # past the first 30 minutes: still held, not taken over
+    with pytest.raises(LeaseHeld, match=r"until 2026-01-01T13:10:01Z"):
+        acquire(api)
+
+
+def test_a_lease_deleted_under_a_running_apply_is_not_taken_again_and_says_so():
+    api = FakeApi()
+    lease = acquire(api)
+    api.projects.clear()  # broken by hand
+    renew(api, lease, held_for=timedelta(minutes=10))
+    assert not lease.held and "was deleted while this apply ran" in lease.note
+    assert api.projects == {}
+
+
+def test_holding_renews_in_the_background_and_releases_after():
+    api = FakeApi()
+    with holding(api, renew_every=timedelta(milliseconds=10), clock=lambda: 60.0) as lease:
+        assert lease.held
+        assert api.renewed.wait(5), "the heartbeat never renewed the lease"
+    assert api.projects == {} and not lease.held
+    assert api.patched and all(p["metadata"]["infrai-reconcile/lease"]["ttl_seconds"] == 1801 for p in api.patched)
+
+
+def test_holding_gives_the_lease_back_after_an_error():
+    api = FakeApi()
+    with pytest.raises(RuntimeError):
+        with holding(api):
+            raise RuntimeError("a step failed")
+    assert api.projects == {}

@@ -129,3 +129,28 @@ def test_duplicates_of_a_declared_alert_are_drift_and_prune_keeps_the_oldest(run
     left = {a["threshold_bytes"]: a["id"] for a in emu.items("/v1/account/bandwidth/alerts/list")}
     assert left == oldest
     assert run_cli("plan", str(workdir), "--detailed-exitcode", env=env).exit_code == 0
+
+
+def test_a_long_apply_renews_its_lease_so_a_second_apply_after_the_ttl_is_still_refused(tmp_path: Path):
+    """The lease over HTTP: renewed (its ttl_seconds raised by the time held), judged by the
+    emulator's clock moved past the first 30 minutes, a second apply is still refused."""
+    from datetime import timedelta
+
+    from reconcile.apply import lease as account_lease
+    from reconcile.client import InfraiClient
+
+    emu = Emulator(tmp_path / "lease.db")
+    try:
+        with live_server(emu.app) as url, InfraiClient(url, emu.key) as client:
+            held = account_lease.acquire(client)
+            account_lease.renew(client, held, held_for=timedelta(minutes=40))
+            record = next(p for p in emu.items("/v1/account/projects/list")
+                          if p["name"] == "infrai-reconcile-lease")  # the raw API lists it
+            assert record["metadata"]["infrai-reconcile/lease"]["ttl_seconds"] == 1800 + 2400 + 1
+            assert emu.http.post("/_emulator/clock", json={"advance_seconds": 45 * 60}).status_code == 200
+            with pytest.raises(Exception, match="another apply is running on this account"):
+                account_lease.acquire(client)
+            account_lease.release(client, held)
+            assert "infrai-reconcile-lease" not in projects(emu)
+    finally:
+        emu.close()
