@@ -12,7 +12,8 @@ to an undeclared live one of the same kind, parent and fields, and says which de
 to add; the planner then orders the old one's delete (under prune) after the new one's
 create, so a key is never gone before its successor exists.
 
-Pure. Imports: kinds, state.
+Pure.
+Imports: kinds, resources.
 """
 
 from __future__ import annotations

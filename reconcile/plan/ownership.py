@@ -14,13 +14,14 @@ marker (the registry's `KindSpec.ownership`: a project's `metadata`, a webhook's
 `adoption()` is `reconcile adopt` as a plan: one UPDATE per object, stamping the marker, run
 by the executor like any plan (idempotency keys, journal).
 
-Pure. Imports: errors, kinds, resources.
+Pure.
+Imports: errors, kinds, resources, plan.model.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any, Callable, Iterable
+from typing import Callable, Iterable
 
 from ..errors import OwnershipConflict, ReconcileError  # noqa: F401 - OwnershipConflict: raised by engine.make_plan
 from ..kinds import LEVELS, REGISTRY, KindSpec

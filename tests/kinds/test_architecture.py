@@ -111,7 +111,7 @@ def test_every_layer_has_a_row():
 
 
 def _declared(doc: str) -> set[str] | None:
-    m = re.search(r"^Imports:(.*?)(?:\n\s*\n|\Z)", doc, re.M | re.S)
+    m = re.search(r"(?:^|(?<=\. ))Imports:(.*?)(?:\n\s*\n|\Z)", doc, re.M | re.S)
     if m is None:
         return None
     text = re.sub(r"\([^)]*\)", "", m.group(1))  # parentheses are commentary ("a client by protocol")
