@@ -24,6 +24,7 @@
      ├── LeaseHeld                      another apply holds the account lease
      ├── PlanFileError                  a saved plan file that cannot be used
      ├── ApplyError(report)             an apply that did not finish; the report says what did
+     │    └── ApplyInterrupted          stopped by Ctrl-C/SIGTERM after the steps in flight (exit 130)
      ├── StopApply                      a step not started because apply must not go on
      ├── SecretSinkError                a secret sink failed (the secret is kept, 0600)
      └── JournalError                   the crash journal cannot be used (e.g. locked)
@@ -242,6 +243,12 @@ class ApplyError(ReconcileError):
     def __init__(self, message: str, report: Any = None):
         self.report = report
         super().__init__(message)
+
+
+class ApplyInterrupted(ApplyError):
+    """Ctrl-C or SIGTERM: the steps in flight finished, no new one started."""
+
+    exit_code = 130
 
 
 class UnknownTarget(ReconcileError):

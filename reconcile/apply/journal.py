@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import fcntl
 import json
-import logging
 import os
 import signal
 import threading
@@ -39,8 +38,6 @@ from ..errors import ApiError, ApiStatusError, JournalError, ReconcileError
 from ..kinds import REGISTRY, ApiCall, KindSpec
 from ..plan import Change
 from .secrets import FileSink, Secret, SecretRouter
-
-log = logging.getLogger(__name__)
 
 DEFAULT_JOURNAL_NAME = ".infrai-journal.jsonl"
 MASK = "<masked>"
@@ -303,6 +300,19 @@ def _secret_on_file(router: SecretRouter, address: str, field_name: str, id_: st
     return False
 
 
+def close_calls_without_secret(journal: ApplyJournal) -> list[dict[str, Any]]:
+    """Close every unfinished call whose response holds no secret: whatever it did, the next
+    read of the live state sees (an interrupted `adopt` leaves only such calls). Returns the
+    secret-producing ones, oldest first: only `recover()` can deal with those."""
+    pending = []
+    for record in journal.unfinished():
+        if _produces_secret(record):
+            pending.append(record)
+        else:
+            journal.mark(record, "resolved", "no secret in its response")
+    return pending
+
+
 def recover(journal: ApplyJournal, client: Any, router: SecretRouter, *, read_live: Any) -> Recovery:
     """Recover the secrets of calls an earlier apply sent but never saw answered.
 
@@ -311,17 +321,11 @@ def recover(journal: ApplyJournal, client: Any, router: SecretRouter, *, read_li
     secret, which stays so every later apply says it again until the key is rotated.
     """
     result = Recovery()
-    unfinished = journal.unfinished()
-    if not unfinished:
-        return result
     candidates = []
-    for record in unfinished:
-        spec = REGISTRY.get(record.get("kind", ""))
-        template = _template_of(spec, record.get("method", ""), record.get("path", "")) if spec else None
-        if spec is None or not spec.secret_outputs or template is None:
-            # No secret in its answer: the plan below sees whatever it did, live.
-            journal.mark(record, "resolved", "no secret in its response")
-            continue
+    for record in close_calls_without_secret(journal):
+        spec = REGISTRY[record["kind"]]
+        template = _template_of(spec, record["method"], record["path"])
+        assert template is not None  # close_calls_without_secret kept only secret-producing calls
         candidates.append((record, spec, template))
     # Only the latest secret-producing call of an address matters: an older one's secret
     # (a create before a rotation) was superseded, and replaying it would write a stale one.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ..workflow.engine import adopt as adopt_objects
+from ..workflow.adopt import adopt as adopt_objects
 from ..errors import ReconcileError
 from .common import EXIT_OK, Out, connection_options, handle_errors, load_desired
 from .wiring import Connection, open_client
@@ -15,10 +15,12 @@ from .wiring import Connection, open_client
 @click.option("--stack", help="The stack taking the objects over.")
 @click.option("--config", "config_paths", multiple=True, type=click.Path(exists=True),
               help="Read the stack name from this configuration (file or directory; repeatable).")
+@click.option("--journal", "journal_path", type=click.Path(dir_okay=False), envvar="INFRAI_JOURNAL",
+              help="Crash journal, shared with apply (default .infrai-journal.jsonl here); docs/journal.md.")
 @connection_options
 @handle_errors
-def adopt(addresses: tuple[str, ...], stack: str | None, config_paths: tuple[str, ...], endpoint: str | None,
-          local_db: str | None, parallelism: int, retries: int, retry_delay: float) -> int:
+def adopt(addresses: tuple[str, ...], stack: str | None, config_paths: tuple[str, ...], journal_path: str | None,
+          endpoint: str | None, local_db: str | None, parallelism: int, retries: int, retry_delay: float) -> int:
     """Stamp a stack's ownership marker on existing objects to take them over.
 
     ADDRESSES are e.g. `projects.web` or `webhooks["https://hooks.example.com/x"]`.
@@ -27,9 +29,10 @@ def adopt(addresses: tuple[str, ...], stack: str | None, config_paths: tuple[str
         stack = load_desired(config_paths, (), ()).stack
     if not stack:
         raise ReconcileError("name the stack: --stack NAME, or --config PATHS whose config sets `stack:`")
-    with open_client(Connection(endpoint, local_db, parallelism, retries, retry_delay)) as client:
-        outcomes = adopt_objects(client, addresses, stack, parallelism=parallelism)
     out = Out(False)
+    with open_client(Connection(endpoint, local_db, parallelism, retries, retry_delay)) as client:
+        outcomes = adopt_objects(client, addresses, stack, parallelism=parallelism, journal_path=journal_path,
+                                 on_note=out.info)
     for address, outcome in outcomes:
         out.result(f"{address}: {outcome}")
     return EXIT_OK

@@ -4,7 +4,8 @@ one `git add .` away from the repository's history.
 
 Asks git itself (`git ls-files`, `git check-ignore`), so every .gitignore, `info/exclude`
 and global excludes file counts. No git on PATH, or a path outside any work tree: nothing to
-check. Imports: errors.
+check.
+Imports: errors.
 """
 
 from __future__ import annotations

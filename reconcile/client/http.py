@@ -12,9 +12,9 @@ off past `max_response_bytes` decoded, list walks stop past `max_list_pages` or
 `max_list_items`, and a call stops retrying once its `RetryPolicy.retry_budget` is spent.
 Every retry is announced through `on_retry` (the CLI prints the long ones).
 
-Why sync: the measurements in /work/shared/PERFORMANCE.md show one `httpx.Client` shared by
-a thread pool sustaining 32 concurrent requests at 1.10x ideal, where the stock
-`AsyncClient` is CPU-bound above ~16. The caller bounds concurrency (its worker count); the
+Why sync: the measurements in docs/network.md ("Why a synchronous client") show one
+`httpx.Client` shared by a thread pool sustaining 32 concurrent requests at 1.10x ideal,
+where the stock `AsyncClient` is CPU-bound above ~16. The caller bounds concurrency (its worker count); the
 connection pool is sized to match (`max_connections`).
 
 The connections are split among small `httpx.Client`s of about `connections_per_client`

@@ -18,7 +18,8 @@ auto-recharge's `recharge_amount: 0`), commented out with the reason, so the exp
 validates and plans with no changes: an undeclared field is left as it is.
 
 `to_yaml` writes the result in the block style of the examples, with comments.
-Pure: no I/O. Imports: kinds, resources, config.schema.
+Pure: no I/O.
+Imports: kinds, resources, config.schema.
 """
 
 from __future__ import annotations

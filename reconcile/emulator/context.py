@@ -4,7 +4,7 @@ per-app emulator state shared by all handlers."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable, Sequence
+from typing import Any, Awaitable, Callable
 
 from starlette.requests import Request
 
@@ -70,9 +70,6 @@ class Capability:
 def capability(name: str, method: str, path: str, handler: Handler, scope: str = "account:read",
                id_field: str | None = None) -> Capability:
     return Capability(name, method, path, handler, scope, id_field)
-
-
-CapabilityList = Sequence[Capability]
 
 
 def paged_list(kind: str) -> Handler:

@@ -23,9 +23,6 @@ from .base import (
 )
 from .vocab import BUDGET_PERIODS, DOWNGRADE_TARGETS, TIERS, VENDORS
 
-_USD = {"type": "number", "minimum": 0}
-
-
 def _tier_from_live(kind: KindSpec, raw: Mapping[str, Any], ctx: LiveContext) -> LiveItem:
     # A scheduled downgrade counts as done: applying it again would change nothing.
     effective = raw.get("pending_tier") or raw.get("tier")

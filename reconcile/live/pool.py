@@ -4,7 +4,8 @@
 left by Ctrl-C: a read blocked on a server that never answers would hold the command until
 its retry budget ran out. A read has no effect to finish, so on any exception this pool is
 shut down without waiting and its queued calls are cancelled (the CLI then exits at once:
-cli/common.py `exit_now_if_reads_are_stuck`). Imports: nothing from reconcile.
+cli/common.py `exit_now_if_reads_are_stuck`).
+Imports: nothing.
 """
 
 from __future__ import annotations

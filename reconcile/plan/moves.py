@@ -12,12 +12,12 @@ to an undeclared live one of the same kind, parent and fields, and says which de
 to add; the planner then orders the old one's delete (under prune) after the new one's
 create, so a key is never gone before its successor exists.
 
-Pure. Imports: kinds, resources.
+Pure.
+Imports: kinds, resources.
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import replace
 from typing import Any, Callable, Iterable, Mapping
 
@@ -126,15 +126,12 @@ def rename_hints(desired: DesiredState, live: LiveState, undeclared: Iterable[Li
     for got in undeclared:
         if got.kind in kinds:
             gone.setdefault((got.kind, got.item.identity[:-1]), []).append(got)
-    children = _Children(desired, live)
     hints: dict[str, tuple[str, str]] = {}
     for group, olds in gone.items():
         news = created.get(group, [])
-        matches = [(o, n) for o in olds for n in news if _looks_renamed(n, o, children, diffable)]
-        per_old = Counter(id(o) for o, _ in matches)
-        per_new = Counter(id(n) for _, n in matches)
+        matches = [(o, n) for o in olds for n in news if _looks_renamed(n, o, desired, live, diffable)]
         for old, new in matches:
-            if per_old[id(old)] != 1 or per_new[id(new)] != 1:
+            if sum(1 for o, _ in matches if o is old) != 1 or sum(1 for _, n in matches if n is new) != 1:
                 continue  # ambiguous: any of several could be the one renamed
             kind = REGISTRY[old.kind]
             same = f"same {REGISTRY[kind.parent].title} and fields" if kind.parent else "same fields"
@@ -145,39 +142,15 @@ def rename_hints(desired: DesiredState, live: LiveState, undeclared: Iterable[Li
     return hints
 
 
-class _Children:
-    """The children's names of a declared and of a live object, each side indexed once on
-    first use (a project with no declared field is matched by its keys' names)."""
-
-    def __init__(self, desired: DesiredState, live: LiveState):
-        self._desired, self._live = desired, live
-        self._declared: dict[tuple[str, tuple[Any, ...]], set[Any]] | None = None
-        self._existing: dict[tuple[str, Any], set[Any]] | None = None
-
-    def declared(self, r: DesiredResource) -> set[Any]:
-        if self._declared is None:
-            self._declared = {}
-            for c in self._desired.resources.values():
-                if c.spec.parent is not None:
-                    self._declared.setdefault((c.spec.parent, c.identity[:-1]), set()).add(c.identity[-1])
-        return self._declared.get((r.kind, r.identity), set())
-
-    def existing(self, r: LiveResource) -> set[Any]:
-        if self._existing is None:
-            self._existing = {}
-            for c in self._live.resources.values():
-                parent = REGISTRY[c.kind].parent
-                if parent is not None:
-                    self._existing.setdefault((parent, c.item.parent_id), set()).add(c.item.identity[-1])
-        return self._existing.get((r.kind, r.id), set())
-
-
-def _looks_renamed(new: DesiredResource, old: LiveResource, children: _Children,
+def _looks_renamed(new: DesiredResource, old: LiveResource, desired: DesiredState, live: LiveState,
                    diffable: Callable[[str], frozenset[str]]) -> bool:
     declared = {k: v for k, v in new.values.items() if k in diffable(new.kind)}
     if any(old.values.get(k) != v for k, v in declared.items()):
         return False
     if new.spec.parent is not None or declared:
         return True
-    new_children = children.declared(new)
-    return bool(new_children) and new_children == children.existing(old)
+    new_children = {r.identity[-1] for r in desired.resources.values() if r.spec.parent == new.kind
+                    and r.identity[:-1] == new.identity}
+    old_children = {r.item.identity[-1] for r in live.resources.values() if REGISTRY[r.kind].parent == old.kind
+                    and r.item.parent_id == old.id}
+    return bool(new_children) and new_children == old_children

@@ -11,17 +11,22 @@ marker (the registry's `KindSpec.ownership`: a project's `metadata`, a webhook's
   and kinds that cannot carry a marker are listed as not owned and never deleted, even with
   `--prune --force`.
 
-Pure. Imports: errors, kinds, resources.
+`adoption()` is `reconcile adopt` as a plan: one UPDATE per object, stamping the marker, run
+by the executor like any plan (idempotency keys, journal).
+
+Pure.
+Imports: errors, kinds, resources, plan.model.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
-from typing import Any, Callable
+from dataclasses import dataclass, replace
+from typing import Callable, Iterable
 
-from ..errors import OwnershipConflict  # noqa: F401 - raised by engine.make_plan
-from ..kinds import REGISTRY, KindSpec
+from ..errors import OwnershipConflict, ReconcileError  # noqa: F401 - OwnershipConflict: raised by engine.make_plan
+from ..kinds import LEVELS, REGISTRY, KindSpec
 from ..resources import DesiredResource, DesiredState, LiveResource, LiveState
+from .model import Action, Change, FieldDiff, Plan
 
 
 def owner_of(resource: LiveResource, live: LiveState) -> str | None:
@@ -105,12 +110,61 @@ def prune_filter(stack: str | None, live: LiveState) -> Callable[[KindSpec, Live
     return keep_reason
 
 
-def adopt_values(spec: KindSpec, resource: LiveResource, stack: str) -> dict[str, Any] | None:
-    """The update that stamps `stack` on a live object (None when nothing to stamp)."""
-    marker = spec.ownership
-    if marker is None or marker.inherit or marker.field is None:
-        return None
-    current = resource.values.get(marker.field) or {}
-    if current.get(marker.key) == stack:
-        return {}
-    return {marker.field: {**current, marker.key: stack}}
+@dataclass(frozen=True)
+class Adoption:
+    """`reconcile adopt` planned: the UPDATEs to run, and per address (in the order given)
+    what to say: `already` for an object needing no step, `done` once its step succeeded."""
+
+    plan: Plan
+    already: dict[str, str]
+    done: dict[str, str]
+    order: tuple[str, ...]
+
+
+def adoption(live: LiveState, addresses: Iterable[str], stack: str) -> Adoption:
+    """Plan stamping `stack`'s marker on the live objects at `addresses`.
+
+    Raises ReconcileError naming every address that does not exist or whose kind cannot
+    carry a marker (a key follows its project), before anything is changed.
+    """
+    order = tuple(dict.fromkeys(addresses))  # an address given twice is adopted once
+    problems = []
+    for address in order:
+        resource = live.resources.get(address)
+        if resource is None:
+            problems.append(f"{address}: no such live object")
+            continue
+        spec = REGISTRY[resource.kind]
+        if spec.ownership is None or (spec.ownership.field is None and not spec.ownership.inherit):
+            problems.append(f"{address}: a {spec.title} cannot carry an ownership marker")
+        elif spec.ownership.inherit:
+            parent = REGISTRY[spec.parent] if spec.parent else None
+            problems.append(f"{address}: a {spec.title} belongs to the stack of its {parent.title if parent else 'parent'}; "
+                            f"adopt {parent.address(resource.item.identity[:-1]) if parent else 'its parent'} instead")
+    if problems:
+        raise ReconcileError("cannot adopt:\n  " + "\n  ".join(problems))
+    changes, already, done = [], {}, {}
+    for address in order:
+        resource = live.resources[address]
+        previous = owner_of(resource, live)
+        if previous == stack:
+            already[address] = f"already owned by stack {stack!r}"
+            continue
+        changes.append(_stamp_change(resource, stack))
+        done[address] = f"adopted from stack {previous!r}" if previous else "adopted (was not owned by any stack)"
+    return Adoption(Plan(tuple(changes), kinds=tuple(sorted({c.kind for c in changes}))), already, done, order)
+
+
+def _stamp_change(resource: LiveResource, stack: str) -> Change:
+    """The UPDATE that sets only the marker entry of the marker's field (the executor sends
+    the changed top-level field: the live mapping with the marker merged in)."""
+    spec = REGISTRY[resource.kind]
+    assert spec.ownership is not None and spec.ownership.field is not None
+    name, key = spec.ownership.field, spec.ownership.key
+    current = resource.values.get(name) or {}
+    after = {**resource.values, name: {**current, key: stack}}
+    return Change(address=resource.address, kind=resource.kind, identity=resource.item.identity,
+                  action=Action.UPDATE, before=resource.values, after=after,
+                  diffs=(FieldDiff(f"{name}[{key!r}]", current.get(key), stack),),
+                  reasons=(f"adopted into stack {stack!r}",), live_id=resource.id, level=LEVELS[resource.kind],
+                  live_fingerprint=resource.fingerprint())

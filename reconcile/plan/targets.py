@@ -1,6 +1,8 @@
 """`--target` addresses are checked before planning: one that names nothing declared or live
 is an error naming it and the closest addresses (a typo must not plan nothing, silently).
-Pure. Imports: errors."""
+Pure.
+Imports: errors, plan.planner.
+"""
 
 from __future__ import annotations
 

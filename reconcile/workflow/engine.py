@@ -25,7 +25,7 @@ from ..apply import lease as account_lease
 from ..apply.rollback import mark_undone, undo_plan
 from .options import DEFAULT_PARALLELISM
 from ..plan.impact import assess, facts_needed
-from ..kinds import KINDS, REGISTRY, resolve_kind_names
+from ..kinds import KINDS, resolve_kind_names
 from ..live import read_live
 from ..live.facts import read_facts
 from ..live.pool import reading_pool
@@ -178,44 +178,3 @@ def holding_account_lease(client: Any, journal: Any = None) -> Iterator[account_
     with account_lease.holding(client, journal=_journal_id(journal)) as held:
         yield held
 
-
-def adopt(client: Any, addresses: Iterable[str], stack: str, *,
-          parallelism: int = DEFAULT_PARALLELISM) -> list[tuple[str, str]]:
-    """Stamp `stack`'s ownership marker on existing objects so the stack can take them over.
-
-    Returns (address, outcome) pairs; raises ReconcileError naming any address that does
-    not exist or whose kind cannot carry a marker, before changing anything.
-    """
-    from ..errors import ReconcileError
-
-    live = read_live(client, parallelism=parallelism)
-    work = []
-    problems = []
-    for address in addresses:
-        resource = live.resources.get(address)
-        if resource is None:
-            problems.append(f"{address}: no such live object")
-            continue
-        spec = REGISTRY[resource.kind]
-        if spec.ownership is None:
-            problems.append(f"{address}: a {spec.title} cannot carry an ownership marker")
-            continue
-        if spec.ownership.inherit:
-            parent = REGISTRY[spec.parent].address(resource.item.identity[:-1]) if spec.parent else "its parent"
-            problems.append(f"{address}: a {spec.title} belongs to the stack of its {REGISTRY[spec.parent].title if spec.parent else 'parent'}; "
-                            f"adopt {parent} instead")
-            continue
-        work.append((address, spec, resource))
-    if problems:
-        raise ReconcileError("cannot adopt:\n  " + "\n  ".join(problems))
-    outcomes = []
-    for address, spec, resource in work:
-        body = ownership.adopt_values(spec, resource, stack)
-        previous = ownership.owner_of(resource, live)
-        if not body:
-            outcomes.append((address, f"already owned by stack {stack!r}"))
-            continue
-        assert spec.api.update is not None and resource.id is not None
-        client.request(spec.api.update.method, spec.api.update.url(resource.id), json=body)
-        outcomes.append((address, f"adopted from stack {previous!r}" if previous else "adopted (was not owned by any stack)"))
-    return outcomes

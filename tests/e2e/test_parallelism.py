@@ -87,10 +87,11 @@ def test_one_default_everywhere():
     import inspect
 
     from reconcile.workflow import engine
+    from reconcile.workflow.adopt import adopt
     from reconcile.cli.main import cli
     from reconcile.workflow.options import DEFAULT_PARALLELISM
 
-    for fn in (engine.make_plan, engine.replan_saved, engine.with_impacts, engine.apply_plan, engine.adopt):
+    for fn in (engine.make_plan, engine.replan_saved, engine.with_impacts, engine.apply_plan, adopt):
         assert inspect.signature(fn).parameters["parallelism"].default == DEFAULT_PARALLELISM, fn.__name__
     ctx = cli.make_context("reconcile", ["plan", "x"], resilient_parsing=True)
     for name in ("plan", "apply", "adopt", "export", "graph"):
