@@ -13,11 +13,6 @@ recovered is said, with the fix (rotate: `--replace ADDRESS`).
 The file is locked (`flock`, exclusive) for the whole apply: two applies never share one
 journal. The lock dies with the process, so a killed apply never leaves it held.
 
-`INFRAI_TEST_CRASH_AFTER_CALLS` is a TEST-ONLY hook (the crash-safety tests set it; nothing
-else may): `N` SIGKILLs the process when the N-th response arrives, before anything records
-or processes it (the worst case: the call took effect, its secret is lost); `N:sent` SIGKILLs
-it right after the N-th "sent" line is fsynced, before the request leaves.
-
 Imports: errors, kinds, plan, live, apply.secrets.
 """
 
@@ -27,7 +22,6 @@ import fcntl
 import json
 import logging
 import os
-import signal
 import threading
 import time
 import uuid
@@ -44,7 +38,6 @@ log = logging.getLogger(__name__)
 
 DEFAULT_JOURNAL_NAME = ".infrai-journal.jsonl"
 MASK = "<masked>"
-CRASH_HOOK_ENV = "INFRAI_TEST_CRASH_AFTER_CALLS"
 # States that close any "sent" record: a later apply dealt with it.
 _CLOSING = frozenset({"recovered", "resolved"})
 
@@ -80,30 +73,6 @@ def _produces_secret(record: dict[str, Any]) -> bool:
                 and _template_of(spec, record.get("method", ""), record.get("path", "")))
 
 
-class _CrashHook:
-    """TEST-ONLY (module docstring): SIGKILL this process at a chosen call."""
-
-    def __init__(self, value: str | None):
-        self.after: int | None = None
-        self.point = "response"
-        if value:
-            count, _, point = value.partition(":")
-            self.after = int(count)
-            self.point = point or "response"
-            if self.point not in ("response", "sent"):
-                raise JournalError(f"{CRASH_HOOK_ENV}={value!r}: use N or N:sent")
-        self._count = 0
-        self._lock = threading.Lock()
-
-    def reached(self, point: str) -> None:
-        if self.after is None or point != self.point:
-            return
-        with self._lock:
-            self._count += 1
-            if self._count == self.after:
-                os.kill(os.getpid(), signal.SIGKILL)
-
-
 class ApplyJournal:
     """One apply's journal file, locked while open. Thread-safe: steps run in parallel."""
 
@@ -114,7 +83,6 @@ class ApplyJournal:
         self._lock = threading.Lock()
         self._sync_lock = threading.Lock()
         self._written = self._synced = 0  # lines appended, lines known fsynced
-        self._crash = _CrashHook(os.environ.get(CRASH_HOOK_ENV))
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
             self._fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
@@ -165,7 +133,7 @@ class ApplyJournal:
 
         "done" closes a call without a secret. It does not close a secret-producing one: the
         executor records the response before it writes the secret, so a crash in between
-        (another thread's, or the test hook's) leaves a "done" call whose secret is on no
+        (another thread's, or a SIGKILL's) leaves a "done" call whose secret is on no
         file; recovery checks the file, which is cheap, rather than trust "done".
         """
         records = self.records()
@@ -216,10 +184,8 @@ class ApplyJournal:
             "masked": masked, "ts": round(time.time(), 3), "state": "sent",
         }
         self._append(record, sync=True)
-        self._crash.reached("sent")
 
     def after_call(self, change: Change, call: ApiCall, key: str, response: Any) -> None:
-        self._crash.reached("response")
         spec = REGISTRY[change.kind]
         data = getattr(response, "data", response)
         id_ = data.get(spec.api.id_field) if isinstance(data, dict) else None
