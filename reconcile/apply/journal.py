@@ -13,11 +13,6 @@ recovered is said, with the fix (rotate: `--replace ADDRESS`).
 The file is locked (`flock`, exclusive) for the whole apply: two applies never share one
 journal. The lock dies with the process, so a killed apply never leaves it held.
 
-`INFRAI_TEST_CRASH_AFTER_CALLS` is a TEST-ONLY hook (the crash-safety tests set it; nothing
-else may): `N` SIGKILLs the process when the N-th response arrives, before anything records
-or processes it (the worst case: the call took effect, its secret is lost); `N:sent` SIGKILLs
-it right after the N-th "sent" line is fsynced, before the request leaves.
-
 Imports: errors, kinds, plan, apply.secrets.
 """
 
@@ -26,7 +21,6 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-import signal
 import threading
 import time
 import uuid
@@ -41,7 +35,6 @@ from .secrets import FileSink, Secret, SecretRouter
 
 DEFAULT_JOURNAL_NAME = ".infrai-journal.jsonl"
 MASK = "<masked>"
-CRASH_HOOK_ENV = "INFRAI_TEST_CRASH_AFTER_CALLS"
 # States that close any "sent" record: a later apply dealt with it.
 _CLOSING = frozenset({"recovered", "resolved"})
 
@@ -77,30 +70,6 @@ def _produces_secret(record: dict[str, Any]) -> bool:
                 and _template_of(spec, record.get("method", ""), record.get("path", "")))
 
 
-class _CrashHook:
-    """TEST-ONLY (module docstring): SIGKILL this process at a chosen call."""
-
-    def __init__(self, value: str | None):
-        self.after: int | None = None
-        self.point = "response"
-        if value:
-            count, _, point = value.partition(":")
-            self.after = int(count)
-            self.point = point or "response"
-            if self.point not in ("response", "sent"):
-                raise JournalError(f"{CRASH_HOOK_ENV}={value!r}: use N or N:sent")
-        self._count = 0
-        self._lock = threading.Lock()
-
-    def reached(self, point: str) -> None:
-        if self.after is None or point != self.point:
-            return
-        with self._lock:
-            self._count += 1
-            if self._count == self.after:
-                os.kill(os.getpid(), signal.SIGKILL)
-
-
 class ApplyJournal:
     """One apply's journal file, locked while open. Thread-safe: steps run in parallel."""
 
@@ -111,7 +80,6 @@ class ApplyJournal:
         self._lock = threading.Lock()
         self._sync_lock = threading.Lock()
         self._written = self._synced = 0  # lines appended, lines known fsynced
-        self._crash = _CrashHook(os.environ.get(CRASH_HOOK_ENV))
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
             self._fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
@@ -162,7 +130,7 @@ class ApplyJournal:
 
         "done" closes a call without a secret. It does not close a secret-producing one: the
         executor records the response before it writes the secret, so a crash in between
-        (another thread's, or the test hook's) leaves a "done" call whose secret is on no
+        (another thread's, or a SIGKILL's) leaves a "done" call whose secret is on no
         file; recovery checks the file, which is cheap, rather than trust "done".
         """
         records = self.records()
@@ -213,10 +181,8 @@ class ApplyJournal:
             "masked": masked, "ts": round(time.time(), 3), "state": "sent",
         }
         self._append(record, sync=True)
-        self._crash.reached("sent")
 
     def after_call(self, change: Change, call: ApiCall, key: str, response: Any) -> None:
-        self._crash.reached("response")
         spec = REGISTRY[change.kind]
         data = getattr(response, "data", response)
         id_ = data.get(spec.api.id_field) if isinstance(data, dict) else None

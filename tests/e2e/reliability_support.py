@@ -68,8 +68,15 @@ def cli_env(url: str, key: str, **extra: str) -> dict[str, str]:
     return env
 
 
-def start_cli(*args: str, env: dict[str, str], cwd: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "reconcile", *args], cwd=cwd, env=env, text=True,
+#: Runs the CLI with a SIGKILL injected at a journal call (the crash tests' fault point).
+CRASH_LAUNCHER = Path(__file__).with_name("crash_launcher.py")
+
+
+def start_cli(*args: str, env: dict[str, str], cwd: Path, kill_at: str | None = None) -> subprocess.Popen[str]:
+    """`reconcile ARGS` as a subprocess; with `kill_at` (`N` or `N:sent`, crash_launcher.py)
+    it is SIGKILLed at that call."""
+    command = [sys.executable, str(CRASH_LAUNCHER), kill_at] if kill_at else [sys.executable, "-m", "reconcile"]
+    return subprocess.Popen([*command, *args], cwd=cwd, env=env, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
 
 
@@ -85,8 +92,8 @@ def finish(proc: subprocess.Popen[str], args: tuple[str, ...] | list[str], scan:
     return run
 
 
-def run_cli_process(*args: str, env: dict[str, str], cwd: Path, scan: Any) -> Run:
-    return finish(start_cli(*args, env=env, cwd=cwd), args, scan)
+def run_cli_process(*args: str, env: dict[str, str], cwd: Path, scan: Any, kill_at: str | None = None) -> Run:
+    return finish(start_cli(*args, env=env, cwd=cwd, kill_at=kill_at), args, scan)
 
 
 def wait_for_progress(proc, limit_lines: int = 200) -> str:

@@ -1,9 +1,9 @@
 """Crash safety: an apply SIGKILLed at any point never creates twice and never loses a secret.
 
 The CLI runs as a real subprocess against the emulator served over HTTP by this process (so
-the emulator survives the kill and records the secrets it issues). The test-only hook
-`INFRAI_TEST_CRASH_AFTER_CALLS` (reconcile/apply/journal.py) SIGKILLs the CLI
-deterministically: `N` when the N-th response arrives, before the tool records or processes
+the emulator survives the kill and records the secrets it issues). It is started through
+tests/e2e/crash_launcher.py, which wraps the journal's calls before the CLI's main runs
+and SIGKILLs the CLI deterministically (production code has no hook): `N` when the N-th response arrives, before the tool records or processes
 it (the call took effect, its answer and any secret are lost: the worst case); `N:sent`
 right after the N-th "sent" journal line is fsynced, before the request leaves.
 
@@ -78,8 +78,8 @@ def test_sigkill_then_rerun_converges_without_duplicates_or_lost_secrets(kill_at
     (tmp_path / "infrai.yaml").write_text(config(**SHAPE))
     args = ("apply", "infrai.yaml", "--auto-approve", "--secrets-out", "secrets.json", "--parallelism", "4")
 
-    killed = run_cli_process(*args, env=cli_env(url, key, INFRAI_TEST_CRASH_AFTER_CALLS=kill_at), cwd=tmp_path,
-                             scan=secret_scan)
+    killed = run_cli_process(*args, env=cli_env(url, key), cwd=tmp_path, scan=secret_scan,
+                             kill_at=kill_at)
     assert killed.returncode == -9, f"the crash hook did not fire at {kill_at}:\n{killed.output[-2000:]}"
     journal = tmp_path / ".infrai-journal.jsonl"
     assert journal.read_text().count('"state":"sent"') >= int(kill_at.split(":")[0])
@@ -103,8 +103,8 @@ def test_a_lost_secret_whose_request_expired_is_reported_with_the_rotation_that_
     (tmp_path / "infrai.yaml").write_text("projects:\n  - name: solo\n    keys:\n      - name: k\n")
     args = ("apply", "infrai.yaml", "--auto-approve", "--secrets-out", "secrets.json")
     # Responses: 1 the project, 2 the key (its secret lost with the process).
-    killed = run_cli_process(*args, env=cli_env(url, key, INFRAI_TEST_CRASH_AFTER_CALLS="2"), cwd=tmp_path,
-                             scan=secret_scan)
+    killed = run_cli_process(*args, env=cli_env(url, key), cwd=tmp_path, scan=secret_scan,
+                             kill_at="2")
     assert killed.returncode == -9
     _drain(emu)
     # A day and more later, the API no longer remembers the request: nothing can replay it.
