@@ -41,30 +41,27 @@ def adopt(client: Any, addresses: Iterable[str], stack: str, *, parallelism: int
     interrupted apply are left for `reconcile apply`).
     """
     note = on_note or log.warning
-    with ApplyJournal(journal_path or default_journal_path(None)) as journal:
-        held = account_lease.acquire(client, journal=account_lease.journal_id(journal.path))
-        try:
-            left_for_apply = close_calls_without_secret(journal)
-            if left_for_apply:
-                note(f"the journal {journal.path} holds {len(left_for_apply)} call(s) of an interrupted apply whose "
-                     "secrets only `reconcile apply` can recover; run it with the same --journal and --secrets-out")
-            live = read_live(client, parallelism=parallelism)
-            adoption = ownership.adoption(live, addresses, stack)
-            report = ApplyReport([])
-            if adoption.plan.changes:
-                # A fresh random part per run, as for apply: the same stamps planned again later
-                # (the marker was removed meanwhile) must not replay the API's stored answers.
-                seed = f"{adoption.plan.fingerprint}:{token_hex(8)}"
-                journal.start_run(adoption.plan.fingerprint, seed)
-                report = Executor(client, adoption.plan, live_ids=live_ids(live),
-                                  options=ExecutorOptions(parallelism=parallelism), journal=journal,
-                                  idempotency_seed=seed).run()
-            if report.ok and not left_for_apply:
-                journal.complete()
-            else:
-                journal.compact()
-        finally:
-            account_lease.release(client, held)  # also after a failure or Ctrl-C
+    with ApplyJournal(journal_path or default_journal_path(None)) as journal, \
+            account_lease.holding(client, journal=account_lease.journal_id(journal.path)) as held:
+        left_for_apply = close_calls_without_secret(journal)
+        if left_for_apply:
+            note(f"the journal {journal.path} holds {len(left_for_apply)} call(s) of an interrupted apply whose "
+                 "secrets only `reconcile apply` can recover; run it with the same --journal and --secrets-out")
+        live = read_live(client, parallelism=parallelism)
+        adoption = ownership.adoption(live, addresses, stack)
+        report = ApplyReport([])
+        if adoption.plan.changes:
+            # A fresh random part per run, as for apply: the same stamps planned again later
+            # (the marker was removed meanwhile) must not replay the API's stored answers.
+            seed = f"{adoption.plan.fingerprint}:{token_hex(8)}"
+            journal.start_run(adoption.plan.fingerprint, seed)
+            report = Executor(client, adoption.plan, live_ids=live_ids(live),
+                              options=ExecutorOptions(parallelism=parallelism), journal=journal,
+                              idempotency_seed=seed).run()
+        if report.ok and not left_for_apply:
+            journal.complete()
+        else:
+            journal.compact()
     if held.note:
         note(held.note)
     if not report.ok:
