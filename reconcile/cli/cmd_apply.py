@@ -93,6 +93,7 @@ def apply(paths: tuple[str, ...], var_pairs: tuple[str, ...], var_files: tuple[s
     with router, open_client(Connection(endpoint, local_db, parallelism, retries, retry_delay)) as client, \
             ApplyJournal(journal_path or default_journal_path(secrets_out)) as journal, \
             holding_account_lease(client, journal) as lease:  # one apply per account (docs/journal.md)
+        shown_lease_note = lease.note
         if lease.note:
             out.info(lease.note)
         # Before planning: a secret lost by an interrupted apply is recovered (docs/journal.md).
@@ -135,6 +136,8 @@ def apply(paths: tuple[str, ...], var_pairs: tuple[str, ...], var_files: tuple[s
                                   and r.change.action.value in ("rotate", "replace")})
         _close_journal(journal, report.ok and recovery.ok)
     report.notes.extend(recovery.notes)
+    if lease.note and lease.note != shown_lease_note:  # lost while held, or not given back
+        report.notes.append(lease.note)
     if router.delivered:
         report.notes.append(f"{len(router.delivered)} secret(s) delivered to {router.describe()}"
                             + (" (mode 0600)." if all(isinstance(x, FileSink) for x in router.sinks) else "."))

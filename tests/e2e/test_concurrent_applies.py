@@ -154,3 +154,23 @@ def test_a_long_apply_renews_its_lease_so_a_second_apply_after_the_ttl_is_still_
             assert "infrai-reconcile-lease" not in projects(emu)
     finally:
         emu.close()
+
+
+def test_a_lease_that_could_not_be_given_back_is_said_in_the_apply_report(http_emulator, run_cli, workdir,
+                                                                             monkeypatch):
+    """A note the lease gains while held (lost mid-apply, or not released) reaches the CLI's
+    report, not only the one it had when taken."""
+    from reconcile.apply import lease as account_lease
+    from reconcile.errors import ReconcileError
+
+    url, key, emu = http_emulator
+
+    def refuse(client: Any, project_id: str) -> None:
+        raise ReconcileError("503 the API is busy")
+
+    monkeypatch.setattr(account_lease, "_delete", refuse)
+    (workdir / "infrai.yaml").write_text(ALERTS)
+    done = run_cli("apply", str(workdir), "--endpoint", url, "--auto-approve", env={"INFRAI_API_KEY": key})
+    assert done.exit_code == 0, done.output
+    assert "the account lease (project infrai-reconcile-lease" in done.output
+    assert "could not be released (503 the API is busy); it expires by itself" in done.output
