@@ -125,11 +125,12 @@ def with_impacts(client: Any, plan: Plan, live: LiveState, *, parallelism: int =
     needed = facts_needed(plan)
     if not needed:
         return plan
-    read_facts(client, live, needed, parallelism=parallelism, now=server_now(live))
+    server = server_now(live)
+    read_facts(client, live, needed, parallelism=parallelism, now=server)
     missing = live.facts.get("unavailable") or {}
     warnings = tuple(f"impact not assessed: {name} could not be read ({error})" for name, error in missing.items())
-    now = server_now(live) or datetime.now(timezone.utc)
-    return dataclasses.replace(plan, impacts=assess(plan, live.facts, now), warnings=plan.warnings + warnings)
+    impacts = assess(plan, live.facts, server or datetime.now(timezone.utc))
+    return dataclasses.replace(plan, impacts=impacts, warnings=plan.warnings + warnings)
 
 
 def check_plan(planned: Planned, *, force: bool, limits: SafetyLimits = SafetyLimits()) -> None:
