@@ -83,8 +83,7 @@ def layer_of(path: Path) -> str:
 
 
 def _allowed(dotted: str, rules: set[str]) -> bool:
-    return any(dotted == r or dotted.startswith(r + ".") or (("." not in r) and dotted.split(".")[0] == r)
-               for r in rules)
+    return any(dotted == r or dotted.startswith(r + ".") for r in rules)
 
 
 MODULES = sorted(PACKAGE.rglob("*.py"))
