@@ -13,7 +13,7 @@ recovered is said, with the fix (rotate: `--replace ADDRESS`).
 The file is locked (`flock`, exclusive) for the whole apply: two applies never share one
 journal. The lock dies with the process, so a killed apply never leaves it held.
 
-Imports: errors, kinds, plan, apply.secrets.
+Imports: errors, kinds, plan, redact, apply.secrets.
 """
 
 from __future__ import annotations
@@ -31,10 +31,10 @@ from typing import Any, Iterator
 from ..errors import ApiError, ApiStatusError, JournalError, ReconcileError
 from ..kinds import REGISTRY, ApiCall, KindSpec
 from ..plan import Change
+from ..redact import mask_values
 from .secrets import FileSink, Secret, SecretRouter
 
 DEFAULT_JOURNAL_NAME = ".infrai-journal.jsonl"
-MASK = "<masked>"
 # States that close any "sent" record: a later apply dealt with it.
 _CLOSING = frozenset({"recovered", "resolved"})
 
@@ -80,8 +80,8 @@ class ApplyJournal:
         self._lock = threading.Lock()
         self._sync_lock = threading.Lock()
         self._written = self._synced = 0  # lines appended, lines known fsynced
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
             self._fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
         except OSError as exc:
             raise JournalError(f"cannot open the apply journal {self.path}: {exc.strerror}; "
@@ -167,11 +167,9 @@ class ApplyJournal:
     # -- the executor's Journal protocol ---------------------------------------------
     def before_call(self, change: Change, call: ApiCall, key: str, index: int | None = None) -> None:
         spec = REGISTRY[change.kind]
-        body = dict(call.body) if call.body is not None else None
-        masked = sorted(set(body or {}) & (spec.sensitive_fields | {k for k, f in spec.fields.items() if f.write_only}))
-        for name in masked:
-            assert body is not None
-            body[name] = MASK
+        hidden = spec.sensitive_fields | {k for k, f in spec.fields.items() if f.write_only}
+        body = mask_values(call.body, hidden) if call.body is not None else None
+        masked = sorted(k for k, v in (call.body or {}).items() if k in hidden and v is not None)
         record = {
             "run_id": self.run_id, "plan_fingerprint": self.plan_fingerprint, "address": change.address,
             "kind": change.kind, "action": change.action.value,

@@ -16,7 +16,9 @@ from .clock import parse_iso
 from .context import EmulatorState
 from .errors import ApiError, error_response, internal_error_response, not_found, validation_error
 from .faults import FaultConfig
-from .routes_billing import complete_topup, forfeit_wallet, record_usage, subscription_info
+from .routes_tier import subscription_info
+from .routes_usage import record_usage
+from .routes_wallet import complete_topup, forfeit_wallet
 from .routes_webhooks import emit_event
 from .store import dumps, new_id, to_micro
 

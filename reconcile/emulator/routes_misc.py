@@ -8,7 +8,7 @@ from . import validation as v
 from .clock import iso, month_label, period_bounds
 from .context import Ctx, Outcome, capability, paged_list
 from .errors import conflict, not_found, validation_error
-from .routes_billing import TIER_LIMITS, account_summary
+from .routes_tier import TIER_LIMITS, account_summary
 from .routes_webhooks import emit_event
 from .store import new_id
 

@@ -34,14 +34,14 @@ def test_keys_come_after_projects():
 
 def test_vocabularies_match_the_emulator():
     # The emulator is an independent model of the API and keeps its own copies.
-    from reconcile.emulator import auth, routes_billing, routes_misc, routes_webhooks
+    from reconcile.emulator import auth, routes_misc, routes_tier, routes_webhooks
     from reconcile.kinds import vocab
 
     assert set(vocab.SCOPES) == set(auth.SCOPES)
     assert set(vocab.WEBHOOK_EVENTS) == set(routes_webhooks.EVENTS)
     assert set(vocab.VENDORS) == set(routes_misc.VENDORS)
     assert set(vocab.MEMBER_ROLES) == set(routes_misc.ROLES)
-    assert vocab.TIERS == routes_billing.TIERS
+    assert vocab.TIERS == routes_tier.TIERS
 
 
 @pytest.mark.parametrize("text,n", [("10GiB", 10 * 2**30), ("500MB", 500 * 10**6), ("1.5KiB", 1536), (42, 42)])

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 
-from reconcile.kinds import REGISTRY, LiveContext
-from reconcile.kinds.base import default_from_live
-from reconcile.resources import DesiredResource, DesiredState, LiveResource, LiveState
+from reconcile.kinds import REGISTRY
+from reconcile.live.normalise import normalise
+from reconcile.resources import DesiredResource, DesiredState, LiveState
 
 
 def desired(*resources: DesiredResource, prune: set[str] | None = None) -> DesiredState:
@@ -21,20 +21,14 @@ def want(kind: str, meta: dict[str, Any] | None = None, **values: Any) -> Desire
 
 
 def live(*raws: tuple[str, dict[str, Any]], caller_key: str | None = None) -> LiveState:
-    projects = {r["id"]: r["name"] for k, r in raws if k == "project"}
-    ctx = LiveContext(project_names=projects)
-    state = LiveState(caller_key_id=caller_key, kinds_read={k.name for k in REGISTRY.values()})
-    for kind, raw in raws:
-        spec = REGISTRY[kind]
-        item = (spec.from_live or default_from_live)(spec, raw, ctx)
-        if item is None:
-            continue
-        res = LiveResource(kind, spec.address(item.identity), item)
-        if res.address in state.resources:
-            state.duplicates.append(res)
+    """The live state `live.normalise` makes of these raw items (all kinds read)."""
+    raw: dict[str, Any] = {}
+    for kind, item in raws:
+        if REGISTRY[kind].singleton:
+            raw[kind] = item
         else:
-            state.resources[res.address] = res
-    return state
+            raw.setdefault(kind, []).append(item)
+    return normalise(raw, {"caller": {"key_id": caller_key}}, REGISTRY)
 
 
 def project(id_: str, name: str, **kw: Any) -> tuple[str, dict[str, Any]]:
