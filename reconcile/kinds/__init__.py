@@ -1,7 +1,9 @@
 """The registry: every kind the reconciler manages, declared once as data.
 
 Adding a kind means adding one module here and listing it in `KINDS`; the config schema,
-planner, executor, renderers and export are generic over it.
+planner, executor, renderers and export are generic over it, and the kind carries its own
+rules (config checks, impact, policy, rotation; see `KindSpec`), so no module outside this
+package names a kind (tests/kinds/test_kinds_own_their_rules.py).
 Imports: errors, and the kind modules of this package.
 """
 
