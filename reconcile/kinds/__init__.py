@@ -18,10 +18,11 @@ from .api_key import API_KEY
 from .bandwidth_alert import BANDWIDTH_ALERT
 from .base import ApiCall, Field, KindSpec, LiveContext, LiveItem, Meta, ReplaceStrategy  # noqa: F401
 from .member import MEMBER
+from .payment_method import PAYMENT_METHOD
 from .project import PROJECT
 from .webhook import WEBHOOK
 
-KINDS: tuple[KindSpec, ...] = (TIER, BUDGET, ROUTING, AUTORECHARGE, PROJECT, API_KEY, WEBHOOK, MEMBER, BANDWIDTH_ALERT)
+KINDS: tuple[KindSpec, ...] = (TIER, BUDGET, ROUTING, AUTORECHARGE, PAYMENT_METHOD, PROJECT, API_KEY, WEBHOOK, MEMBER, BANDWIDTH_ALERT)
 
 
 def _build(kinds: tuple[KindSpec, ...]) -> dict[str, KindSpec]:
