@@ -32,8 +32,6 @@ from .secrets import Secret, SecretRouter
 
 log = logging.getLogger(__name__)
 
-DEFAULT_GRACE_HOURS = 24
-
 
 class CallingClient(Protocol):
     def request(self, method: str, path: str, *, params: Any = None, json: Any = None,
@@ -287,16 +285,15 @@ class Executor:
             pass  # already gone: the goal of a delete is reached
 
     def _rotate(self, spec: KindSpec, change: Change, result: StepResult) -> None:
-        if spec.api.rotate is None:
+        if spec.rotate_calls is None:
             raise ReconcileError(f"{spec.title}s cannot be rotated")
         if change.diffs:
             self._update(spec, change, result)
         if self._stop_secrets.is_set():
             raise StopApply("not started: a secret sink failed earlier, and this step would produce a secret")
-        grace = change.meta.get("grace_hours", DEFAULT_GRACE_HOURS)
-        data = self._call(change, ApiCall(spec.api.rotate.method, spec.api.rotate.path, {"grace_hours": grace},
-                                          "rotate"), 30, result, change.live_id)
-        self._route_secrets(spec, change, data, change.live_id, user_given=set())
+        for i, call in enumerate(spec.rotate_calls(spec, change.meta, change.live_id)):
+            data = self._call(change, call, 30 + i, result, change.live_id)
+            self._route_secrets(spec, change, data, change.live_id, user_given=set())
 
     def _route_secrets(self, spec: KindSpec, change: Change, data: Any, id_: str | None, user_given: set[str]) -> None:
         if not isinstance(data, dict):

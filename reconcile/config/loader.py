@@ -15,7 +15,6 @@ from __future__ import annotations
 import difflib
 import json
 import os
-import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -623,52 +622,64 @@ class _Builder:
 Check = Callable[[list[_Item]], Iterable[tuple[str, _Item, PathT]]]
 
 
-def _of(items: list[_Item], kind: str) -> list[_Item]:
-    return [i for i in items if i.resource.kind == kind]
-
-
-def check_scopes_within_parent(items: list[_Item]) -> Iterable[tuple[str, _Item, PathT]]:
-    """A nested resource's `scopes` must lie within its parent's, when the parent lists
-    some (an empty list means everything): the API refuses the key otherwise."""
+def check_within_parent(items: list[_Item]) -> Iterable[tuple[str, _Item, PathT]]:
+    """A nested resource's list fields named by its kind's `within_parent` (a key's
+    `scopes`) must lie within its parent's, when the parent lists some (an empty list means
+    everything): the API refuses the key otherwise."""
     # The parent follows from the identity (as in the planner): a lookup, not a scan of
     # every item, which made 10,000 resources take ~50 s to load.
     by_identity = {(i.resource.kind, i.resource.identity): i for i in items}
     for item in items:
         spec = item.resource.spec
-        if spec.parent is None or not isinstance(item.raw.get("scopes"), list):
+        if spec.parent is None:
             continue
-        found = by_identity.get((spec.parent, item.resource.identity[:-1]))
-        if found is None:
-            continue
-        parent = found.resource
-        allowed = parent.values.get("scopes") or []
-        if not allowed:
-            continue
-        for n, scope in enumerate(item.raw["scopes"]):
-            if scope not in allowed:
-                yield (f"'{scope}' is not among the scopes of {parent.spec.title} '{parent.identity[-1]}' "
-                       f"({', '.join(allowed)}); add it there or drop it here",
-                       item, item.path + ("scopes", n))
+        for name in spec.within_parent:
+            if not isinstance(item.raw.get(name), list):
+                continue
+            found = by_identity.get((spec.parent, item.resource.identity[:-1]))
+            if found is None:
+                continue
+            parent = found.resource
+            allowed = parent.values.get(name) or []
+            if not allowed:
+                continue
+            for n, entry in enumerate(item.raw[name]):
+                if entry not in allowed:
+                    yield (f"'{entry}' is not among the {name} of {parent.spec.title} '{parent.identity[-1]}' "
+                           f"({', '.join(allowed)}); add it there or drop it here",
+                           item, item.path + (name, n))
 
 
-def check_pinned_in_chain(items: list[_Item]) -> Iterable[tuple[str, _Item, PathT]]:
-    """Pinned vendors outside a declared chain override would never be used as declared."""
-    for item in _of(items, "routing"):
-        chain, pinned = item.raw.get("chain_override"), item.raw.get("pinned_vendors")
-        if isinstance(chain, list) and isinstance(pinned, list):
-            for n, vendor in enumerate(pinned):
-                if vendor not in chain:
-                    yield (f"'{vendor}' is pinned but not in chain_override ({', '.join(chain) or 'empty'})",
-                           item, item.path + ("pinned_vendors", n))
+def check_kind_rules(items: list[_Item]) -> Iterable[tuple[str, _Item, PathT]]:
+    """Each kind's own checks: of whole items (`KindSpec.checks`) and of single fields as
+    written (`Field.validate`); their paths are relative to the item or the field."""
+    validated = {k.name: [(s, k.fields[n].validate) for s, n in _NAMES[k.name].items()
+                          if k.fields[n].validate is not None] for k in KINDS}
+    for item in items:
+        spec = item.resource.spec
+        for check in spec.checks:
+            for message, rel in check(item.raw, item.resource.values):
+                yield message, item, item.path + rel
+        for spelling, validate in validated[spec.name]:
+            if spelling in item.raw:
+                assert validate is not None
+                for message, rel in validate(item.raw[spelling]):
+                    yield message, item, item.path + (spelling,) + rel
 
 
-def check_budget_order(items: list[_Item]) -> Iterable[tuple[str, _Item, PathT]]:
-    """An alert above the hard cap could never fire: spending stops at the cap."""
-    for item in _of(items, "budget"):
-        alert, cap = item.resource.values.get("alert_threshold_usd"), item.resource.values.get("hard_cap_usd")
-        if isinstance(alert, (int, float)) and isinstance(cap, (int, float)) and alert > cap:
-            yield (f"alert_threshold_usd ({alert}) is above hard_cap_usd ({cap}); the alert could never fire",
-                   item, item.path + ("alert_threshold_usd",))
+def check_declared_count(items: list[_Item]) -> Iterable[tuple[str, _Item, PathT]]:
+    """The API holds at most `KindSpec.max_declared` objects of some kinds per account."""
+    by_kind: dict[str, list[_Item]] = {}
+    for item in items:
+        if item.resource.spec.max_declared is not None:
+            by_kind.setdefault(item.resource.kind, []).append(item)
+    for declared in by_kind.values():
+        spec = declared[0].resource.spec
+        limit = spec.max_declared
+        assert limit is not None
+        if len(declared) > limit:
+            yield (f"{len(declared)} {spec.title}s are declared; the API allows at most {limit}",
+                   declared[limit], declared[limit].path)
 
 
 def check_normalised_numbers(items: list[_Item]) -> Iterable[tuple[str, _Item, PathT]]:
@@ -703,39 +714,5 @@ def check_durations(items: list[_Item]) -> Iterable[tuple[str, _Item, PathT]]:
                     yield f"{name} must be at least 1h (got {item.raw[name]!r})", item, item.path + (name,)
 
 
-_HEADER_TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
-_RESERVED_HEADERS = ("host", "content-length", "authorization")
-
-
-def check_webhook_headers(items: list[_Item]) -> Iterable[tuple[str, _Item, PathT]]:
-    """The API refuses header names that are not HTTP tokens and the ones it sets itself."""
-    for item in _of(items, "webhook"):
-        headers = item.raw.get("headers")
-        for name in headers if isinstance(headers, dict) else ():
-            at = item.path + ("headers", name)
-            if not _HEADER_TOKEN.match(name):
-                yield f"header name {name!r} is not a valid HTTP header name", item, at
-            elif name.lower() in _RESERVED_HEADERS or name.lower().startswith("webhook-"):
-                yield f"header {name!r} is set by Infrai itself and cannot be overridden", item, at
-
-
-def check_metadata_size(items: list[_Item]) -> Iterable[tuple[str, _Item, PathT]]:
-    """Project metadata is capped at 16 KiB as JSON by the API."""
-    for item in _of(items, "project"):
-        metadata = item.raw.get("metadata")
-        if isinstance(metadata, dict):
-            size = len(json.dumps(metadata, ensure_ascii=False, separators=(",", ":")).encode())
-            if size > 16 * 1024:
-                yield f"metadata is {size} bytes as JSON; the API allows at most 16384", item, item.path + ("metadata",)
-
-
-def check_alert_count(items: list[_Item]) -> Iterable[tuple[str, _Item, PathT]]:
-    """The API holds at most 100 bandwidth alerts per account."""
-    alerts = _of(items, "bandwidth_alert")
-    if len(alerts) > 100:
-        yield f"{len(alerts)} bandwidth alerts are declared; the API allows at most 100", alerts[100], alerts[100].path
-
-
-CHECKS: tuple[Check, ...] = (check_scopes_within_parent, check_pinned_in_chain, check_budget_order,
-                             check_normalised_numbers, check_durations, check_webhook_headers,
-                             check_metadata_size, check_alert_count)
+CHECKS: tuple[Check, ...] = (check_within_parent, check_kind_rules, check_normalised_numbers, check_durations,
+                             check_declared_count)

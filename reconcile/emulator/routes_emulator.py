@@ -14,7 +14,7 @@ from starlette.routing import Route
 from . import validation as v
 from .clock import parse_iso
 from .context import EmulatorState
-from .errors import ApiError, error_response, internal_error_response, not_found, validation_error
+from .errors import ApiError, conflict, error_response, internal_error_response, not_found, validation_error
 from .faults import FaultConfig
 from .routes_tier import subscription_info
 from .routes_usage import record_usage
@@ -143,7 +143,11 @@ async def payment_method_add(request: Request, emu: EmulatorState, params: dict)
     brand = v.string(params, "brand", min_len=1, max_len=32, default="visa")
     last4 = v.string(params, "last4", min_len=4, max_len=4, default="4242")
     failing = v.boolean(params, "failing", default=False)
-    method = {"id": new_id("pm"), "brand": brand, "last4": last4, "is_default": False}
+    # A test that declares the method in a config needs to know its id before adding it.
+    pm_id = v.string(params, "id", min_len=1, max_len=64, default=None) or new_id("pm")
+    if emu.store.get("pm", pm_id) is not None:
+        raise conflict(f"payment method {pm_id} already exists", "id")
+    method = {"id": pm_id, "brand": brand, "last4": last4, "is_default": False}
     emu.store.insert("pm", method["id"], method, extra={"failing": failing})
     return {**method, "failing": failing}
 

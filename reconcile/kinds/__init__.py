@@ -1,7 +1,9 @@
 """The registry: every kind the reconciler manages, declared once as data.
 
 Adding a kind means adding one module here and listing it in `KINDS`; the config schema,
-planner, executor, renderers and export are generic over it.
+planner, executor, renderers and export are generic over it, and the kind carries its own
+rules (config checks, impact, policy, rotation; see `KindSpec`), so no module outside this
+package names a kind (tests/kinds/test_kinds_own_their_rules.py).
 Imports: errors, and the kind modules of this package.
 """
 
@@ -16,10 +18,11 @@ from .api_key import API_KEY
 from .bandwidth_alert import BANDWIDTH_ALERT
 from .base import ApiCall, Field, KindSpec, LiveContext, LiveItem, Meta, ReplaceStrategy  # noqa: F401
 from .member import MEMBER
+from .payment_method import PAYMENT_METHOD
 from .project import PROJECT
 from .webhook import WEBHOOK
 
-KINDS: tuple[KindSpec, ...] = (TIER, BUDGET, ROUTING, AUTORECHARGE, PROJECT, API_KEY, WEBHOOK, MEMBER, BANDWIDTH_ALERT)
+KINDS: tuple[KindSpec, ...] = (TIER, BUDGET, ROUTING, AUTORECHARGE, PAYMENT_METHOD, PROJECT, API_KEY, WEBHOOK, MEMBER, BANDWIDTH_ALERT)
 
 
 def _build(kinds: tuple[KindSpec, ...]) -> dict[str, KindSpec]:

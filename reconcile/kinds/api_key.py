@@ -2,6 +2,7 @@
 
 A key lives in a project, so its identity is (project name, key name) and its create call
 needs the project's id, known only once the project exists: the executor resolves it.
+Its scopes must lie within the project's; the policy can require a `rotate_after`.
 """
 
 from __future__ import annotations
@@ -23,7 +24,10 @@ from .base import (
     sorted_set,
 )
 from .project import PROJECT, PROTECT, RENAMED_FROM, SCOPE_LIST
-from .units import DURATION_PATTERN
+from .units import DURATION_PATTERN, parse_duration_hours
+
+# Hours the old secret stays valid after a rotation when `grace_hours` is not declared.
+DEFAULT_GRACE_HOURS = 24
 
 
 def _from_live(kind: KindSpec, raw: Mapping[str, Any], ctx: LiveContext) -> LiveItem | None:
@@ -43,6 +47,27 @@ def _create_calls(kind: KindSpec, values: Mapping[str, Any], identity: Identity,
     if "scopes" in values:
         body["scopes"] = values["scopes"]
     return [ApiCall("POST", "/v1/account/keys/create", body, "create API key")]
+
+
+def _rotate_calls(kind: KindSpec, meta: Mapping[str, Any], live_id: str | None) -> list[ApiCall]:
+    assert kind.api.rotate is not None
+    grace = meta.get("grace_hours", DEFAULT_GRACE_HOURS)
+    return [ApiCall(kind.api.rotate.method, kind.api.rotate.path, {"grace_hours": grace}, "rotate")]
+
+
+def _rotate_after(limit_days: float, change: Mapping[str, Any]) -> list[str]:
+    """Policy `max_key_rotate_after_days`: every key created or changed declares
+    rotate_after of at most N days."""
+    value = (change.get("settings") or {}).get("rotate_after")
+    if value is None:
+        return [f"declares no rotate_after; the policy requires one of at most {limit_days:g} days"]
+    try:
+        days = parse_duration_hours(value) / 24
+    except ValueError:
+        return [f"rotate_after {value!r} is not a duration"]
+    if days <= limit_days:
+        return []
+    return [f"rotate_after {value} is {days:g} days; the policy allows at most {limit_days:g}"]
 
 
 API_KEY = KindSpec(
@@ -91,4 +116,8 @@ API_KEY = KindSpec(
     secret_outputs=("key_secret",),
     from_live=_from_live,
     create_calls=_create_calls,
+    rotate_calls=_rotate_calls,
+    within_parent=("scopes",),
+    policy={"max_key_rotate_after_days": _rotate_after},
+    tier_limit="keys_per_project",
 )

@@ -3,7 +3,10 @@
 A `KindSpec` says how a kind is identified, which fields it has and how each behaves
 (updatable in place or forcing replacement, sensitive, write-only), which API calls
 list/create/update/delete it, and what it depends on. The config schema, live
-normalisation, diff, masking, ordering and the executor are all derived from it.
+normalisation, diff, masking, ordering and the executor are all derived from it, and the
+kind owns its rules: field validators and cross-field checks (the config loader places
+their messages at file:line:column), impact rules, policy checks and rotate calls, so that
+no module outside this package names a kind.
 
 Imports: errors only.
 """
@@ -14,11 +17,16 @@ import json
 import re
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, Callable, Mapping, Protocol
+from typing import Any, Callable, Iterable, Mapping, Protocol
 
 from ..errors import KindDefinitionError
+from .impact import ImpactRule
 
 Identity = tuple[Any, ...]
+# A path below a config item (or below one field of it): ("headers", "X-Trace"), ("scopes", 2).
+RelPath = tuple[str | int, ...]
+# Problems of one value: (message, path of the offending part, relative to the value).
+Problems = Iterable[tuple[str, RelPath]]
 
 
 @dataclass(frozen=True)
@@ -41,6 +49,9 @@ class Field:
     settable_on_create: bool = True
     normalize: Callable[[Any], Any] | None = None
     description: str = ""
+    # Checks beyond the schema of the value as written (the API's own limits); the path of
+    # each problem is relative to the field.
+    validate: Callable[[Any], Problems] | None = None
 
     def norm(self, value: Any) -> Any:
         if value is None or self.normalize is None:
@@ -163,6 +174,30 @@ class KindSpec:
     # How the config spells a value; used by export to write it back.
     to_config: Callable[[str, Any], Any] | None = None
 
+    # -- rules the kind owns (read by the config loader, impact, policy and the executor) --
+    # Cross-field checks of one declared item: (values as written, normalised values) ->
+    # problems with paths relative to the item. The loader adds file:line:column.
+    checks: tuple[Callable[[Mapping[str, Any], Mapping[str, Any]], Problems], ...] = ()
+    # List fields whose entries must be among the parent's entries of the same field, when
+    # the parent lists some (an empty list means everything): a key's scopes.
+    within_parent: tuple[str, ...] = ()
+    # At most this many may be declared (the API's per-account limit); None: no limit.
+    max_declared: int | None = None
+    # What the plan's changes to this kind do to money and throughput (kinds/impact.py).
+    impact: ImpactRule | None = None
+    # Policy rules that apply to changes of this kind: rule name (a field of
+    # plan.policy.Policy) -> (the rule's limit, the change as in the JSON plan document) ->
+    # messages. Not called for deletes, nor when the policy leaves the rule unset.
+    policy: Mapping[str, Callable[[Any, Mapping[str, Any]], list[str]]] = field(default_factory=dict)
+    # The calls that rotate a live object's secret: (kind, the change's meta settings, live
+    # id) -> calls; None: the kind has no secret to rotate.
+    rotate_calls: Callable[["KindSpec", Mapping[str, Any], str | None], list[ApiCall]] | None = None
+    # The field of this singleton that is the account's tier (impact reads the planned tier).
+    tier_field: str | None = None
+    # The tier limit (vocab.TIER_LIMITS) that caps how many objects of this kind the account
+    # holds; for a kind with a parent, how many one parent holds.
+    tier_limit: str | None = None
+
     # -- derived -----------------------------------------------------------------
     def address(self, identity: Identity) -> str:
         if self.singleton:
@@ -203,6 +238,11 @@ class KindSpec:
             problems.append("a kind with many objects needs a create call")
         if self.singleton and self.identity:
             problems.append("a singleton has no identity fields")
+        for name in self.within_parent:
+            if name not in self.fields or self.parent is None:
+                problems.append(f"within_parent names {name!r}, which is not a field of a kind with a parent")
+        if self.tier_field is not None and (not self.singleton or self.tier_field not in self.fields):
+            problems.append(f"tier_field {self.tier_field!r} is not a field of a singleton")
         overlap = set(self.meta) & set(self.fields)
         if overlap:
             problems.append(f"names used both as field and meta: {sorted(overlap)}")

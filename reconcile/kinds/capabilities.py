@@ -46,17 +46,11 @@ HAND_KEPT: dict[str, CapabilityUse] = {
     "account.subscription.retry_payment": CapabilityUse(NOT_USED, "it charges the payment method again"),
     "account.wallet.restore": CapabilityUse(NOT_USED, "a one-off recovery of an old balance after "
                                                       "claiming the account on another device"),
-    "account.payment_method.set_default": CapabilityUse(NOT_USED, "payment methods are added in the "
-                                                                  "hosted checkout, outside the API, so which one is "
-                                                                  "the default is left to the account's owner; "
-                                                                  "`autorecharge.payment_method_id` names one"),
     # Reports and history: what happened, not what should be.
     "account.invoices.list": CapabilityUse(NOT_USED, _HISTORY),
     "account.transactions.list": CapabilityUse(NOT_USED, _HISTORY),
     "account.subscription.get": CapabilityUse(NOT_USED, "the subscription's state (active, past_due) "
                                                         "is billing status, not configuration"),
-    "account.payment_method.list": CapabilityUse(NOT_USED, "the config refers to a payment method by "
-                                                           "id only, and never creates one"),
     "account.autorecharge.payment_failures.list": CapabilityUse(NOT_USED, "a history of failed "
                                                                           "charges, not state"),
     "account.usage": CapabilityUse(NOT_USED, "impact analysis reads the forecast and the hourly "
@@ -82,6 +76,7 @@ WRITE_SCOPE: dict[str, str] = {
     "tier": "billing:write",
     "budget": "billing:write",
     "autorecharge": "billing:write",
+    "payment_method": "billing:write",
     "routing": "routing:write",
     "project": "projects:write",
     "api_key": "keys:write",

@@ -37,6 +37,7 @@ MEMBER = KindSpec(
     ),
     replace_strategy=ReplaceStrategy.DELETE_BEFORE_CREATE,  # the email is unique
     never_prune=_never_prune,
+    tier_limit="members",
 )
 
 

@@ -73,3 +73,14 @@ TIER_LIMITS: dict[str, dict[str, int]] = {
     "enterprise": {"requests_per_minute": 10000, "projects": 1000, "keys_per_project": 1000, "webhooks": 100,
                    "members": 500, "bandwidth_bytes": 10240 * GIB},
 }
+# How the impact rules name each limit, and which limits throttle or block traffic when
+# exceeded (the others are object counts).
+TIER_LIMIT_WORDS: dict[str, str] = {
+    "requests_per_minute": "requests per minute",
+    "bandwidth_bytes": "bandwidth per month",
+    "projects": "projects",
+    "keys_per_project": "keys in one project",
+    "webhooks": "webhooks",
+    "members": "members",
+}
+THROTTLING_LIMITS = ("requests_per_minute", "bandwidth_bytes")

@@ -1,9 +1,12 @@
 """Webhooks: identified by URL. The signing secret is write-only: set on register, never
-read back or updated, so changing it means replacing the webhook (`--replace ADDRESS`)."""
+read back or updated, so changing it means replacing the webhook (`--replace ADDRESS`).
+Header names must be HTTP tokens the API does not set itself; the policy can limit the
+events subscribed to."""
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from typing import Any, Iterable, Mapping
 from urllib.parse import urlsplit, urlunsplit
 
 from .base import (
@@ -12,6 +15,7 @@ from .base import (
     KindApi,
     KindSpec,
     OwnershipMarker,
+    RelPath,
     ReplaceStrategy,
     sorted_set,
 )
@@ -39,6 +43,27 @@ def normalize_url(value: Any) -> Any:
     return urlunsplit((parts.scheme.lower(), netloc, parts.path, parts.query, parts.fragment))
 
 
+_HEADER_TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+_RESERVED_HEADERS = ("host", "content-length", "authorization")
+
+
+def _header_names(headers: Any) -> Iterable[tuple[str, RelPath]]:
+    """The API refuses header names that are not HTTP tokens and the ones it sets itself."""
+    for name in headers if isinstance(headers, dict) else ():
+        if not _HEADER_TOKEN.match(name):
+            yield f"header name {name!r} is not a valid HTTP header name", (name,)
+        elif name.lower() in _RESERVED_HEADERS or name.lower().startswith("webhook-"):
+            yield f"header {name!r} is set by Infrai itself and cannot be overridden", (name,)
+
+
+def _allowed_events(allowed: frozenset[str], change: Mapping[str, Any]) -> list[str]:
+    """Policy `allowed_webhook_events`: webhooks created or changed subscribe only to these."""
+    extra = sorted(set((change.get("after") or {}).get("events") or []) - allowed)
+    if not extra:
+        return []
+    return [f"subscribes to {', '.join(extra)}; allowed: {', '.join(sorted(allowed)) or 'none'}"]
+
+
 # The delivery header naming the stack that owns a webhook (see docs/stacks.md).
 STACK_HEADER = "X-Infrai-Stack"
 
@@ -61,7 +86,7 @@ WEBHOOK = KindSpec(
         "retry_policy": Field({"type": "string", "enum": list(RETRY_POLICIES)}, description="default or aggressive."),
         "headers": Field({"type": "object", "maxProperties": 20,
                           "additionalProperties": {"type": "string", "maxLength": 1024}},
-                         description="Extra HTTP headers sent with each delivery."),
+                         validate=_header_names, description="Extra HTTP headers sent with each delivery."),
         "secret": Field({"type": "string", "minLength": 8, "maxLength": 256}, write_only=True, sensitive=True,
                         updatable=False,
                         description="Signing secret (use ${env:NAME}); generated when omitted. Never read back."),
@@ -78,4 +103,6 @@ WEBHOOK = KindSpec(
     replace_strategy=ReplaceStrategy.DELETE_BEFORE_CREATE,  # the URL is unique
     delete_is_irreversible=True,
     secret_outputs=("secret",),
+    policy={"allowed_webhook_events": _allowed_events},
+    tier_limit="webhooks",
 )

@@ -6,7 +6,7 @@ They go into `LiveState.facts` next to `whoami`/`server_time`. Facts are read-on
 context, so a failed read (a key without `account:read`, an API without the route) does
 not fail the plan: it is recorded in `facts["unavailable"]` and the rules that need it
 are skipped; `make_plan` turns it into a plan warning.
-Imports: errors, resources (and a client, duck-typed).
+Imports: errors, kinds, resources (and a client, duck-typed).
 """
 
 from __future__ import annotations
@@ -16,12 +16,13 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable, Protocol
 
 from ..errors import ApiError
+from ..kinds import KINDS
+from ..kinds.impact import BALANCE, BANDWIDTH, FORECAST, TIER, TIMESERIES, WINDOW_DAYS
 from ..resources import LiveState
 from .pool import reading_pool
 
 log = logging.getLogger(__name__)
 
-WINDOW_DAYS = 7  # reconcile.plan.impact.WINDOW_DAYS (not imported: live must not import impact)
 
 
 class FactsClient(Protocol):
@@ -31,13 +32,13 @@ class FactsClient(Protocol):
 def _paths(now: datetime) -> dict[str, tuple[str, dict[str, Any]]]:
     start = (now - timedelta(days=WINDOW_DAYS)).replace(minute=0, second=0, microsecond=0)
     return {
-        "balance": ("/v1/account/balance", {}),
-        "forecast": ("/v1/account/usage/forecast", {}),
+        BALANCE: ("/v1/account/balance", {}),
+        FORECAST: ("/v1/account/usage/forecast", {}),
         # Hourly, so the busiest hour (rate limits) and the daily spend come from one call.
-        "timeseries": ("/v1/account/usage/timeseries",
+        TIMESERIES: ("/v1/account/usage/timeseries",
                        {"granularity": "hour", "start": start.strftime("%Y-%m-%dT%H:%M:%SZ")}),
-        "tier": ("/v1/account/tier", {}),
-        "bandwidth_quota": ("/v1/account/bandwidth/quota", {}),
+        TIER: ("/v1/account/tier", {}),
+        BANDWIDTH: ("/v1/account/bandwidth/quota", {}),
     }
 
 
@@ -74,13 +75,18 @@ def read_facts(client: FactsClient, live: LiveState, names: Iterable[str], *, pa
 
 
 def object_counts(live: LiveState) -> dict[str, int]:
-    """What the tier limits count, from the live state already read (no request)."""
-    per_project: dict[Any, int] = {}
-    for r in live.of_kind("api_key"):
-        per_project[r.item.parent_id] = per_project.get(r.item.parent_id, 0) + 1
-    return {
-        "projects": len(live.of_kind("project")),
-        "keys_per_project": max(per_project.values(), default=0),
-        "webhooks": len(live.of_kind("webhook")),
-        "members": len(live.of_kind("member")),
-    }
+    """What the tier limits count (`KindSpec.tier_limit`), from the live state already read
+    (no request): the objects of a kind, or of a nested kind the most one parent holds."""
+    counts: dict[str, int] = {}
+    for kind in KINDS:
+        if kind.tier_limit is None:
+            continue
+        objects = live.of_kind(kind.name)
+        if kind.parent is None:
+            counts[kind.tier_limit] = len(objects)
+            continue
+        per_parent: dict[Any, int] = {}
+        for r in objects:
+            per_parent[r.item.parent_id] = per_parent.get(r.item.parent_id, 0) + 1
+        counts[kind.tier_limit] = max(per_parent.values(), default=0)
+    return counts

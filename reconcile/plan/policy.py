@@ -5,7 +5,7 @@
 document instead; `enforce` raises `PolicyViolation` (exit code 3). Policies are read from
 files and the config's `policy:` section by `reconcile.config.policy_file`.
 
-Rules (all optional):
+Rules (all optional; the kind-specific ones are the kinds' own, `KindSpec.policy`):
   forbid            {kind: [actions]}   e.g. {projects: [delete]}; kinds by config key or name
   max_budget_increase_percent  N        budget hard_cap_usd may rise by at most N % (and
                                         removing the cap is an unbounded increase)
@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from ..errors import PolicyViolation
-from ..kinds.units import parse_duration_hours
+from ..kinds import REGISTRY
 
 ACTIONS = ("create", "update", "replace", "delete", "rotate")
 RULES = ("forbid", "max_budget_increase_percent", "max_key_rotate_after_days", "allowed_webhook_events",
@@ -75,54 +75,16 @@ def check(policy: Policy, plan_doc: Mapping[str, Any]) -> list[Violation]:
                                                      f"{policy.max_changes} in one apply"))
     for c in changes:
         address, kind, action = c.get("address", "?"), c.get("kind"), c.get("action")
-        after = c.get("after") or {}
         if action in policy.forbid.get(kind, ()):
             out.append(Violation("forbid", address, f"{action} of a {kind} is forbidden by the policy"))
         if action == "delete":
             continue
-        if kind == "budget" and policy.max_budget_increase_percent is not None:
-            out.extend(_budget_increase(policy.max_budget_increase_percent, address, c.get("before") or {}, after))
-        if kind == "api_key" and policy.max_key_rotate_after_days is not None:
-            out.extend(_rotate_after(policy.max_key_rotate_after_days, address, c.get("settings") or {}))
-        if kind == "webhook" and policy.allowed_webhook_events is not None:
-            extra = sorted(set(after.get("events") or []) - policy.allowed_webhook_events)
-            if extra:
-                out.append(Violation("allowed_webhook_events", address,
-                                     f"subscribes to {', '.join(extra)}; allowed: "
-                                     f"{', '.join(sorted(policy.allowed_webhook_events)) or 'none'}"))
+        spec = REGISTRY.get(kind) if isinstance(kind, str) else None
+        for rule, hook in (spec.policy.items() if spec is not None else ()):
+            limit = getattr(policy, rule)
+            if limit is not None:
+                out.extend(Violation(rule, address, message) for message in hook(limit, c))
     return out
-
-
-def _budget_increase(limit: float, address: str, before: Mapping[str, Any], after: Mapping[str, Any]) -> list[Violation]:
-    old, new = before.get("hard_cap_usd"), after.get("hard_cap_usd")
-    if old is None or old == new:
-        return []  # no cap before: any cap is a decrease
-    if new is None:
-        return [Violation("max_budget_increase_percent", address,
-                          f"removes the hard cap of ${old:,.2f} (an unbounded increase); the policy allows +{limit:g}%")]
-    if old == 0:
-        return [] if new == 0 else [Violation("max_budget_increase_percent", address,
-                                              f"hard_cap_usd $0.00 → ${new:,.2f}; the policy allows +{limit:g}%")]
-    percent = (new - old) / old * 100
-    if percent <= limit:
-        return []
-    return [Violation("max_budget_increase_percent", address,
-                      f"hard_cap_usd ${old:,.2f} → ${new:,.2f} is +{percent:.1f}%; the policy allows +{limit:g}%")]
-
-
-def _rotate_after(limit_days: float, address: str, settings: Mapping[str, Any]) -> list[Violation]:
-    value = settings.get("rotate_after")
-    if value is None:
-        return [Violation("max_key_rotate_after_days", address,
-                          f"declares no rotate_after; the policy requires one of at most {limit_days:g} days")]
-    try:
-        days = parse_duration_hours(value) / 24
-    except ValueError:
-        return [Violation("max_key_rotate_after_days", address, f"rotate_after {value!r} is not a duration")]
-    if days <= limit_days:
-        return []
-    return [Violation("max_key_rotate_after_days", address,
-                      f"rotate_after {value} is {days:g} days; the policy allows at most {limit_days:g}")]
 
 
 def enforce(policy: Policy | None, plan_doc: Mapping[str, Any]) -> None:

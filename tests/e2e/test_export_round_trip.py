@@ -15,6 +15,7 @@ import yaml
 
 from e2e_support import EXAMPLES, REPO
 from reconcile.config import load_config
+from reconcile.kinds import KINDS
 from reconcile.resources import DesiredState
 
 SCHEMA = REPO / "schemas" / "config.schema.json"
@@ -27,6 +28,10 @@ NOT_EXPORTED = {
     "projects[].renamed_from": "a one-time instruction (docs/gitops.md#renames): export writes the current name",
     "projects[].keys[].renamed_from": "a one-time instruction (docs/gitops.md#renames): export writes the current name",
 }
+# Singletons written as a mapping of fields (`budget: {period: ...}`), from the registry.
+SINGLETON_KEYS = {k.config_key for k in KINDS if k.singleton}
+# The payment method every_field.yaml makes the default; the test adds it to the account first.
+EVERY_FIELD_PAYMENT_METHOD = "pm_every_field"
 # Config-wide sections carried over whole (free-form or fixed shape, compared as a value).
 WHOLE = {"secrets", "policy", "prune", "unmanaged"}
 
@@ -71,7 +76,7 @@ def document_paths(value: Any, prefix: str = "") -> set[str]:
             if isinstance(sub, list) and sub and all(isinstance(i, dict) for i in sub) and key not in WHOLE:
                 for item in sub:
                     out |= document_paths(item, f"{path}[].")
-            elif isinstance(sub, dict) and key in ("budget", "routing", "autorecharge"):
+            elif isinstance(sub, dict) and key in SINGLETON_KEYS:
                 out |= document_paths(sub, f"{path}.")
             else:
                 out.add(path)
@@ -134,7 +139,9 @@ def test_each_example_round_trips_through_export(name, run_cli, local, tmp_path)
                              load_config(paths, env=SECRET_ENV, var_files=var_files))
 
 
-def test_a_config_using_every_field_round_trips_through_export(run_cli, local, tmp_path):
+def test_a_config_using_every_field_round_trips_through_export(run_cli, emulator, local, tmp_path):
+    # Payment methods are added outside the API (the hosted checkout); the emulator's route stands in.
+    emulator.post("/_emulator/payment_methods", {"id": EVERY_FIELD_PAYMENT_METHOD})
     out = apply_then_export(run_cli, local, tmp_path, [str(EVERY_FIELD)], [], "--settings-from", str(EVERY_FIELD))
     again = run_cli("plan", str(out), *local, "--detailed-exitcode", env=SECRET_ENV)
     assert again.exit_code == 0, again.output

@@ -139,3 +139,13 @@ def test_invoices_and_payment_methods(client, anon):
     assert chosen["is_default"] is True
     listed = client.get(f"{API}/payment_method/list").json()
     assert listed["default_id"] == second["id"] and sum(m["is_default"] for m in listed["items"]) == 1
+
+
+def test_a_payment_method_can_be_added_with_a_known_id(client, anon):
+    added = anon.post("/_emulator/payment_methods", json={"id": "pm_backup", "last4": "1881"})
+    assert added.status_code == 200 and added.json()["id"] == "pm_backup"
+    again = anon.post("/_emulator/payment_methods", json={"id": "pm_backup"})
+    assert again.status_code == 409
+    listed = client.get(f"{API}/payment_method/list").json()
+    assert [m["last4"] for m in listed["items"] if m["id"] == "pm_backup"] == ["1881"]
+    assert listed["default_id"] != "pm_backup"
