@@ -208,8 +208,9 @@ def delivery_health(address: str, deliveries: Sequence[Mapping[str, Any]], *, se
     details = {"deliveries": len(recent), "failed": len(failed), "failure_rate": round(rate, 3),
                "last_success": last_ok, "last_error": failed[-1].get("error") if failed else None}
     n = len(recent)
-    summary = (f"{len(failed)} of the last {n} deliver{'y' if n == 1 else 'ies'} failed ({rate:.0%}); "
-               f"last success: {last_ok or 'none in them'}")
+    plural = "y" if n == 1 else "ies"
+    summary = (f"{len(failed)} of the last {n} deliver{plural} failed ({rate:.0%})" if failed
+               else f"{n} recent deliver{plural}, none failed") + f"; last success: {last_ok or 'none in them'}"
     if failed and (rate > max_failure_rate or last_ok is None):
         return CheckResult("webhook deliveries", address, severity, FAILED,
                            summary + (f"; latest error: {details['last_error']}" if details["last_error"] else ""),

@@ -28,7 +28,7 @@ NOT_EXPORTED = {
     "projects[].keys[].renamed_from": "a one-time instruction (docs/gitops.md#renames): export writes the current name",
 }
 # Config-wide sections carried over whole (free-form or fixed shape, compared as a value).
-WHOLE = {"secrets", "policy", "prune", "unmanaged"}
+WHOLE = {"secrets", "policy", "prune", "unmanaged", "checks"}
 
 # Each example: config paths and var files, relative to examples/.
 EXAMPLE_RUNS = {
