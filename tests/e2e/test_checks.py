@@ -187,3 +187,15 @@ def test_a_declined_test_charge_is_reported(served, run_cli, workdir):
     # Nothing changes afterwards: no autorecharge change, no second charge.
     again = run_cli("apply", str(workdir), "--var", f"pm={method['id']}", "--auto-approve", "--format", "json", env=env)
     assert again.exit_code == 0 and "test charge" not in again.stdout
+
+
+def test_a_saved_plan_keeps_its_checks_for_after_apply(served, run_cli, workdir, tmp_path):
+    url, env = served
+    (workdir / "c.yaml").write_text(ROUTING.replace("expect_vendor: anthropic", "expect_vendor: google"))
+    saved = tmp_path / "plan.json"
+    assert run_cli("plan", str(workdir), "--out", str(saved), env=env).exit_code == 0
+    (workdir / "c.yaml").unlink()  # the saved plan alone says what to check
+    applied = run_cli("apply", str(saved), "--auto-approve", "--no-color", "--fail-on", "danger", env=env)
+    assert applied.exit_code == 4, applied.output
+    assert "FAIL    [fail] routing: ai.chat selects vendor anthropic; expected vendor google" in applied.stdout
+    assert "the changes were applied" in applied.stderr
