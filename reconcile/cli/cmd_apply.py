@@ -19,6 +19,8 @@ from ..plan import Plan
 from ..workflow.planfile import is_plan_file, load_plan
 from ..render import events as ui
 from ..render import render_plan_text, render_report_text, report_document
+from ..render.checks import check_lines
+from ..workflow.checks import apply_checks
 from .common import (
     EXIT_ERROR,
     EXIT_INTERRUPTED,
@@ -31,6 +33,7 @@ from .common import (
     load_desired,
     pick_color,
     plan_options,
+    run_check_gate,
     run_gates,
 )
 from .git_guard import check_secrets_files
@@ -132,6 +135,11 @@ def apply(paths: tuple[str, ...], var_pairs: tuple[str, ...], var_files: tuple[s
             report = apply_plan(client, planned.plan, planned.live, parallelism=parallelism,
                                 keep_going=keep_going, secrets=router, journal=journal, on_event=on_event,
                                 idempotency_seed=planned.idempotency_seed, atomic=atomic, lease=False)
+        # Checks (docs/checks.md): prove what was just applied, while the client is open.
+        declared = desired.settings if desired is not None else saved.options if saved else {}
+        checked = () if report.interrupted else apply_checks(client, planned.plan, report,
+                                                             {"checks": declared.get("checks") or {}},
+                                                             parallelism=parallelism)
         recovery.settle(journal, {r.change.address for r in report.results if r.status.value == "succeeded"
                                   and r.change.action.value in ("rotate", "replace")})
         _close_journal(journal, report.ok and recovery.ok)
@@ -142,18 +150,26 @@ def apply(paths: tuple[str, ...], var_pairs: tuple[str, ...], var_files: tuple[s
         report.notes.append(f"{len(router.delivered)} secret(s) delivered to {router.describe()}"
                             + (" (mode 0600)." if all(isinstance(x, FileSink) for x in router.sinks) else "."))
     if fmt == "json":
-        out.result(json.dumps(report_document(report, planned.plan), indent=2))
+        out.result(json.dumps({**report_document(report, planned.plan), "checks": [c.to_data() for c in checked]},
+                              indent=2))
     elif fmt == "events":
         for note in report.notes:
             emit(ui.diagnostic(note, level="info"))
+        for c in checked:
+            emit(ui.diagnostic(f"check {c.status}: [{c.severity}] {c.address}: {c.message}",
+                               level="warning" if c.failing else "info"))
         emit(ui.apply_summary(report, planned.plan))
     else:
-        out.result(render_report_text(report, style=click.style if colored else None))
+        out.result(render_report_text(report, style=click.style if colored else None)
+                   + "".join(line + "\n" for line in check_lines(checked, click.style if colored else
+                                                                   (lambda text, **_: text))))
         for secret in shown:
             out.result(f"{secret.address}.{secret.field} = {secret.value}")
     if report.interrupted:
         out.info(interrupted_line(report))
         return EXIT_INTERRUPTED
+    if report.ok:
+        run_check_gate(checked, applied=True)  # exit 4: applied, but a check failed (docs/checks.md)
     return EXIT_OK if report.ok and recovery.ok else EXIT_ERROR
 
 

@@ -81,7 +81,9 @@ def plan(paths: tuple[str, ...], var_pairs: tuple[str, ...], var_files: tuple[st
         write_plan(out_file, planned.plan, {"prune": sorted(prune_kinds(prune)), "targets": list(targets),
                                             "replace": list(replace), "files": list(desired.sources),
                                             # Where secrets go (no secret in it): `apply PLANFILE` uses it.
-                                            "secrets": desired.settings.get("secrets") or {}})
+                                            "secrets": desired.settings.get("secrets") or {},
+                                            # What `apply PLANFILE` checks afterwards (docs/checks.md).
+                                            "checks": desired.settings.get("checks") or {}})
         Out(False).info(f"Saved the plan to {out_file}. Apply exactly these steps with: reconcile apply {out_file}")
     if detailed_exitcode and planned.plan.has_drift:  # changes, or undeclared objects that are drift
         return EXIT_CHANGES

@@ -223,7 +223,8 @@ def gate_options(fn: Callable) -> Callable:
                       help="Policy rules (docs/policy.md) the plan must pass; a violation exits 3 before any change.")(fn)
     fn = click.option("--fail-on", "fail_on", type=click.Choice(["warning", "danger"]), envvar="INFRAI_FAIL_ON",
                       expose_value=False, callback=_remember,
-                      help="Exit 4 (apply: before any change) when an impact (docs/impact.md) is at least this severe.")(fn)
+                      help="Exit 4 (apply: before any change) when an impact (docs/impact.md) is at least this severe, "
+                           "or a check (docs/checks.md) fails: any with warning, `severity: fail` ones with danger.")(fn)
     return fn
 
 
@@ -249,3 +250,14 @@ def run_gates(planned: Any) -> None:
         from ..plan.impact import check_fail_on
 
         check_fail_on(planned.plan, fail_on)
+        run_check_gate(planned.plan.checks)
+
+
+def run_check_gate(results: Any, *, applied: bool = False) -> None:
+    """`--fail-on` over check results (docs/checks.md): ImpactAboveThreshold (exit 4)."""
+    ctx = click.get_current_context(silent=True)
+    fail_on = (ctx.meta if ctx is not None else {}).get("reconcile.gate.fail_on")
+    if fail_on and results:
+        from ..plan.checks import check_fail_on as checks_fail_on
+
+        checks_fail_on(results, fail_on, applied=applied)

@@ -33,6 +33,7 @@ from typing import Any, Sequence
 
 from ..kinds import KINDS, KindSpec
 from ..kinds.units import DURATION_PATTERN, SIZE_PATTERN
+from ..kinds.vocab import VENDORS
 
 SCHEMA_ID = "https://infrai.dev/schemas/reconcile/config.schema.json"
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
@@ -45,6 +46,9 @@ SETTINGS_SECTIONS = {
                  "an object of a top-level kind the config declares any of): `drift` (the default: the plan reports "
                  "them and --detailed-exitcode exits 2) or `ignore` (they are not yours: listed, not drift). "
                  "A mapping sets it per kind, e.g. `{keys: ignore}` (docs/gitops.md#drift).",
+    "checks": "Declared behaviour, proven by the API's own test endpoints (docs/checks.md): `routing` expectations "
+              "(previewed in plans, asserted after apply), the delivery health of `reachable: true` webhooks, and "
+              "an opt-in auto-recharge `test_charge`. Each check is `warn` or `fail`; `--fail-on` gates on them.",
 }
 # Sections whose shape is fixed (the others are free-form).
 SETTINGS_SCHEMAS: dict[str, dict[str, Any]] = {
@@ -79,6 +83,53 @@ SETTINGS_SCHEMAS["unmanaged"] = {
               {"type": "object", "additionalProperties": False, "minProperties": 1,
                "description": "Per kind (its config key): drift or ignore; kinds not listed are drift.",
                "properties": {k.config_key: _UNMANAGED_MODES for k in KINDS if not k.singleton}}],
+}
+_CHECK_SEVERITY = {"type": "string", "enum": ["warn", "fail"],
+                   "description": "warn: `--fail-on warning` fails on it; fail: `--fail-on danger` does too."}
+SETTINGS_SCHEMAS["checks"] = {
+    "additionalProperties": False,
+    "properties": {
+        "routing": {
+            "type": "array", "maxItems": 50,
+            "description": "Capabilities whose routing is checked with routing.test; one without an expectation is only previewed.",
+            "items": {
+                "type": "object", "additionalProperties": False, "required": ["capability"],
+                "description": "`capability`, and `expect_vendor` (the selected vendor) and/or `expect_chain` (the whole resolved chain).",
+                "properties": {
+                    "capability": {"type": "string", "pattern": "^[a-z][a-z0-9_-]*(\\.[a-z0-9_-]+)+$",
+                                   "description": "A capability id such as ai.chat."},
+                    "expect_vendor": {"type": "string", "enum": list(VENDORS),
+                                      "description": "The vendor routing.test must select."},
+                    "expect_chain": {"type": "array", "minItems": 1, "uniqueItems": True,
+                                     "items": {"type": "string", "enum": list(VENDORS)},
+                                     "description": "The chain routing.test must resolve, in order."},
+                    "severity": {**_CHECK_SEVERITY, "description": "warn (the default) or fail."},
+                },
+            },
+        },
+        "webhooks": {
+            "type": "object", "additionalProperties": False,
+            "description": "How `reachable: true` webhooks are checked.",
+            "properties": {
+                "severity": {**_CHECK_SEVERITY, "description": "warn (the default) or fail."},
+                "window": {"type": "integer", "minimum": 1, "maximum": 1000,
+                           "description": "Recent deliveries a plan looks at (default 20)."},
+                "max_failure_rate": {"type": "number", "minimum": 0, "maximum": 1,
+                                     "description": "Fail when more of them failed than this (default 0.5), "
+                                                    "or when none of them succeeded."},
+            },
+        },
+        "autorecharge": {
+            "type": "object", "additionalProperties": False,
+            "description": "The auto-recharge payment method check.",
+            "properties": {
+                "test_charge": {"type": "boolean",
+                                "description": "true: when apply changes auto-recharge, make a real $1 test "
+                                               "authorisation on its payment method (voided at once)."},
+                "severity": {**_CHECK_SEVERITY, "description": "fail (the default) or warn."},
+            },
+        },
+    },
 }
 # What a failed `pattern` means, in words (jsonschema would only quote the regex).
 PATTERN_HINTS = {

@@ -3,7 +3,8 @@
 The kinds' endpoints (`KindSpec.api`) already say which capabilities the reconciler manages
 and reads; docs/capabilities.md is generated from them plus this table, which holds every
 other capability: one managed outside `KindSpec.api` (a tier downgrade), one behind an
-imperative command, and those deliberately never called, each with the reason.
+imperative command, those the checks call (docs/checks.md), and those deliberately never
+called, each with the reason.
 tests/cli/test_capabilities.py fails when a capability is in neither, when this table names
 one the API does not have, or when it repeats one the registry already covers.
 
@@ -39,8 +40,9 @@ HAND_KEPT: dict[str, CapabilityUse] = {
     # Money moves: events, never desired state.
     "account.topup": CapabilityUse(NOT_USED, "a top-up moves money once; it is an event, not a state "
                                              "to converge to (declare `autorecharge` instead)"),
-    "account.autorecharge.test_charge": CapabilityUse(NOT_USED, "it makes a real test charge against "
-                                                                "the payment method"),
+    "account.autorecharge.test_charge": CapabilityUse(READS, "checks: with `checks.autorecharge.test_charge: true`, "
+                                                             "a real $1 test authorisation after apply changes "
+                                                             "auto-recharge (docs/checks.md)"),
     "account.subscription.cancel": CapabilityUse(NOT_USED, "it ends the paid subscription, which no "
                                                            "config change should do as a side effect"),
     "account.subscription.retry_payment": CapabilityUse(NOT_USED, "it charges the payment method again"),
@@ -53,16 +55,18 @@ HAND_KEPT: dict[str, CapabilityUse] = {
                                                         "is billing status, not configuration"),
     "account.autorecharge.payment_failures.list": CapabilityUse(NOT_USED, "a history of failed "
                                                                           "charges, not state"),
-    "account.usage": CapabilityUse(NOT_USED, "impact analysis reads the forecast and the hourly "
-                                             "timeseries, which hold what this summary does"),
+    "account.usage": CapabilityUse(READS, "checks: a routing change is previewed for each capability in "
+                                          "use this period (`by_capability`; docs/checks.md)"),
     "account.usage.export": CapabilityUse(NOT_USED, "it starts an export job, a side effect with "
                                                     "nothing to converge to"),
     "account.bandwidth.usage": CapabilityUse(NOT_USED, "impact analysis reads `used` from the quota"),
-    # Behaviour tests and delivery operations.
-    "account.routing.test": CapabilityUse(NOT_USED, "it previews which vendor a capability would "
-                                                    "select; routing is diffed as declared"),
-    "account.webhooks.test": CapabilityUse(NOT_USED, "it sends a real event to the receiver"),
-    "account.webhooks.deliveries": CapabilityUse(NOT_USED, "delivery history, not state"),
+    # Behaviour tests (checks, docs/checks.md) and delivery operations.
+    "account.routing.test": CapabilityUse(READS, "checks: routing expectations asserted, and a routing "
+                                                 "change previewed with `chain_override` (docs/checks.md)"),
+    "account.webhooks.test": CapabilityUse(READS, "checks: a test event to a `reachable: true` webhook "
+                                                  "after apply creates or changes it (docs/checks.md)"),
+    "account.webhooks.deliveries": CapabilityUse(READS, "checks: the test delivery's status, and the "
+                                                        "recent deliveries' failure rate in plans (docs/checks.md)"),
     "account.webhooks.retry": CapabilityUse(NOT_USED, "it re-sends a delivery to the receiver, an "
                                                       "operation, not a state"),
     "account.webhooks.replay": CapabilityUse(NOT_USED, "it re-sends a past delivery to the receiver, "

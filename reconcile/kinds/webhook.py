@@ -14,6 +14,7 @@ from .base import (
     Field,
     KindApi,
     KindSpec,
+    Meta,
     OwnershipMarker,
     RelPath,
     ReplaceStrategy,
@@ -93,7 +94,12 @@ WEBHOOK = KindSpec(
         "created_at": Field({"type": "string"}, computed=True),
     },
     ownership=OwnershipMarker(field="headers", key=STACK_HEADER),
-    meta={"protect": PROTECT},
+    meta={"protect": PROTECT,
+          # docs/checks.md: tested with webhooks.test after apply, delivery health in plans.
+          "reachable": Meta({"type": "boolean"},
+                            "true: after apply creates or changes it, `webhooks.test` sends it a test event and "
+                            "the check reports the delivery; plans report its recent deliveries' failure rate "
+                            "and last success (docs/checks.md).")},
     api=KindApi(
         list=Endpoint("GET", "/v1/account/webhooks/list"),
         create=Endpoint("POST", "/v1/account/webhooks/register"),

@@ -202,6 +202,9 @@ class Plan:
     # at plan time. Not part of the fingerprint: usage moves every minute, and the
     # fingerprint must stay the same for the same steps (it seeds idempotency keys).
     impacts: tuple[Impact, ...] = ()
+    # Declared behaviour tested through the API (reconcile.plan.checks.CheckResult; docs/checks.md).
+    # Not part of the fingerprint either: a check reads behaviour, not the steps.
+    checks: tuple[Any, ...] = ()
 
     @property
     def partial(self) -> bool:
@@ -257,6 +260,7 @@ class Plan:
             "unmanaged_counts": unmanaged_counts,
             "warnings": list(self.warnings),
             "impacts": [i.to_data() for i in self.impacts],
+            "checks": [c.to_data() for c in self.checks],
         }
 
     @property

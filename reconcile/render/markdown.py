@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from ..plan import Action, Plan
 from .common import SYMBOL, deleted_with_parent, diff_values, headline, with_it_line
+from .checks import check_lines_markdown
 from .impacts import impact_lines_markdown
 
 DEFAULT_LIMIT = 60_000
@@ -24,6 +25,7 @@ def render_plan_markdown(plan: Plan, *, title: str = "Infrai plan", limit: int =
         "",
     ]
     head += impact_lines_markdown(plan)
+    head += check_lines_markdown(plan.checks)
     drift = plan.drift
     if drift:
         listed = ", ".join(f"`{u.address}`" for u in drift[:10]) + (f" and {len(drift) - 10} more" if len(drift) > 10 else "")

@@ -8,6 +8,7 @@ from ..apply.events import ApplyReport, StepStatus
 from ..kinds import REGISTRY
 from ..plan import Action, Plan, Unmanaged
 from .common import COLOR, SYMBOL, deleted_with_parent, diff_values, headline, with_it_line
+from .checks import check_lines
 from .impacts import impact_lines
 
 
@@ -52,6 +53,7 @@ def render_plan_text(plan: Plan, *, style: Styler | None = None, show_unmanaged:
             else:
                 lines.append(f"      {d.path.ljust(width)} : {before} → {after}")
     lines += impact_lines(plan, s)
+    lines += check_lines(plan.checks, s)
     if show_unmanaged:
         drift = plan.drift
         if drift:

@@ -23,6 +23,7 @@ from ..apply import (
 )
 from ..apply import lease as account_lease
 from ..apply.rollback import mark_undone, undo_plan
+from .checks import plan_checks
 from .options import DEFAULT_PARALLELISM
 from ..plan.impact import assess, facts_needed
 from ..kinds import KINDS, resolve_kind_names
@@ -115,8 +116,9 @@ def make_plan(client: Any, desired: DesiredState, *, prune: frozenset[str] = fro
     # A fresh random part per run: an identical plan made again later (the account went
     # back to an earlier state) must not replay the API's stored answers to the first one.
     salt = token_hex(8)
-    return Planned(with_impacts(client, plan, live, parallelism=parallelism), live, desired,
-                   idempotency_seed=lambda: f"{plan.fingerprint}:{salt}")
+    planned = with_impacts(client, plan, live, parallelism=parallelism)
+    planned = plan_checks(client, planned, desired, live, parallelism=parallelism)  # docs/checks.md
+    return Planned(planned, live, desired, idempotency_seed=lambda: f"{plan.fingerprint}:{salt}")
 
 
 def with_impacts(client: Any, plan: Plan, live: LiveState, *, parallelism: int = DEFAULT_PARALLELISM) -> Plan:

@@ -33,7 +33,7 @@ SINGLETON_KEYS = {k.config_key for k in KINDS if k.singleton}
 # The payment method every_field.yaml makes the default; the test adds it to the account first.
 EVERY_FIELD_PAYMENT_METHOD = "pm_every_field"
 # Config-wide sections carried over whole (free-form or fixed shape, compared as a value).
-WHOLE = {"secrets", "policy", "prune", "unmanaged"}
+WHOLE = {"secrets", "policy", "prune", "unmanaged", "checks"}
 
 # Each example: config paths and var files, relative to examples/.
 EXAMPLE_RUNS = {

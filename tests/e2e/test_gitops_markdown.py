@@ -16,7 +16,9 @@ GITHUB_COMMENT_LIMIT = 65_536
 
 
 def normalise(markdown: str) -> str:
-    """Digests and fingerprints change with every account: replace them."""
+    """Digests and fingerprints change with every account, times (a check's last delivery)
+    with every run: replace them."""
+    markdown = re.sub(r"\b\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\b", "<time>", markdown)
     return re.sub(r"\b[0-9a-f]{12,64}\b", "<digest>", markdown)
 
 
