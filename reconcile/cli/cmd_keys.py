@@ -15,7 +15,7 @@ from ..kinds import REGISTRY
 from ..live import read_live
 from .common import EXIT_OK, Out, connection_options, handle_errors
 from .git_guard import check_secrets_files
-from .wiring import Connection, default_recovery_path, open_client
+from .wiring import Connection, default_recovery_path, open_client, run_options
 
 API_KEY = REGISTRY["api_key"]
 COMPROMISE = "/v1/account/keys/suspected_compromise/{id}"
@@ -46,7 +46,7 @@ def compromised(address: str, endpoint: str | None, local_db: str | None, parall
     for warning in check_secrets_files([Path(secrets_out) if secrets_out else default_recovery_path(None)],
                                        allow=allow_tracked_secrets):
         out.info(warning)
-    with open_client(Connection(endpoint, local_db, parallelism, retries, retry_delay)) as client:
+    with open_client(Connection(endpoint, local_db, run_options(parallelism, retries, retry_delay))) as client:
         live = read_live(client, {API_KEY.name}, parallelism=parallelism)
         found = live.resources.get(address)
         if found is None or found.kind != API_KEY.name or found.id is None:

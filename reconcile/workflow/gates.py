@@ -1,0 +1,31 @@
+"""The gates between a plan and its apply: the policy (a `--policy` file and the config's
+`policy:` section; docs/policy.md), then `--fail-on` (docs/impact.md). Run after the plan is
+shown and before any change: PolicyViolation exits 3, ImpactAboveThreshold exits 4.
+
+Imports: config, plan, render (each when a gate is asked for).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+
+def check_gates(plan: Any, settings: Mapping[str, Any] | None, *, policy_file: str | None = None,
+                fail_on: str | None = None) -> None:
+    """Raise PolicyViolation when `plan` breaks the policy of `policy_file` or of the config's
+    `settings`, then ImpactAboveThreshold when an impact is at least `fail_on` ("warning" or
+    "danger"). Without a policy or `fail_on` it does nothing: the plan document a policy is
+    checked against is built only when there is a policy."""
+    settings = settings or {}
+    if policy_file or settings.get("policy") is not None:
+        from ..config.policy_file import policy_for
+        from ..plan.policy import enforce
+        from ..render import plan_document
+
+        policy = policy_for(policy_file, settings)
+        if policy is not None:
+            enforce(policy, plan_document(plan))
+    if fail_on:
+        from ..plan.impact import check_fail_on
+
+        check_fail_on(plan, fail_on)
