@@ -18,8 +18,8 @@ Imports: errors, resources, plan, apply, workflow.
 
 from __future__ import annotations
 
-from .apply import ApplyEvent, ApplyReport, ExecSink, FileSink, Secret, StepResult, StepStatus
-from .apply.secrets import SecretSink
+from .apply.events import ApplyEvent, ApplyReport, StepResult, StepStatus
+from .apply.secrets import ExecSink, FileSink, Secret, SecretSink
 from .errors import (
     ApiError,
     ApplyError,
@@ -35,7 +35,7 @@ from .errors import (
     UsageError,
     ValidationError,
 )
-from .plan import Action, Change, Plan
+from .plan.model import Action, Change, Plan
 from .resources import DesiredState, LiveState
 from .workflow.adopt import adopt
 from .workflow.connect import connect

@@ -8,8 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Union
 
-from ..apply import ApplyEvent
-from ..plan import Plan
+from ..apply.events import ApplyEvent
+from ..plan.model import Plan
 from ..resources import DesiredState, LiveState
 
 

@@ -20,12 +20,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
-from ..apply import ApplyReport, FileSink, SecretRouter
+from ..apply.events import ApplyReport
 from ..apply.journal import ApplyJournal, default_journal_path
-from ..apply.secrets import SecretSink, sinks_from_settings
+from ..apply.secrets import FileSink, SecretRouter, SecretSink, sinks_from_settings
 from ..errors import ApplyError, ApplyInterrupted, ReconcileError, UsageError
-from ..live import read_live
-from ..plan import Change, Plan
+from ..live.reader import read_live
+from ..plan.model import Change, Plan
 from ..resources import DesiredState, LiveState
 from .events import Note, PlanReady, StepsFinished, StepsStarting, WorkflowEvent
 from .engine import Planned, apply_plan, check_plan, holding_account_lease, make_plan, prune_kinds, replan_saved
