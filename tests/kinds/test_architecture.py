@@ -38,6 +38,9 @@ FORBIDDEN_STDLIB = {
     "plan": {"os", "pathlib", "signal", "time", "gc", "subprocess", "threading", "io", "shutil", "tempfile",
              "socket", "logging"},
     "render": {"click", "signal", "subprocess"},
+    # Signals are the CLI's (cli/signals.py): the executor takes a cancel event instead.
+    "apply": {"click", "signal"},
+    "workflow": {"click", "signal"},
 }
 LAYERS = {p.stem if p.is_file() else p.name for p in PACKAGE.iterdir()
           if (p.is_dir() and (p / "__init__.py").exists()) or (p.suffix == ".py" and p.stem != "__init__")}
