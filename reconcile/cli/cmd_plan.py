@@ -63,8 +63,8 @@ def plan(paths: tuple[str, ...], var_pairs: tuple[str, ...], var_files: tuple[st
          gitlab_file: str | None = None) -> int:
     """Show what apply would change, without changing anything."""
     policy_file, fail_on = gate_settings()
-    request = PlanRequest(load_desired(paths, var_pairs, var_files), run_options(parallelism, retries, retry_delay),
-                          prune=prune, targets=targets, replace=replace, policy_file=policy_file, fail_on=fail_on,
+    request = PlanRequest(load_desired(paths, var_pairs, var_files),
+                          options=run_options(parallelism, retries, retry_delay), prune=prune, targets=targets, replace=replace, policy_file=policy_file, fail_on=fail_on,
                           out=out_file)
     with open_client(Connection(endpoint, local_db, request.options)) as client:
         # The plan is shown (and its reports written) before the gates: exit 3 or 4 after it.

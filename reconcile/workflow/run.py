@@ -39,19 +39,29 @@ DEFAULT_RECOVERY_PATH = Path(".infrai-secrets.json")
 
 
 # -- requests and outcomes ---------------------------------------------------------------
-@dataclass(frozen=True)
-class PlanRequest:
-    """What to plan: a loaded config (`load`) and how."""
+@dataclass(frozen=True, kw_only=True)
+class Planning:
+    """What a plan and an apply both take (by keyword): how to talk to the API, what to
+    plan, and the gates the plan must pass."""
 
-    desired: DesiredState
     options: RunOptions = RunOptions()
     prune: tuple[str, ...] = ()
     """Kinds whose undeclared live objects are deleted: "all", or kind names / config keys."""
     targets: tuple[str, ...] = ()
+    """Only these addresses and what they depend on."""
     replace: tuple[str, ...] = ()
+    """Replace (keys: rotate) these addresses even if nothing differs."""
     policy_file: str | None = None
+    """Policy rules (docs/policy.md), besides the config's `policy:` section."""
     fail_on: str | None = None
     """"warning" or "danger": an impact at least this severe raises ImpactAboveThreshold."""
+
+
+@dataclass(frozen=True)
+class PlanRequest(Planning):
+    """What to plan: a loaded config (`load`) and how."""
+
+    desired: DesiredState
     out: str | Path | None = None
     """Save the plan here (after the gates passed) for `apply` with `saved=`."""
 
@@ -72,18 +82,12 @@ class PlanOutcome:
 
 
 @dataclass(frozen=True)
-class ApplyRequest:
+class ApplyRequest(Planning):
     """What to apply: a loaded config (`desired`), or a saved plan (`saved`, from
     `planfile.load_plan`) whose steps are applied exactly, and how."""
 
     desired: DesiredState | None = None
     saved: SavedPlan | None = None
-    options: RunOptions = RunOptions()
-    prune: tuple[str, ...] = ()
-    targets: tuple[str, ...] = ()
-    replace: tuple[str, ...] = ()
-    policy_file: str | None = None
-    fail_on: str | None = None
     force: bool = False
     """Apply even past the delete/replace safety threshold."""
     keep_going: bool = False
