@@ -102,6 +102,8 @@ def apply(paths: tuple[str, ...], var_pairs: tuple[str, ...], var_files: tuple[s
             result = workflow_apply(client, request, on_event=screen, secrets=sinks, cancel=screen.cancel,
                                     confirm=lambda plan: _confirm(plan, out, json_events))
     except ApplyError as exc:  # failed, interrupted, or a lost secret: the report says which
+        if not isinstance(exc.result, ApplyResult):
+            raise
         result = exc.result
     finally:
         screen.close()
