@@ -40,6 +40,7 @@ from .resources import DesiredState, LiveState
 from .workflow.adopt import adopt
 from .workflow.connect import connect
 from .workflow.events import Note, PlanReady, StepsFinished, StepsStarting, WorkflowEvent
+from .workflow.export import export
 from .workflow.options import DEFAULT_PARALLELISM, RunOptions
 from .workflow.planfile import SavedPlan, load_plan
 from .workflow.run import ApplyRequest, ApplyResult, PlanOutcome, PlanRequest, apply, load, plan
@@ -50,7 +51,7 @@ API_VERSION = "1.0"
 __all__ = [
     "API_VERSION",
     # the workflow
-    "load", "connect", "plan", "apply", "adopt", "load_plan",
+    "load", "connect", "plan", "apply", "adopt", "export", "load_plan",
     "RunOptions", "DEFAULT_PARALLELISM", "PlanRequest", "PlanOutcome", "ApplyRequest", "ApplyResult", "SavedPlan",
     # what it reports
     "WorkflowEvent", "Note", "PlanReady", "StepsStarting", "StepsFinished", "ApplyEvent",

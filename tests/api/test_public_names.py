@@ -13,7 +13,7 @@ import pytest
 from reconcile import api
 
 PUBLIC_V1 = {
-    "API_VERSION", "load", "connect", "plan", "apply", "adopt", "load_plan",
+    "API_VERSION", "load", "connect", "plan", "apply", "adopt", "export", "load_plan",
     "RunOptions", "DEFAULT_PARALLELISM", "PlanRequest", "PlanOutcome", "ApplyRequest", "ApplyResult", "SavedPlan",
     "WorkflowEvent", "Note", "PlanReady", "StepsStarting", "StepsFinished", "ApplyEvent",
     "ApplyReport", "StepResult", "StepStatus",
@@ -30,6 +30,7 @@ SIGNATURES = {
     "plan": {"client", "request", "on_event"},
     "apply": {"client", "request", "on_event", "confirm", "secrets", "cancel"},
     "adopt": {"client", "addresses", "stack", "parallelism", "journal_path", "on_note", "on_event", "cancel"},
+    "export": {"client", "kinds", "settings", "options"},
     "load_plan": {"path"},
 }
 
