@@ -198,3 +198,28 @@ def test_the_terminal_check_finds_what_it_forbids(tmp_path):
                       "if __name__ == '__main__':\n    print('a script may')\n")
     assert terminal_uses(sample) == ["2: imports click", "3: imports click", "5: calls print()",
                                      "6: calls sys.exit", "7: raises SystemExit"]
+
+
+def _doc_table() -> dict[str, set[str]]:
+    """The import table of docs/architecture.md: layer → what its row says it may import."""
+    text = (PACKAGE.parent / "docs" / "architecture.md").read_text()
+    rows: dict[str, set[str]] = {}
+    for line in text.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) != 2 or not cells[0].startswith("`"):
+            continue
+        allowed = re.sub(r"\([^)]*\)|—.*", "", cells[1])  # commentary and the stdlib clause
+        names = set() if allowed.strip() == "nothing" else \
+            {w.strip("`") for w in re.findall(r"`?[a-z_]+(?:\.[a-z_]+)?`?", allowed)} & \
+            ({*ALLOWED, *(r for rules in ALLOWED.values() for r in rules)} | {"everything"})
+        for layer in re.findall(r"`([a-z_]+)`", cells[0]):
+            rows[layer] = names
+    return rows
+
+
+def test_the_architecture_doc_states_the_rules_this_test_enforces():
+    table = _doc_table()
+    for layer, rules in ALLOWED.items():
+        if layer in ("workflow", "emulator"):
+            continue  # "everything above" / "nothing of reconcile": prose, checked by the rows above
+        assert table.get(layer) == rules, f"docs/architecture.md's row for {layer} says {table.get(layer)}, the rule is {rules}"
