@@ -387,12 +387,13 @@ def _changed(desired: Any, fraction: float) -> Any:
 def child_plancpu(job: dict[str, Any]) -> dict[str, Any]:
     """The planner alone on state already in memory (live read once from the seeded DB)."""
     from reconcile.live import read_live
+    from reconcile.workflow.options import DEFAULT_PARALLELISM
     from reconcile.live.reader import server_now
     from reconcile.plan import PlanOptions, build_plan
 
     desired = generate.load_desired(job["config"])
     with generate.local_client(job["db"]) as client:
-        live = read_live(client)
+        live = read_live(client, parallelism=DEFAULT_PARALLELISM)
     options = PlanOptions(now=server_now(live))
     out: dict[str, Any] = {}
     for label, fraction in (("1%", 0.01), ("100%", 1.0)):

@@ -23,7 +23,8 @@
      ├── StalePlan                      a saved plan whose live state has moved on
      ├── LeaseHeld                      another apply holds the account lease
      ├── PlanFileError                  a saved plan file that cannot be used
-     ├── ApplyError(report)             an apply that did not finish; the report says what did
+     ├── UsageError                     options that cannot go together, a request missing a part (exit 1)
+     ├── ApplyError(result)             an apply that did not finish; its result says what did
      │    └── ApplyInterrupted          stopped by Ctrl-C/SIGTERM after the steps in flight (exit 130)
      ├── StopApply                      a step not started because apply must not go on
      ├── SecretSinkError                a secret sink failed (the secret is kept, 0600)
@@ -239,9 +240,21 @@ class PlanFileError(ReconcileError):
     pass
 
 
+class UsageError(ReconcileError):
+    """Options that cannot be combined, or a request missing what it needs (exit 1, like
+    the CLI's own usage errors)."""
+
+    exit_code = 1
+
+
 class ApplyError(ReconcileError):
-    def __init__(self, message: str, report: Any = None):
-        self.report = report
+    """Raised by `reconcile.workflow.run.apply` (and `adopt`) when a step failed or never ran:
+    `result` is what was done (an ApplyResult; adopt's is its ApplyReport), `report` the
+    steps' ApplyReport either way."""
+
+    def __init__(self, message: str, result: Any = None):
+        self.result = result
+        self.report = getattr(result, "report", result)
         super().__init__(message)
 
 

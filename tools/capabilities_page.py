@@ -26,7 +26,7 @@ from reconcile.kinds import KINDS, KindSpec
 from reconcile.kinds.capabilities import COMMAND, HAND_KEPT, MANAGES, NOT_USED, READS, USES, CapabilityUse
 from reconcile.live.facts import _paths as fact_paths  # the facts' endpoints; their parameters do not matter here
 from reconcile.live.reader import WHOAMI
-from reconcile.cli.cmd_keys import COMPROMISE
+from reconcile.workflow.keys import COMPROMISE
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC_PATH = ROOT / "docs" / "capabilities.md"

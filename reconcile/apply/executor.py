@@ -12,16 +12,14 @@ Imports: errors, kinds, plan, apply.events/secrets/journal (and a client by prot
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import heapq
 import logging
-import signal
 import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator, Mapping, Protocol
+from typing import Any, Callable, Mapping, Protocol
 
 from ..errors import NotFound, ReconcileError, StopApply
 from ..kinds import REGISTRY, ApiCall, KindSpec, ReplaceStrategy
@@ -47,7 +45,8 @@ class Journal(Protocol):
 
 @dataclass(frozen=True)
 class ExecutorOptions:
-    parallelism: int = 10
+    # No default here: the one default is reconcile.workflow.options.DEFAULT_PARALLELISM.
+    parallelism: int
     keep_going: bool = False
 
 
@@ -72,9 +71,9 @@ class _Ids:
 
 class Executor:
     def __init__(self, client: CallingClient, plan: Plan, *, live_ids: Mapping[str, str],
-                 options: ExecutorOptions = ExecutorOptions(), secrets: SecretRouter | None = None,
+                 options: ExecutorOptions, secrets: SecretRouter | None = None,
                  journal: Journal | None = None, on_event: Callable[[ApplyEvent], None] | None = None,
-                 idempotency_seed: str | None = None):
+                 idempotency_seed: str | None = None, cancel: threading.Event | None = None):
         self.client = client
         self.plan = plan
         self.options = options
@@ -84,6 +83,10 @@ class Executor:
         self.ids = _Ids(live_ids)
         self.seed = idempotency_seed or plan.fingerprint
         self._stop_secrets = threading.Event()
+        # Set by the caller (the CLI's SIGINT/SIGTERM handler, cli/signals.py) to stop the
+        # walk: no new step starts, the steps in flight finish. The executor installs no
+        # signal handler itself.
+        self.cancel = cancel if cancel is not None else threading.Event()
 
     # -- scheduling ------------------------------------------------------------------
     def run(self) -> ApplyReport:
@@ -129,11 +132,9 @@ class Executor:
             for result in sorted(skipped, key=lambda r: order[r.change.address]):
                 self.on_event(ApplyEvent(result.change, StepStatus.SKIPPED, result.error))
 
-        interrupt = threading.Event()
-        with _graceful_interrupt(interrupt), \
-                ThreadPoolExecutor(max_workers=parallelism, thread_name_prefix="apply") as pool:
+        with ThreadPoolExecutor(max_workers=parallelism, thread_name_prefix="apply") as pool:
             while True:
-                if interrupt.is_set() and not interrupted:
+                if self.cancel.is_set() and not interrupted:
                     # info, not warning: the CLI says it in its own words (the report's last line).
                     log.info("run: interrupted: finishing %d step(s) in flight, starting no new one", len(running))
                     interrupted = stopping = True
@@ -319,28 +320,6 @@ def _skip_reason(dependency: str, result: StepResult) -> str:
     if result.status is StepStatus.SKIPPED and result.error:
         return f"depends on {dependency} (skipped: {result.error})"
     return f"depends on {dependency} ({result.status.value.replace('_', ' ')})"
-
-
-@contextlib.contextmanager
-def _graceful_interrupt(flag: threading.Event) -> Iterator[None]:
-    """While steps run, SIGINT (Ctrl-C) and SIGTERM only set `flag`: the walk starts nothing
-    new and waits for the steps in flight, so no step is left half done (a create without
-    its follow-up update, a secret not written). A KeyboardInterrupt raised at an arbitrary
-    point would escape from between two calls of one step. Signal handlers can only be set
-    from the main thread; elsewhere the default behaviour is kept."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(signum: int, frame: Any) -> None:
-        flag.set()  # nothing else: a handler may run while the main thread holds any lock
-
-    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
 
 
 def live_ids(live: Any) -> dict[str, str]:

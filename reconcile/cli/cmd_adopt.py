@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
+import threading
+
 import click
 
-from ..workflow.adopt import adopt as adopt_objects
 from ..errors import ReconcileError
+from ..workflow.adopt import adopt as adopt_objects
+from ..workflow.events import StepsFinished, StepsStarting, WorkflowEvent
 from .common import EXIT_OK, Out, connection_options, handle_errors, load_desired
-from .wiring import Connection, open_client
+from .signals import cancelling
+from .wiring import Connection, open_client, run_options
 
 
 @click.command()
@@ -30,9 +35,17 @@ def adopt(addresses: tuple[str, ...], stack: str | None, config_paths: tuple[str
     if not stack:
         raise ReconcileError("name the stack: --stack NAME, or --config PATHS whose config sets `stack:`")
     out = Out(False)
-    with open_client(Connection(endpoint, local_db, parallelism, retries, retry_delay)) as client:
+    cancel = threading.Event()
+    with open_client(Connection(endpoint, local_db, run_options(parallelism, retries, retry_delay))) as client, \
+            contextlib.ExitStack() as steps:
+        def while_steps_run(event: WorkflowEvent) -> None:  # Ctrl-C lets the stamps in flight finish
+            if isinstance(event, StepsStarting):
+                steps.enter_context(cancelling(cancel))
+            elif isinstance(event, StepsFinished):
+                steps.close()
+
         outcomes = adopt_objects(client, addresses, stack, parallelism=parallelism, journal_path=journal_path,
-                                 on_note=out.info)
+                                 on_note=out.info, on_event=while_steps_run, cancel=cancel)
     for address, outcome in outcomes:
         out.result(f"{address}: {outcome}")
     return EXIT_OK

@@ -1,4 +1,8 @@
-"""`reconcile apply`: make the account match the configuration, or apply a saved plan."""
+"""`reconcile apply`: make the account match the configuration, or apply a saved plan.
+
+Parse the flags, build an ApplyRequest, call `reconcile.workflow.run.apply`, print what it
+reports; the workflow itself (journal replay, gates, confirmation, settlement) is there.
+"""
 
 from __future__ import annotations
 
@@ -6,21 +10,25 @@ import contextlib
 import json
 import os
 import sys
+import threading
+from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import click
 
-from ..apply import ApplyEvent, ApplyReport, FileSink, SecretRouter
-from ..apply.journal import ApplyJournal, default_journal_path, recover
+from ..apply import ApplyEvent, ApplyReport, FileSink
+from ..apply.journal import default_journal_path
 from ..apply.secrets import SecretSink, sinks_from_settings
-from ..workflow.engine import apply_plan, check_plan, holding_account_lease, make_plan, prune_kinds, replan_saved
-from ..errors import ReconcileError
+from ..errors import ApplyError, ReconcileError, UsageError
 from ..plan import Plan
-from ..workflow.planfile import is_plan_file, load_plan
 from ..render import events as ui
 from ..render import render_plan_text, render_report_text, report_document
 from ..render.checks import check_lines
-from ..workflow.checks import apply_checks
+from ..workflow.gates import check_results
+from ..workflow.events import Note, PlanReady, StepsFinished, StepsStarting, WorkflowEvent
+from ..workflow.planfile import is_plan_file, load_plan
+from ..workflow.run import ApplyRequest, ApplyResult
+from ..workflow.run import apply as workflow_apply
 from .common import (
     EXIT_ERROR,
     EXIT_INTERRUPTED,
@@ -29,17 +37,17 @@ from .common import (
     config_options,
     connection_options,
     gate_options,
+    gate_settings,
     handle_errors,
     load_desired,
     pick_color,
     plan_options,
-    run_check_gate,
-    run_gates,
 )
 from .git_guard import check_secrets_files
 from .jsonui import JSON_OPTION, emit, emit_line, emit_plan, json_diagnostics
 from .progress import ApplyProgress
-from .wiring import Connection, default_recovery_path, open_client
+from .signals import cancelling
+from .wiring import Connection, default_recovery_path, open_client, run_options
 
 
 @click.command()
@@ -71,86 +79,92 @@ def apply(paths: tuple[str, ...], var_pairs: tuple[str, ...], var_files: tuple[s
           json_events: bool = False, allow_tracked_secrets: bool = False) -> int:
     """Make the account match the configuration (PATHS), or apply a saved plan (PLANFILE)."""
     if json_events and (show_secrets or fmt == "json"):
-        raise ReconcileError("--json streams events on stdout: it cannot be combined with --show-secrets or --format json")
-    if json_events:
-        fmt = "events"
+        raise UsageError("--json streams events on stdout: it cannot be combined with --show-secrets or --format json")
+    fmt = "events" if json_events else fmt
     colored = pick_color(color, no_color) and fmt == "text"
     out = Out(colored)
     saved = load_plan(paths[0]) if len(paths) == 1 and is_plan_file(paths[0]) else None
-    desired = None if saved else load_desired(paths, var_pairs, var_files)
-    sinks: list[SecretSink] = sinks_from_settings(
-        (desired.settings.get("secrets") if desired is not None else saved.options.get("secrets") if saved else None) or {},
-        exec_flags=sink_exec, file_flag=secrets_out)
+    policy_file, fail_on = gate_settings()
+    request = ApplyRequest(
+        desired=None if saved else load_desired(paths, var_pairs, var_files), saved=saved,
+        options=run_options(parallelism, retries, retry_delay), prune=prune, targets=targets, replace=replace,
+        policy_file=policy_file, fail_on=fail_on, force=force, keep_going=keep_going, atomic=atomic,
+        auto_approve=auto_approve, journal_path=journal_path or default_journal_path(secrets_out),
+        recovery_path=default_recovery_path(secrets_out))
     shown: list[Any] = []
-    if show_secrets:
-        if not sinks:
-            # --show-secrets also prints; the secrets still go to the default file.
-            sinks.append(FileSink(default_recovery_path(None)))
-        sinks.append(_MemorySink(shown))
-    router = SecretRouter(sinks, default_recovery_path(secrets_out))
+    sinks = _sinks(request, sink_exec, secrets_out, shown if show_secrets else None)
     # Before any API call: a secrets file git would commit is refused (docs/secrets.md).
     file_sinks = [s.path for s in sinks if isinstance(s, FileSink)]
-    files = file_sinks or [router.recovery.path]
-    for warning in check_secrets_files(files, allow=allow_tracked_secrets, logs_beside=file_sinks):
+    for warning in check_secrets_files(file_sinks or [Path(request.recovery_path)], allow=allow_tracked_secrets,
+                                       logs_beside=file_sinks):
         out.info(warning)
-    with router, open_client(Connection(endpoint, local_db, parallelism, retries, retry_delay)) as client, \
-            ApplyJournal(journal_path or default_journal_path(secrets_out)) as journal, \
-            holding_account_lease(client, journal) as lease:  # one apply per account (docs/journal.md)
-        shown_lease_note = lease.note
-        if lease.note:
-            out.info(lease.note)
-        # Before planning: a secret lost by an interrupted apply is recovered (docs/journal.md).
-        recovery = recover(journal, client, router, read_live=lambda c: make_plan_live(c, parallelism))
-        for note in recovery.notes:
-            out.info(note)
-        if saved is not None:
-            planned = replan_saved(client, saved, force=force, parallelism=parallelism)
-            if planned.already_done:
-                out.info(f"{len(planned.already_done)} step(s) of the saved plan are already applied: "
-                         + ", ".join(planned.already_done))
-        else:
-            planned = make_plan(client, desired, prune=prune_kinds(prune), targets=targets, replace=replace,
-                                parallelism=parallelism)
-            check_plan(planned, force=force)
-        if fmt == "text":
-            out.result(render_plan_text(planned.plan, style=click.style if colored else None))
-        elif fmt == "events":
-            emit_plan(planned.plan)
-        run_gates(planned)  # exit 3 (policy) or 4 (--fail-on): stops before any change
-        if not planned.plan.has_changes:
-            _close_journal(journal, recovery.ok)
-            if fmt == "json":
-                out.result(json.dumps(report_document(_empty_report(), planned.plan), indent=2))
-            elif fmt == "events":
-                emit(ui.apply_summary(_empty_report(), planned.plan))
-            for secret in shown:
-                out.result(f"{secret.address}.{secret.field} = {secret.value}")
-            return EXIT_OK if recovery.ok else EXIT_ERROR
-        if not auto_approve:
-            if json_events:
-                raise ReconcileError("--json needs --auto-approve: there is no prompt in a machine-readable run")
-            _confirm(planned.plan, out)
-        journal.start_run(planned.plan.fingerprint, planned.idempotency_seed)
-        with _progress(out, fmt, len(planned.plan.changes)) as on_event:
-            report = apply_plan(client, planned.plan, planned.live, parallelism=parallelism,
-                                keep_going=keep_going, secrets=router, journal=journal, on_event=on_event,
-                                idempotency_seed=planned.idempotency_seed, atomic=atomic, lease=False)
-        # Checks (docs/checks.md): prove what was just applied, while the client is open.
-        declared = desired.settings if desired is not None else saved.options if saved else {}
-        checked = () if report.interrupted else apply_checks(client, planned.plan, report,
-                                                             {"checks": declared.get("checks") or {}},
-                                                             parallelism=parallelism)
-        recovery.settle(journal, {r.change.address for r in report.results if r.status.value == "succeeded"
-                                  and r.change.action.value in ("rotate", "replace")})
-        _close_journal(journal, report.ok and recovery.ok)
-    report.notes.extend(recovery.notes)
-    if lease.note and lease.note != shown_lease_note:  # lost while held, or not given back
-        report.notes.append(lease.note)
-    if router.delivered:
-        report.notes.append(f"{len(router.delivered)} secret(s) delivered to {router.describe()}"
-                            + (" (mode 0600)." if all(isinstance(x, FileSink) for x in router.sinks) else "."))
+    screen = _Screen(out, fmt, colored)
+    try:
+        with open_client(Connection(endpoint, local_db, request.options)) as client:
+            result = workflow_apply(client, request, on_event=screen, secrets=sinks, cancel=screen.cancel,
+                                    confirm=lambda plan: _confirm(plan, out, json_events))
+    except ApplyError as exc:  # failed, interrupted, or a lost secret: the report says which
+        if not isinstance(exc.result, ApplyResult):
+            raise
+        result = exc.result
+    finally:
+        screen.close()
+    _print_result(out, fmt, colored, result, shown)
+    if result.interrupted:
+        out.info(interrupted_line(result.report))
+        return EXIT_INTERRUPTED
+    if result.ok:
+        check_results(result.checks, fail_on, applied=True)  # exit 4: applied, but a check failed
+    return EXIT_OK if result.ok else EXIT_ERROR
+
+
+def _sinks(request: ApplyRequest, sink_exec: tuple[str, ...], secrets_out: str | None,
+           shown: list[Any] | None) -> list[SecretSink]:
+    """`--secrets-out`, the config's sinks, `--secret-sink-exec`; with `--show-secrets` also
+    standard output (and, when nothing else is given, the default file: it still gets them)."""
+    sinks = sinks_from_settings(request.settings.get("secrets") or {}, exec_flags=sink_exec, file_flag=secrets_out)
+    if shown is not None:
+        if not sinks:
+            sinks.append(FileSink(default_recovery_path(None)))
+        sinks.append(_MemorySink(shown))
+    return sinks
+
+
+class _Screen:
+    """What the workflow reports, shown: notes on stderr, the plan, progress while steps
+    run (with Ctrl-C/SIGTERM only setting `cancel` meanwhile)."""
+
+    def __init__(self, out: Out, fmt: str, colored: bool):
+        self.out, self.fmt, self.colored = out, fmt, colored
+        self.cancel = threading.Event()
+        self._steps = contextlib.ExitStack()
+        self._on_step: Callable[[ApplyEvent], None] | None = None
+
+    def __call__(self, event: WorkflowEvent) -> None:
+        if isinstance(event, Note):
+            self.out.info(event.text)
+        elif isinstance(event, PlanReady) and self.fmt == "text":
+            self.out.result(render_plan_text(event.plan, style=click.style if self.colored else None))
+        elif isinstance(event, PlanReady) and self.fmt == "events":
+            emit_plan(event.plan)
+        elif isinstance(event, StepsStarting):
+            self._on_step = self._steps.enter_context(_progress(self.out, self.fmt, event.total))
+            self._steps.enter_context(cancelling(self.cancel))
+        elif isinstance(event, StepsFinished):
+            self.close()
+        elif isinstance(event, ApplyEvent) and self._on_step is not None:
+            self._on_step(event)
+
+    def close(self) -> None:
+        self._on_step = None
+        self._steps.close()
+
+
+def _print_result(out: Out, fmt: str, colored: bool, result: ApplyResult, shown: list[Any]) -> None:
+    report = result.report
+    checked = result.checks
     if fmt == "json":
-        out.result(json.dumps({**report_document(report, planned.plan), "checks": [c.to_data() for c in checked]},
+        out.result(json.dumps({**report_document(report, result.plan), "checks": [c.to_data() for c in checked]},
                               indent=2))
     elif fmt == "events":
         for note in report.notes:
@@ -158,19 +172,14 @@ def apply(paths: tuple[str, ...], var_pairs: tuple[str, ...], var_files: tuple[s
         for c in checked:
             emit(ui.diagnostic(f"check {c.status}: [{c.severity}] {c.address}: {c.message}",
                                level="warning" if c.failing else "info"))
-        emit(ui.apply_summary(report, planned.plan))
-    else:
-        out.result(render_report_text(report, style=click.style if colored else None)
-                   + "".join(line + "\n" for line in check_lines(checked, click.style if colored else
-                                                                   (lambda text, **_: text))))
-        for secret in shown:
-            out.result(f"{secret.address}.{secret.field} = {secret.value}")
-    if report.interrupted:
-        out.info(interrupted_line(report))
-        return EXIT_INTERRUPTED
-    if report.ok:
-        run_check_gate(checked, applied=True)  # exit 4: applied, but a check failed (docs/checks.md)
-    return EXIT_OK if report.ok and recovery.ok else EXIT_ERROR
+        emit(ui.apply_summary(report, result.plan))
+    elif result.plan.has_changes:
+        style = click.style if colored else None
+        out.result(render_report_text(report, style=style)
+                   + "".join(line + "\n" for line in check_lines(checked, style or (lambda text, **_: text))))
+    # After the report in text; alone when nothing changed (a secret the journal recovered).
+    for secret in shown if fmt == "text" or not result.plan.has_changes else ():
+        out.result(f"{secret.address}.{secret.field} = {secret.value}")
 
 
 def interrupted_line(report: ApplyReport) -> str:
@@ -186,20 +195,6 @@ def interrupted_line(report: ApplyReport) -> str:
             "nothing is half done. Run apply again to continue.")
 
 
-def make_plan_live(client: Any, parallelism: int) -> Any:
-    from ..live import read_live
-
-    return read_live(client, parallelism=parallelism)
-
-
-def _close_journal(journal: ApplyJournal, everything_done: bool) -> None:
-    """Empty the journal once all is done; else keep only what a next apply must look at."""
-    if everything_done:
-        journal.complete()
-    else:
-        journal.compact()
-
-
 class _MemorySink:
     def __init__(self, into: list[Any]):
         self.into = into
@@ -211,12 +206,9 @@ class _MemorySink:
         return "standard output (--show-secrets)"
 
 
-def _empty_report() -> Any:
-
-    return ApplyReport([])
-
-
-def _confirm(plan: Plan, out: Out) -> None:
+def _confirm(plan: Plan, out: Out, json_events: bool) -> bool:
+    if json_events:
+        raise UsageError("--json needs --auto-approve: there is no prompt in a machine-readable run")
     if os.environ.get("CI"):
         # CI runs must never hang on a prompt, even when a pseudo-terminal is attached.
         raise ReconcileError("refusing to prompt for confirmation: CI is set (non-interactive). "
@@ -231,8 +223,7 @@ def _confirm(plan: Plan, out: Out) -> None:
         answer = click.prompt("Apply these changes? Only 'yes' will be accepted", default="", show_default=False)
     except click.Abort:  # Ctrl-C or Ctrl-D at the prompt: a plain no, not click's "Aborted!"
         answer = ""
-    if answer.strip() != "yes":
-        raise ReconcileError("apply cancelled; nothing was changed")
+    return answer.strip() == "yes"
 
 
 @contextlib.contextmanager

@@ -14,7 +14,7 @@ from ..client import InfraiClient
 from ..workflow.doctor import FAIL, PASS, WARN, Probe, Report, run_doctor
 from ..errors import ApiStatusError
 from .common import EXIT_ERROR, EXIT_OK, Out, connection_options, handle_errors
-from .wiring import Connection, open_client
+from .wiring import Connection, open_client, run_options
 
 
 class ClientProber:
@@ -64,7 +64,7 @@ def doctor(endpoint: str | None, local_db: str | None, parallelism: int, retries
            fmt: str, color: str) -> int:
     """Probe the API read-only: is it the one the reconciler assumes? Exit 1 on any failed point."""
     answers: list[httpx.Response] = []
-    with open_client(Connection(endpoint, local_db, parallelism, retries, retry_delay),
+    with open_client(Connection(endpoint, local_db, run_options(parallelism, retries, retry_delay)),
                      on_response=answers.append) as client:
         report = run_doctor(ClientProber(client, answers), client.base_url)
     out = Out(False)

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import click
 
-from ..config.export import export_config, section_keys, select_kinds, to_yaml
-from ..live import read_live
+from ..config.export import section_keys, select_kinds, to_yaml
+from ..workflow.export import export as export_live
 from .common import EXIT_OK, Out, connection_options, handle_errors, load_desired
-from .wiring import Connection, open_client
+from .wiring import Connection, open_client, run_options
 
 HEADER = "Exported by `reconcile export` from the live account."
 
@@ -35,9 +35,9 @@ def export(endpoint: str | None, local_db: str | None, parallelism: int, retries
     wanted = select_kinds(kinds or None)
     # Read first: a config that does not load stops the export before any API call.
     settings = load_desired(settings_from, var_pairs, var_files) if settings_from else None
-    with open_client(Connection(endpoint, local_db, parallelism, retries, retry_delay)) as client:
-        live = read_live(client, wanted, parallelism=parallelism)
-    exported = export_config(live, wanted, settings)
+    options = run_options(parallelism, retries, retry_delay)
+    with open_client(Connection(endpoint, local_db, options)) as client:
+        exported = export_live(client, wanted, settings=settings, options=options)
     keys = section_keys(exported)
     out = Out(False)
     if output and (output.endswith("/") or Path(output).is_dir()):

@@ -3,22 +3,14 @@ issues a new one in one step. The new secret goes to the secret sinks, never to 
 
 from __future__ import annotations
 
-import difflib
 from pathlib import Path
 
 import click
 
-from ..apply import FileSink, SecretRouter
-from ..apply.secrets import Secret, SecretSink
-from ..errors import ReconcileError
-from ..kinds import REGISTRY
-from ..live import read_live
+from ..workflow.keys import report_compromised
 from .common import EXIT_OK, Out, connection_options, handle_errors
 from .git_guard import check_secrets_files
-from .wiring import Connection, default_recovery_path, open_client
-
-API_KEY = REGISTRY["api_key"]
-COMPROMISE = "/v1/account/keys/suspected_compromise/{id}"
+from .wiring import Connection, default_recovery_path, open_client, run_options
 
 
 @click.group("keys")
@@ -46,26 +38,12 @@ def compromised(address: str, endpoint: str | None, local_db: str | None, parall
     for warning in check_secrets_files([Path(secrets_out) if secrets_out else default_recovery_path(None)],
                                        allow=allow_tracked_secrets):
         out.info(warning)
-    with open_client(Connection(endpoint, local_db, parallelism, retries, retry_delay)) as client:
-        live = read_live(client, {API_KEY.name}, parallelism=parallelism)
-        found = live.resources.get(address)
-        if found is None or found.kind != API_KEY.name or found.id is None:
-            known = sorted(a for a, r in live.resources.items() if r.kind == API_KEY.name)
-            close = difflib.get_close_matches(address, known, n=3)
-            hint = f"; did you mean {', '.join(close)}?" if close else f"; live keys: {', '.join(known[:10]) or 'none'}"
-            raise ReconcileError(f"no live API key at {address}{hint}")
-        if found.id == live.caller_key_id:
-            raise ReconcileError(f"{address} is the key this tool is calling with: report it with another key")
-        data = client.request("POST", COMPROMISE.replace("{id}", found.id),
-                              json={"confirmed_leak": confirmed_leak, "auto_rotate": True}).data
-    sinks: list[SecretSink] = [FileSink(secrets_out)] if secrets_out else []
-    router = SecretRouter(sinks, default_recovery_path(secrets_out))
-    value = data.get("key_secret") if isinstance(data, dict) else None
-    if value:
-        with router:  # the secrets file complete when this returns
-            router.put(Secret(address, API_KEY.name, "key_secret", value, project=found.item.identity[0], id=found.id))
+    options = run_options(parallelism, retries, retry_delay)
+    with open_client(Connection(endpoint, local_db, options)) as client:
+        reissued = report_compromised(client, address, confirmed_leak=confirmed_leak, secrets_out=secrets_out,
+                                      recovery_path=default_recovery_path(secrets_out), options=options)
     where = secrets_out or str(default_recovery_path(None))
     grace = "the old secret no longer works" if confirmed_leak else \
-        f"the old secret works until {data.get('grace_expires_at')}"
+        f"the old secret works until {reissued.grace_expires_at}"
     out.result(f"{address}: reported as compromised; re-issued ({grace}). New secret written to {where} (mode 0600).")
     return EXIT_OK

@@ -7,10 +7,11 @@ import json
 import click
 
 from ..render.gitlab import plan_report
-from ..workflow.engine import check_plan, make_plan, prune_kinds
 from ..plan import Plan
-from ..workflow.planfile import write_plan
 from ..render import plan_document, render_plan_markdown, render_plan_text
+from ..workflow.events import PlanReady, WorkflowEvent
+from ..workflow.run import PlanRequest
+from ..workflow.run import plan as workflow_plan
 from .annotate import annotating
 from .common import (
     EXIT_CHANGES,
@@ -19,15 +20,15 @@ from .common import (
     config_options,
     connection_options,
     gate_options,
+    gate_settings,
     handle_errors,
     load_desired,
     pick_color,
     plan_options,
-    run_gates,
 )
 from .gitops import write_drift_report, write_step_summary
 from .jsonui import JSON_OPTION, emit_plan, json_diagnostics
-from .wiring import Connection, open_client
+from .wiring import Connection, open_client, run_options
 
 
 def _render(plan: Plan, fmt: str, color: bool) -> str:
@@ -61,30 +62,32 @@ def plan(paths: tuple[str, ...], var_pairs: tuple[str, ...], var_files: tuple[st
          out_file: str | None, drift_file: str | None = None, json_events: bool = False,
          gitlab_file: str | None = None) -> int:
     """Show what apply would change, without changing anything."""
-    desired = load_desired(paths, var_pairs, var_files)
-    with open_client(Connection(endpoint, local_db, parallelism, retries, retry_delay)) as client:
-        planned = make_plan(client, desired, prune=prune_kinds(prune), targets=targets, replace=replace,
-                            parallelism=parallelism)
-    check_plan(planned, force=True)  # protections fail the plan too; thresholds only stop apply
-    if json_events:
-        emit_plan(planned.plan)
-    else:
-        Out(pick_color(color, no_color)).result(_render(planned.plan, fmt, pick_color(color, no_color)))
-    if gitlab_file:
-        with open(gitlab_file, "w", encoding="utf-8") as fh:
-            json.dump(plan_report(planned.plan), fh)
-    write_step_summary(planned.plan)
-    if drift_file:
-        write_drift_report(drift_file, planned.plan)
-    run_gates(planned)  # exit 3 (policy) or 4 (--fail-on), once the plan is shown
+    policy_file, fail_on = gate_settings()
+    request = PlanRequest(load_desired(paths, var_pairs, var_files),
+                          options=run_options(parallelism, retries, retry_delay), prune=prune, targets=targets, replace=replace, policy_file=policy_file, fail_on=fail_on,
+                          out=out_file)
+    with open_client(Connection(endpoint, local_db, request.options)) as client:
+        # The plan is shown (and its reports written) before the gates: exit 3 or 4 after it.
+        outcome = workflow_plan(client, request, on_event=lambda event: _show(
+            event, fmt, pick_color(color, no_color), json_events, gitlab_file, drift_file))
     if out_file:
-        write_plan(out_file, planned.plan, {"prune": sorted(prune_kinds(prune)), "targets": list(targets),
-                                            "replace": list(replace), "files": list(desired.sources),
-                                            # Where secrets go (no secret in it): `apply PLANFILE` uses it.
-                                            "secrets": desired.settings.get("secrets") or {},
-                                            # What `apply PLANFILE` checks afterwards (docs/checks.md).
-                                            "checks": desired.settings.get("checks") or {}})
         Out(False).info(f"Saved the plan to {out_file}. Apply exactly these steps with: reconcile apply {out_file}")
-    if detailed_exitcode and planned.plan.has_drift:  # changes, or undeclared objects that are drift
+    if detailed_exitcode and outcome.plan.has_drift:  # changes, or undeclared objects that are drift
         return EXIT_CHANGES
     return EXIT_OK
+
+
+def _show(event: WorkflowEvent, fmt: str, color: bool, json_events: bool, gitlab_file: str | None,
+          drift_file: str | None) -> None:
+    if not isinstance(event, PlanReady):
+        return
+    if json_events:
+        emit_plan(event.plan)
+    else:
+        Out(color).result(_render(event.plan, fmt, color))
+    if gitlab_file:
+        with open(gitlab_file, "w", encoding="utf-8") as fh:
+            json.dump(plan_report(event.plan), fh)
+    write_step_summary(event.plan)
+    if drift_file:
+        write_drift_report(drift_file, event.plan)

@@ -16,10 +16,11 @@ from typing import Any, Callable
 
 import click
 
-from ..workflow.options import DEFAULT_PARALLELISM
 from ..errors import ReconcileError, ValidationError
 from ..redact import RUN_SECRETS
-from .wiring import BOUNDS_META, DEFAULT_LOCAL_DB, remember_declared_secrets, use_color
+from ..workflow.connect import remember_declared_secrets
+from ..workflow.options import DEFAULT_PARALLELISM, DEFAULT_RETRIES, DEFAULT_RETRY_DELAY
+from .wiring import BOUNDS_META, DEFAULT_LOCAL_DB, use_color
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -134,9 +135,9 @@ def connection_options(fn: Callable) -> Callable:
                       metavar="[DB]", help=f"Use the embedded emulator with this SQLite file (default {DEFAULT_LOCAL_DB}).")(fn)
     fn = click.option("--parallelism", type=click.IntRange(1, 256), default=DEFAULT_PARALLELISM, show_default=True,
                       envvar="INFRAI_PARALLELISM", help="Concurrent API calls.")(fn)
-    fn = click.option("--retries", type=click.IntRange(0, 20), default=5, show_default=True, envvar="INFRAI_RETRIES",
+    fn = click.option("--retries", type=click.IntRange(0, 20), default=DEFAULT_RETRIES, show_default=True, envvar="INFRAI_RETRIES",
                       help="Retries of a failed call (connection errors, 429, 5xx; writes only with their idempotency key).")(fn)
-    fn = click.option("--retry-delay", type=click.FloatRange(0, 60), default=0.2, show_default=True,
+    fn = click.option("--retry-delay", type=click.FloatRange(0, 60), default=DEFAULT_RETRY_DELAY, show_default=True,
                       envvar="INFRAI_RETRY_DELAY", help="Base of the exponential backoff, in seconds.")(fn)
     return network_bound_options(fn)
 
@@ -228,36 +229,17 @@ def gate_options(fn: Callable) -> Callable:
     return fn
 
 
-def run_gates(planned: Any) -> None:
-    """The policy (file and config `policy:` section), then --fail-on: PolicyViolation (exit 3)
-    or ImpactAboveThreshold (exit 4). Called after the plan is shown, before anything is applied.
-    Without a policy or --fail-on it does nothing: the plan document a policy is checked
-    against is built only when there is a policy."""
+def gate_settings() -> tuple[str | None, str | None]:
+    """(`--policy`, `--fail-on`) of the current command, kept in the click context."""
     ctx = click.get_current_context(silent=True)
     meta = ctx.meta if ctx is not None else {}
+    return meta.get("reconcile.gate.policy_file"), meta.get("reconcile.gate.fail_on")
+
+
+def run_gates(planned: Any) -> None:
+    """The gates (workflow/gates.py) with the current command's `--policy` and `--fail-on`."""
+    from ..workflow.gates import check_gates
+
+    policy_file, fail_on = gate_settings()
     settings = planned.desired.settings if planned.desired is not None else {}
-    policy_file = meta.get("reconcile.gate.policy_file")
-    if policy_file or settings.get("policy") is not None:
-        from ..config.policy_file import policy_for
-        from ..plan.policy import enforce
-        from ..render import plan_document
-
-        policy = policy_for(policy_file, settings)
-        if policy is not None:
-            enforce(policy, plan_document(planned.plan))
-    fail_on = meta.get("reconcile.gate.fail_on")
-    if fail_on:
-        from ..plan.impact import check_fail_on
-
-        check_fail_on(planned.plan, fail_on)
-        run_check_gate(planned.plan.checks)
-
-
-def run_check_gate(results: Any, *, applied: bool = False) -> None:
-    """`--fail-on` over check results (docs/checks.md): ImpactAboveThreshold (exit 4)."""
-    ctx = click.get_current_context(silent=True)
-    fail_on = (ctx.meta if ctx is not None else {}).get("reconcile.gate.fail_on")
-    if fail_on and results:
-        from ..plan.checks import check_fail_on as checks_fail_on
-
-        checks_fail_on(results, fail_on, applied=applied)
+    check_gates(planned.plan, settings, policy_file=policy_file, fail_on=fail_on)

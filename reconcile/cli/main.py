@@ -189,13 +189,10 @@ name_env_vars(cli, [])
 def main() -> None:
     # SIGTERM (a CI runner cancelling the job, `timeout`) ends every command like Ctrl-C:
     # exit 130 with one line, not a silent 143. `apply` installs its own handler while its
-    # steps run, so the steps in flight finish first (docs/partial-applies.md).
-    import signal
+    # steps run, so the steps in flight finish first (cli/signals.py, docs/partial-applies.md).
+    from .signals import interrupt_on_sigterm
 
-    def interrupted(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, interrupted)
+    interrupt_on_sigterm()
     cli(prog_name="reconcile")
 
 

@@ -8,7 +8,6 @@ With `main.py` (which registers the `emulator` command group), the only code out
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import os
 import sys
 import threading
@@ -19,15 +18,14 @@ from typing import TYPE_CHECKING, Callable, Iterator
 
 import click
 
-from ..workflow.options import DEFAULT_PARALLELISM
 from ..errors import ReconcileError
-from ..kinds import REGISTRY
-from ..redact import RUN_SECRETS
+from ..workflow.connect import connect
+from ..workflow.options import DEFAULT_PARALLELISM, DEFAULT_RETRIES, DEFAULT_RETRY_DELAY, RunOptions
 
 if TYPE_CHECKING:
     import httpx
 
-    from ..client import ClientLimits, InfraiClient, RetryNotice, RetryPolicy
+    from ..client import InfraiClient, RetryNotice
 
 DEFAULT_ENDPOINT = "https://api.infrai.cc"
 DEFAULT_LOCAL_DB = ".infrai-local.db"
@@ -36,54 +34,25 @@ SQLITE_HEADER = b"SQLite format 3\x00"
 CONFIG_SUFFIXES = (".yaml", ".yml")
 
 
-@dataclass(frozen=True)
-class NetworkBounds:
-    """`--timeout`, `--connect-timeout`, `--max-retry-wait`, `--retry-budget` and the list and
-    answer size caps (docs/network.md); the client's defaults unless given."""
-
-    # None: the client's own default (reconcile.client is imported only when a call is made:
-    # `validate`, `--help` and `--version` never load HTTP).
-    limits: ClientLimits | None = None
-    max_retry_wait: float | None = None
-    retry_budget: float | None = None
-
-    @classmethod
-    def from_command_line(cls) -> NetworkBounds:
-        """What the current command's options (kept in the click context) say."""
-        ctx = click.get_current_context(silent=True)
-        given = {k[len(BOUNDS_META):]: v for k, v in (ctx.meta if ctx else {}).items()
-                 if k.startswith(BOUNDS_META) and v is not None}
-        from ..client import ClientLimits
-
-        limits = ClientLimits(**{k: v for k, v in given.items() if k in ClientLimits.__dataclass_fields__})
-        return cls(limits, given.get("max_retry_wait"), given.get("retry_budget"))
-
-
 #: Prefix of the click context keys the network options are kept under (cli/common.py).
 BOUNDS_META = "reconcile.net."
+
+
+def run_options(parallelism: int = DEFAULT_PARALLELISM, retries: int = DEFAULT_RETRIES,
+                retry_delay: float = DEFAULT_RETRY_DELAY) -> RunOptions:
+    """The run's options: these flags, and the network bounds of the current command's
+    options (`--timeout`, `--max-list-items`..., kept in the click context)."""
+    ctx = click.get_current_context(silent=True)
+    given = {k[len(BOUNDS_META):]: v for k, v in (ctx.meta if ctx else {}).items()
+             if k.startswith(BOUNDS_META) and v is not None}
+    return RunOptions(parallelism=parallelism, retries=retries, retry_delay=retry_delay, **given)
 
 
 @dataclass(frozen=True)
 class Connection:
     endpoint: str | None
     local_db: str | None
-    parallelism: int = DEFAULT_PARALLELISM
-    retries: int = 5
-    retry_delay: float = 0.2
-    bounds: NetworkBounds | None = None
-    """None: from the command line (`NetworkBounds.from_command_line`)."""
-
-    @property
-    def retry_policy(self) -> RetryPolicy:
-        from ..client import RetryPolicy
-
-        bounds = self.bounds or NetworkBounds()
-        given: dict[str, float] = {}
-        if bounds.max_retry_wait is not None:
-            given["max_retry_after"] = bounds.max_retry_wait
-        if bounds.retry_budget is not None:
-            given["retry_budget"] = bounds.retry_budget
-        return RetryPolicy(max_attempts=self.retries + 1, base_delay=self.retry_delay, **given)
+    options: RunOptions = RunOptions()
 
 
 class RetryPrinter:
@@ -109,21 +78,6 @@ class RetryPrinter:
         click.echo(f"Retrying: {notice}", err=True)
 
 
-def sensitive_field_names() -> frozenset[str]:
-    """Every field any kind marks sensitive, wherever it appears in a request or answer."""
-    from ..client import SENSITIVE_FIELDS
-
-    return SENSITIVE_FIELDS.union(*(spec.sensitive_fields for spec in REGISTRY.values()))
-
-
-def remember_declared_secrets(desired: object) -> None:
-    """Register every sensitive value the config declares (e.g. a webhook secret from
-    `${env:...}`) so no message of this run can show it, even one the API echoes."""
-    for resource in getattr(desired, "resources", {}).values():
-        for name in resource.spec.sensitive_fields:
-            RUN_SECRETS.add(resource.values.get(name))
-
-
 @contextlib.contextmanager
 def open_client(conn: Connection, *, on_response: Callable[[httpx.Response], None] | None = None
                 ) -> Iterator[InfraiClient]:
@@ -131,17 +85,7 @@ def open_client(conn: Connection, *, on_response: Callable[[httpx.Response], Non
 
     `on_response` sees every HTTP answer, retried ones included (`doctor` reads headers of
     error answers with it); then one `httpx.Client` carries every request."""
-    # Imported here, not at the top: `validate`, `--help` and `--version` never need HTTP.
-    from ..client import ClientLimits, InfraiClient
-
-    max_connections = max(16, conn.parallelism * 2)
     hooks = {"response": [on_response]} if on_response is not None else {}
-    if conn.bounds is None:
-        conn = dataclasses.replace(conn, bounds=NetworkBounds.from_command_line())
-    assert conn.bounds is not None
-    options = dict(limits=conn.bounds.limits or ClientLimits(), retry=conn.retry_policy,
-                   max_connections=max_connections, on_retry=RetryPrinter(), redactor=RUN_SECRETS,
-                   sensitive_fields=sensitive_field_names())
     if conn.local_db is not None:
         # Only --local imports the emulator: the reconciler core never does.
         import sqlite3
@@ -161,7 +105,7 @@ def open_client(conn: Connection, *, on_response: Callable[[httpx.Response], Non
         # One event loop serves every request, so the emulator's SQLite connection is used
         # from one thread at a time, as under uvicorn.
         with httpx.Client(transport=SyncASGITransport(app), base_url=LOCAL_BASE_URL, event_hooks=hooks) as http:
-            with InfraiClient(LOCAL_BASE_URL, key, http=http, **options) as client:  # type: ignore[arg-type]
+            with connect(LOCAL_BASE_URL, key, conn.options, http=http, on_retry=RetryPrinter()) as client:
                 yield client
         return
     key = os.environ.get("INFRAI_API_KEY")
@@ -173,12 +117,11 @@ def open_client(conn: Connection, *, on_response: Callable[[httpx.Response], Non
     if hooks:
         import httpx
 
-        with httpx.Client(timeout=conn.bounds.limits.timeout if conn.bounds.limits else 15.0,
-                          event_hooks=hooks) as http:
-            with InfraiClient(endpoint, key, http=http, **options) as client:  # type: ignore[arg-type]
+        with httpx.Client(timeout=conn.options.limits.timeout, event_hooks=hooks) as http:
+            with connect(endpoint, key, conn.options, http=http, on_retry=RetryPrinter()) as client:
                 yield client
         return
-    with InfraiClient(endpoint, key, **options) as client:  # type: ignore[arg-type]
+    with connect(endpoint, key, conn.options, on_retry=RetryPrinter()) as client:
         yield client
 
 

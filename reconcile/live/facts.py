@@ -42,7 +42,7 @@ def _paths(now: datetime) -> dict[str, tuple[str, dict[str, Any]]]:
     }
 
 
-def read_facts(client: FactsClient, live: LiveState, names: Iterable[str], *, parallelism: int = 8,
+def read_facts(client: FactsClient, live: LiveState, names: Iterable[str], *, parallelism: int,
                now: datetime | None = None) -> dict[str, Any]:
     """GET each named fact into `live.facts` (and return them); object counts come free."""
     wanted = sorted(set(names))

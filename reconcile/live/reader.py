@@ -36,7 +36,7 @@ class ListingClient(Protocol):
 
 
 @gc_paused()
-def read_live(client: ListingClient, kinds: Iterable[str] | None = None, *, parallelism: int = 8) -> LiveState:
+def read_live(client: ListingClient, kinds: Iterable[str] | None = None, *, parallelism: int) -> LiveState:
     """Read the given kinds (all by default). Parents are read with their children, since
     a child's identity names its parent (a key is `projects.<name>.keys.<name>`)."""
     wanted = _with_parents(set(kinds) if kinds is not None else {k.name for k in KINDS})

@@ -12,6 +12,7 @@ Imports: errors, apply, live, plan, workflow.options.
 from __future__ import annotations
 
 import logging
+import threading
 from pathlib import Path
 from secrets import token_hex
 from typing import Any, Callable, Iterable
@@ -22,14 +23,16 @@ from ..apply.journal import ApplyJournal, close_calls_without_secret, default_jo
 from ..errors import ApplyError, ApplyInterrupted
 from ..live import read_live
 from ..plan import ownership
+from .events import StepsFinished, StepsStarting, WorkflowEvent
 from .options import DEFAULT_PARALLELISM
 
 log = logging.getLogger(__name__)
 
 
 def adopt(client: Any, addresses: Iterable[str], stack: str, *, parallelism: int = DEFAULT_PARALLELISM,
-          journal_path: str | Path | None = None,
-          on_note: Callable[[str], None] | None = None) -> list[tuple[str, str]]:
+          journal_path: str | Path | None = None, on_note: Callable[[str], None] | None = None,
+          on_event: Callable[[WorkflowEvent], None] | None = None,
+          cancel: threading.Event | None = None) -> list[tuple[str, str]]:
     """Stamp `stack`'s ownership marker on the live objects at `addresses`.
 
     Returns (address, outcome) pairs in the order given (`adopted (was not owned by any
@@ -38,8 +41,11 @@ def adopt(client: Any, addresses: Iterable[str], stack: str, *, parallelism: int
     anything; ApplyError (ApplyInterrupted on Ctrl-C) when a stamp failed or never ran.
     `journal_path` defaults to the apply journal of the working directory; `on_note`
     receives what the user should know besides (the lease could not be taken; secrets of an
-    interrupted apply are left for `reconcile apply`).
+    interrupted apply are left for `reconcile apply`). `on_event` sees StepsStarting and
+    StepsFinished around the stamps and each stamp's ApplyEvent; setting `cancel` starts no
+    new stamp.
     """
+    emit = on_event or (lambda event: None)
     note = on_note or log.warning
     with ApplyJournal(journal_path or default_journal_path(None)) as journal, \
             account_lease.holding(client, journal=account_lease.journal_id(journal.path)) as held:
@@ -55,9 +61,13 @@ def adopt(client: Any, addresses: Iterable[str], stack: str, *, parallelism: int
             # (the marker was removed meanwhile) must not replay the API's stored answers.
             seed = f"{adoption.plan.fingerprint}:{token_hex(8)}"
             journal.start_run(adoption.plan.fingerprint, seed)
-            report = Executor(client, adoption.plan, live_ids=live_ids(live),
-                              options=ExecutorOptions(parallelism=parallelism), journal=journal,
-                              idempotency_seed=seed).run()
+            emit(StepsStarting(len(adoption.plan.changes)))
+            try:
+                report = Executor(client, adoption.plan, live_ids=live_ids(live),
+                                  options=ExecutorOptions(parallelism=parallelism), journal=journal,
+                                  idempotency_seed=seed, on_event=emit, cancel=cancel).run()
+            finally:
+                emit(StepsFinished())
         if report.ok and not left_for_apply:
             journal.complete()
         else:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from secrets import token_hex
@@ -147,15 +148,18 @@ def check_plan(planned: Planned, *, force: bool, limits: SafetyLimits = SafetyLi
 def apply_plan(client: Any, plan: Plan, live: LiveState, *, parallelism: int = DEFAULT_PARALLELISM, keep_going: bool = False,
                secrets: SecretRouter | None = None, journal: Any = None,
                on_event: Callable[[ApplyEvent], None] | None = None,
-               idempotency_seed: str | None = None, atomic: bool = False, lease: bool = True) -> ApplyReport:
+               idempotency_seed: str | None = None, atomic: bool = False, lease: bool = True,
+               cancel: threading.Event | None = None) -> ApplyReport:
     """Run the plan's steps (and, with `atomic`, undo them after a failure), holding the
     account lease (apply/lease.py) throughout unless `lease` is False: a second apply on the
-    same account meanwhile is refused with LeaseHeld before it changes anything."""
+    same account meanwhile is refused with LeaseHeld before it changes anything. Setting
+    `cancel` starts no new step; the undo of `atomic` runs to its end regardless."""
     with (account_lease.holding(client, now=server_now(live), journal=_journal_id(journal)) if lease
           else contextlib.nullcontext()) as held:
         executor = Executor(client, plan, live_ids=live_ids(live),
                             options=ExecutorOptions(parallelism=parallelism, keep_going=keep_going),
-                            secrets=secrets, journal=journal, on_event=on_event, idempotency_seed=idempotency_seed)
+                            secrets=secrets, journal=journal, on_event=on_event, idempotency_seed=idempotency_seed,
+                            cancel=cancel)
         report = executor.run()
         if atomic and not report.ok:
             undo, irreversible = undo_plan(plan, report)

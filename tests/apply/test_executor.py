@@ -9,7 +9,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).parents[1] / "plan"))
 from plan_builders import desired, live  # noqa: E402
 
-from reconcile.apply import Executor, live_ids  # noqa: E402
+from reconcile.apply import Executor, ExecutorOptions, live_ids  # noqa: E402
 from reconcile.plan import build_plan  # noqa: E402
 from reconcile.resources import DesiredResource  # noqa: E402
 
@@ -43,7 +43,8 @@ def live_hook(**raw: Any):
 
 def run(plan, state) -> Recorder:
     client = Recorder()
-    report = Executor(client, plan, live_ids=live_ids(state), idempotency_seed="seed").run()
+    report = Executor(client, plan, live_ids=live_ids(state), options=ExecutorOptions(parallelism=4),
+                      idempotency_seed="seed").run()
     assert report.ok, [(r.change.address, r.error) for r in report.results]
     return client
 
@@ -60,7 +61,8 @@ def test_the_same_seed_and_step_give_the_same_idempotency_key_and_steps_differ()
     state = live_hook()
     plan = build_plan(desired(webhook(description="new")), state)
     assert run(plan, state).calls[0][3] == run(plan, state).calls[0][3]
-    other = Executor(Recorder(), plan, live_ids=live_ids(state), idempotency_seed="another run")
+    other = Executor(Recorder(), plan, live_ids=live_ids(state), options=ExecutorOptions(parallelism=4),
+                     idempotency_seed="another run")
     other.run()
     assert other.client.calls[0][3] != run(plan, state).calls[0][3]
 

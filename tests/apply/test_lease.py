@@ -109,7 +109,7 @@ def test_reading_the_account_never_sees_the_lease_project(tmp_path):
             InfraiClient("http://emulator", app.state.emulator.bootstrap_secret, http=http) as client:
         held = acquire(client, journal=None)
         assert any(p["name"] == LEASE_PROJECT for p in client.list_all("/v1/account/projects/list"))
-        live = read_live(client)
+        live = read_live(client, parallelism=4)
         assert "projects.default" in live.resources
         assert not [a for a in live.resources if LEASE_PROJECT in a]
         release(client, held)

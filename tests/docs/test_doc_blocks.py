@@ -2,6 +2,9 @@
 ` ```yaml test ` is validated with `reconcile validate`, and every ` ```bash test ` block is
 run with bash in a temporary directory (holding a copy of examples/) with this checkout's
 `reconcile` on PATH. Shell blocks must work offline (`--local` only), within 60 s each.
+The ` ```python test ` blocks of one document run in order as one script (a page builds its
+example step by step), in an empty temporary directory with this checkout importable,
+offline (an in-process emulator), within 60 s per document.
 
 Untagged blocks are illustrations (installs, real endpoints, placeholders) and are not run."""
 
@@ -56,3 +59,24 @@ def test_bash_block_runs(where: str, body: str, tmp_path: Path):
     result = subprocess.run(["bash", "-e", "-c", body], cwd=tmp_path, env=clean_env(tmp_path), capture_output=True,
                             text=True, check=False, timeout=60)
     assert result.returncode == 0, f"{where} failed:\n{result.stdout}\n{result.stderr}"
+
+
+PYTHON_DOCS = sorted({where.split(":")[0] for where, _ in blocks("python")})
+
+
+@pytest.mark.parametrize("doc", PYTHON_DOCS)
+def test_python_blocks_run(doc: str, tmp_path: Path):
+    found = [(where, body) for where, body in blocks("python") if where.split(":")[0] == doc]
+    # Each block marked with the line it starts at, so a traceback points into the document.
+    script = "\n".join(f"# --- {where}\n{body}" for where, body in found)
+    (tmp_path / "doc_example.py").write_text(script, encoding="utf-8")
+    result = subprocess.run([sys.executable, "doc_example.py"], cwd=tmp_path, env=clean_env(tmp_path),
+                            capture_output=True, text=True, check=False, timeout=60)
+    assert result.returncode == 0, f"{doc} ({len(found)} blocks) failed:\n{result.stdout}\n{result.stderr}"
+
+
+def test_the_python_api_page_is_executed():
+    assert "docs/python-api.md" in PYTHON_DOCS
+    bodies = "\n".join(body for where, body in blocks("python") if where.startswith("docs/python-api.md"))
+    for step in ("api.load(", "api.plan(", "api.apply(", "on_event=", "secrets=", "result.report"):
+        assert step in bodies, step

@@ -29,6 +29,8 @@ ALLOWED = {
     "apply": {"errors", "kinds", "resources", "client", "plan", "redact"},
     "render": {"errors", "kinds", "resources", "plan", "apply", "redact"},
     "workflow": {"errors", "kinds", "resources", "config", "client", "live", "plan", "apply", "render", "redact"},
+    # The public façade (docs/python-api.md): names re-exported from below, nothing of its own.
+    "api": {"errors", "resources", "plan", "apply", "workflow"},
     "emulator": set(),
 }
 # Standard-library modules a layer may not import (I/O, environment, clock, GC, signals).
@@ -36,6 +38,9 @@ FORBIDDEN_STDLIB = {
     "plan": {"os", "pathlib", "signal", "time", "gc", "subprocess", "threading", "io", "shutil", "tempfile",
              "socket", "logging"},
     "render": {"click", "signal", "subprocess"},
+    # Signals are the CLI's (cli/signals.py): the executor takes a cancel event instead.
+    "apply": {"click", "signal"},
+    "workflow": {"click", "signal"},
 }
 LAYERS = {p.stem if p.is_file() else p.name for p in PACKAGE.iterdir()
           if (p.is_dir() and (p / "__init__.py").exists()) or (p.suffix == ".py" and p.stem != "__init__")}
@@ -133,6 +138,66 @@ def test_imports_docstring_line_is_true(path):
     named = {d.split(".")[0] for d in declared if d.split(".")[0] != layer}
     assert actual <= named, f"the 'Imports:' line does not name {sorted(actual - named)}"
     assert named <= actual, f"the 'Imports:' line names {sorted(named - actual)}, which this module does not import"
+
+
+# Below the CLI nothing talks to the terminal or ends the process: no click, no print(), no
+# sys.exit / SystemExit / os._exit. Library callers (docs/python-api.md) get return values,
+# events and exceptions; the CLI decides what is printed and the exit code.
+# Exempt, by name: the emulator is a program of its own (`reconcile emulator`, `python -m
+# reconcile.emulator`), and a module's `python -m` entry point (`main` run under
+# `if __name__ == "__main__":`) is a script, not library code.
+TERMINAL_EXEMPT_LAYERS = {"emulator"}
+TERMINAL_EXEMPT_FUNCTIONS = {"config/schema.py": {"main"}}
+
+
+def terminal_uses(path: Path) -> list[str]:
+    """`line: what` for every click import, print() call and process exit in `path`."""
+    tree = ast.parse(path.read_text(), str(path))
+    exempt = TERMINAL_EXEMPT_FUNCTIONS.get(str(path.relative_to(PACKAGE)) if path.is_relative_to(PACKAGE) else "", set())
+    skipped: set[int] = set()
+    for node in ast.walk(tree):
+        in_main_guard = (isinstance(node, ast.If) and isinstance(node.test, ast.Compare)
+                         and isinstance(node.test.left, ast.Name) and node.test.left.id == "__name__")
+        if in_main_guard or (isinstance(node, ast.FunctionDef) and node.name in exempt):
+            skipped.update(id(n) for n in ast.walk(node))
+    found = []
+    for node in ast.walk(tree):
+        if id(node) in skipped:
+            continue
+        what = None
+        if isinstance(node, ast.Import) and any(a.name.split(".")[0] == "click" for a in node.names):
+            what = "imports click"
+        elif isinstance(node, ast.ImportFrom) and not node.level and (node.module or "").split(".")[0] == "click":
+            what = "imports click"
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "print":
+            what = "calls print()"
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
+                and isinstance(node.func.value, ast.Name) and (node.func.value.id, node.func.attr) in (
+                    ("sys", "exit"), ("os", "_exit")):
+            what = f"calls {node.func.value.id}.{node.func.attr}"
+        elif isinstance(node, ast.Raise) and node.exc is not None and "SystemExit" in ast.dump(node.exc):
+            what = "raises SystemExit"
+        if what:
+            found.append((node.lineno, what))
+    return [f"{line}: {what}" for line, what in sorted(found)]
+
+
+BELOW_CLI = [p for p in MODULES if layer_of(p) not in {"cli", "__main__"} | TERMINAL_EXEMPT_LAYERS]
+
+
+@pytest.mark.parametrize("path", BELOW_CLI, ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_nothing_below_the_cli_prints_or_exits(path):
+    uses = terminal_uses(path)
+    assert not uses, f"{path.relative_to(PACKAGE)} talks to the terminal or exits (only reconcile/cli may): {uses}"
+
+
+def test_the_terminal_check_finds_what_it_forbids(tmp_path):
+    sample = tmp_path / "sample.py"
+    sample.write_text("import sys\nimport click\nfrom click import echo\n"
+                      "def f():\n    print('x')\n    sys.exit(1)\n    raise SystemExit(2)\n"
+                      "if __name__ == '__main__':\n    print('a script may')\n")
+    assert terminal_uses(sample) == ["2: imports click", "3: imports click", "5: calls print()",
+                                     "6: calls sys.exit", "7: raises SystemExit"]
 
 
 def _doc_table() -> dict[str, set[str]]:
