@@ -1,0 +1,109 @@
+"""`reconcile status`: read the account's health, concurrently and bounded, then assess it.
+
+Everything here is a GET. Stage one reads, at most `parallelism` calls at a time: the live
+objects the report counts (projects, keys, webhooks, members, budget, auto-recharge,
+bandwidth alerts), the facts impact analysis reads too (balance, usage forecast, hourly
+timeseries, tier and limits, bandwidth quota), the month's usage summary, the
+auto-recharge payment failures and the subscription. Stage two reads each webhook's
+deliveries. A failed read of a fact (a key without the scope, an API without the route) is
+recorded under `unavailable` and its checks are skipped with a note, as impact analysis
+does; a failed read of the live objects fails the command. The assessment itself is pure
+(`reconcile.plan.health.assess_status`).
+
+Imports: errors, resources, live, plan.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Mapping
+
+from ..errors import ApiError
+from ..live.reader import read_live
+from ..live.facts import object_counts, read_facts
+from ..live.pool import reading_pool
+from ..live.reader import server_now
+from ..plan.health import HealthOptions, StatusReport, assess_status
+from ..resources import DesiredState, LiveState
+
+USAGE = "/v1/account/usage"
+PAYMENT_FAILURES = "/v1/account/autorecharge/payment_failures/list"
+SUBSCRIPTION = "/v1/account/subscription/get"
+DELIVERIES = "/v1/account/webhooks/deliveries/{id}"
+# The kinds the report counts or reads settings from.
+STATUS_KINDS = frozenset({"project", "api_key", "webhook", "member", "budget", "autorecharge", "bandwidth_alert"})
+FACTS = ("balance", "forecast", "timeseries", "tier", "bandwidth_quota")
+# Paths `reconcile status` reads beyond the kinds' lists and the impact facts (docs/capabilities.md).
+STATUS_READS = (USAGE, PAYMENT_FAILURES, SUBSCRIPTION, DELIVERIES)
+
+
+@dataclass
+class StatusRead:
+    """What was read: the live objects, the raw facts by name, and what could not be read."""
+
+    live: LiveState
+    facts: dict[str, Any] = field(default_factory=dict)
+    unavailable: dict[str, str] = field(default_factory=dict)
+    now: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+
+
+def _tolerant(fn: Any, *args: Any, **kwargs: Any) -> Any:
+    try:
+        return fn(*args, **kwargs)
+    except ApiError as exc:
+        return exc
+
+
+def read_status(client: Any, *, parallelism: int = 8) -> StatusRead:
+    """Every GET the report needs, at most `parallelism` at a time per stage."""
+    width = max(1, parallelism)
+    with reading_pool(min(width, 5), "status-read") as pool:
+        live_f: Future[LiveState] = pool.submit(read_live, client, STATUS_KINDS, parallelism=width)
+        facts_f = pool.submit(read_facts, client, LiveState(), FACTS, parallelism=width)
+        extra = {
+            "usage": pool.submit(_tolerant, client.get, USAGE),
+            "payment_failures": pool.submit(_tolerant, client.list_all, PAYMENT_FAILURES),
+            "subscription": pool.submit(_tolerant, client.get, SUBSCRIPTION),
+        }
+        live = live_f.result()
+        facts = dict(facts_f.result())
+        for name, future in extra.items():
+            facts[name] = future.result()
+    unavailable: dict[str, str] = dict(facts.pop("unavailable", {}))
+    for name in list(facts):
+        if isinstance(facts[name], ApiError):
+            unavailable[name] = str(facts.pop(name))
+    facts["counts"] = object_counts(live)
+    webhooks = [r for r in live.of_kind("webhook") if r.id]
+    deliveries: dict[str, Any] = {}
+    if webhooks:
+        with reading_pool(min(width, len(webhooks)), "status-deliveries") as pool:
+            got = {r.id: pool.submit(_tolerant, client.list_all, DELIVERIES.replace("{id}", str(r.id)))
+                   for r in webhooks}
+            for webhook_id, future in got.items():
+                value = future.result()
+                if isinstance(value, ApiError):
+                    unavailable[f"deliveries {webhook_id}"] = str(value)
+                else:
+                    deliveries[str(webhook_id)] = value
+    facts["deliveries"] = deliveries
+    now = server_now(live) or datetime.now(timezone.utc)
+    return StatusRead(live, facts, unavailable, now)
+
+
+def rotation_settings(desired: DesiredState | None) -> dict[str, Mapping[str, Any]]:
+    """Each declared key's `rotate_after` and `grace_hours`, by address (the API keeps neither)."""
+    if desired is None:
+        return {}
+    return {address: dict(r.meta) for address, r in desired.resources.items()
+            if r.kind == "api_key" and r.meta.get("rotate_after") is not None}
+
+
+def account_status(client: Any, options: HealthOptions, *, desired: DesiredState | None = None,
+                   parallelism: int = 8) -> StatusReport:
+    """Read, then assess: the report `reconcile status` prints."""
+    read = read_status(client, parallelism=parallelism)
+    return assess_status(read.facts, read.live, rotation_settings(desired), options, read.now,
+                         unavailable=read.unavailable)
