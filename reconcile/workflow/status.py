@@ -2,9 +2,10 @@
 
 Everything here is a GET. Stage one reads, at most `parallelism` calls at a time: the live
 objects the report counts (projects, keys, webhooks, members, budget, auto-recharge,
-bandwidth alerts), the facts impact analysis reads too (balance, usage forecast, hourly
-timeseries, tier and limits, bandwidth quota), the month's usage summary, the
-auto-recharge payment failures and the subscription. Stage two reads each webhook's
+bandwidth alerts) with `whoami` (the API's clock), the month's usage summary, the
+auto-recharge payment failures and the subscription. Stage two, from the API's clock and
+the webhooks' ids: the facts impact analysis reads too (balance, usage forecast, hourly
+timeseries over the last 7 days, tier and limits, bandwidth quota) and each webhook's
 deliveries. A failed read of a fact (a key without the scope, an API without the route) is
 recorded under `unavailable` and its checks are skipped with a note, as impact analysis
 does; a failed read of the live objects fails the command. The assessment itself is pure
@@ -59,37 +60,35 @@ def _tolerant(fn: Any, *args: Any, **kwargs: Any) -> Any:
 def read_status(client: Any, *, parallelism: int = 8) -> StatusRead:
     """Every GET the report needs, at most `parallelism` at a time per stage."""
     width = max(1, parallelism)
-    with reading_pool(min(width, 5), "status-read") as pool:
+    with reading_pool(min(width, 4), "status-read") as pool:
         live_f: Future[LiveState] = pool.submit(read_live, client, STATUS_KINDS, parallelism=width)
-        facts_f = pool.submit(read_facts, client, LiveState(), FACTS, parallelism=width)
         extra = {
             "usage": pool.submit(_tolerant, client.get, USAGE),
             "payment_failures": pool.submit(_tolerant, client.list_all, PAYMENT_FAILURES),
             "subscription": pool.submit(_tolerant, client.get, SUBSCRIPTION),
         }
         live = live_f.result()
-        facts = dict(facts_f.result())
-        for name, future in extra.items():
-            facts[name] = future.result()
+        facts: dict[str, Any] = {name: future.result() for name, future in extra.items()}
+    # Stage two needs the API's clock (the timeseries' window) and the webhooks' ids.
+    now = server_now(live) or datetime.now(timezone.utc)
+    webhooks = [str(r.id) for r in live.of_kind("webhook") if r.id]
+    with reading_pool(min(width, len(webhooks) + 1), "status-read-2") as pool:
+        facts_f = pool.submit(read_facts, client, LiveState(), FACTS, parallelism=width, now=now)
+        got = {hook: pool.submit(_tolerant, client.list_all, DELIVERIES.replace("{id}", hook)) for hook in webhooks}
+        facts.update(facts_f.result())
+        answers = {hook: future.result() for hook, future in got.items()}
     unavailable: dict[str, str] = dict(facts.pop("unavailable", {}))
     for name in list(facts):
         if isinstance(facts[name], ApiError):
             unavailable[name] = str(facts.pop(name))
-    facts["counts"] = object_counts(live)
-    webhooks = [r for r in live.of_kind("webhook") if r.id]
     deliveries: dict[str, Any] = {}
-    if webhooks:
-        with reading_pool(min(width, len(webhooks)), "status-deliveries") as pool:
-            got = {r.id: pool.submit(_tolerant, client.list_all, DELIVERIES.replace("{id}", str(r.id)))
-                   for r in webhooks}
-            for webhook_id, future in got.items():
-                value = future.result()
-                if isinstance(value, ApiError):
-                    unavailable[f"deliveries {webhook_id}"] = str(value)
-                else:
-                    deliveries[str(webhook_id)] = value
+    for hook, value in answers.items():
+        if isinstance(value, ApiError):
+            unavailable[f"deliveries of {hook}"] = str(value)
+        else:
+            deliveries[hook] = value
     facts["deliveries"] = deliveries
-    now = server_now(live) or datetime.now(timezone.utc)
+    facts["counts"] = object_counts(live)
     return StatusRead(live, facts, unavailable, now)
 
 
