@@ -2,8 +2,9 @@
 
 The kinds' endpoints (`KindSpec.api`) already say which capabilities the reconciler manages
 and reads; docs/capabilities.md is generated from them plus this table, which holds every
-other capability: one managed outside `KindSpec.api` (a tier downgrade), one behind an
-imperative command, and those deliberately never called, each with the reason.
+other capability: one managed outside `KindSpec.api` (a tier downgrade) and those
+deliberately never called, each with the reason (`status`'s reads and the imperative
+commands are derived from their code, tools/capabilities_page.py).
 tests/cli/test_capabilities.py fails when a capability is in neither, when this table names
 one the API does not have, or when it repeats one the registry already covers.
 
@@ -53,26 +54,16 @@ HAND_KEPT: dict[str, CapabilityUse] = {
     # Reports and history: what happened, not what should be.
     "account.invoices.list": CapabilityUse(NOT_USED, _HISTORY),
     "account.transactions.list": CapabilityUse(NOT_USED, _HISTORY),
-    "account.subscription.get": CapabilityUse(NOT_USED, "the subscription's state (active, past_due) "
-                                                        "is billing status, not configuration"),
     "account.payment_method.list": CapabilityUse(NOT_USED, "the config refers to a payment method by "
                                                            "id only, and never creates one"),
-    "account.autorecharge.payment_failures.list": CapabilityUse(NOT_USED, "a history of failed "
-                                                                          "charges, not state"),
-    "account.usage": CapabilityUse(NOT_USED, "impact analysis reads the forecast and the hourly "
-                                             "timeseries, which hold what this summary does"),
     "account.usage.export": CapabilityUse(NOT_USED, "it starts an export job, a side effect with "
                                                     "nothing to converge to"),
-    "account.bandwidth.usage": CapabilityUse(NOT_USED, "impact analysis reads `used` from the quota"),
+    "account.bandwidth.usage": CapabilityUse(NOT_USED, "impact analysis and `status` read `used` from "
+                                                       "the quota"),
     # Behaviour tests and delivery operations.
     "account.routing.test": CapabilityUse(NOT_USED, "it previews which vendor a capability would "
                                                     "select; routing is diffed as declared"),
     "account.webhooks.test": CapabilityUse(NOT_USED, "it sends a real event to the receiver"),
-    "account.webhooks.deliveries": CapabilityUse(NOT_USED, "delivery history, not state"),
-    "account.webhooks.retry": CapabilityUse(NOT_USED, "it re-sends a delivery to the receiver, an "
-                                                      "operation, not a state"),
-    "account.webhooks.replay": CapabilityUse(NOT_USED, "it re-sends a past delivery to the receiver, "
-                                                       "an operation, not a state"),
 }
 
 # The scope a key needs to change each kind (docs/emulator.md, Scopes); `account:read` reads

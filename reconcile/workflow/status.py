@@ -23,6 +23,7 @@ from typing import Any, Mapping
 
 from ..errors import ApiError
 from ..live.reader import read_live
+from ..live.facts import _paths as fact_paths
 from ..live.facts import object_counts, read_facts
 from ..live.pool import reading_pool
 from ..live.reader import server_now
@@ -38,6 +39,12 @@ STATUS_KINDS = frozenset({"project", "api_key", "webhook", "member", "budget", "
 FACTS = ("balance", "forecast", "timeseries", "tier", "bandwidth_quota")
 # Paths `reconcile status` reads beyond the kinds' lists and the impact facts (docs/capabilities.md).
 STATUS_READS = (USAGE, PAYMENT_FAILURES, SUBSCRIPTION, DELIVERIES)
+
+
+def read_paths() -> tuple[str, ...]:
+    """Every path `read_status` GETs besides the kinds' lists and whoami (docs/capabilities.md)."""
+    facts = fact_paths(datetime(2000, 1, 1, tzinfo=timezone.utc))
+    return (*STATUS_READS, *(facts[name][0] for name in FACTS))
 
 
 @dataclass
