@@ -2,7 +2,7 @@
 subprocess against the emulator served over HTTP on a loopback port (README "Exit codes",
 docs/cli-reference.md): 0 success, 1 any error (usage errors included: never click's 2),
 2 only `plan --detailed-exitcode` with changes, 3 a policy rule, 4 an impact at or above
-`--fail-on`, 130 interrupted.
+`--fail-on`, 5 a `status` finding at or above `status --fail-on`, 130 interrupted.
 """
 
 from __future__ import annotations
@@ -131,6 +131,16 @@ def test_4_fail_on_stops_plan_and_apply(served, tmp_path, secret_scan):
     assert emu.api.get("/v1/account/budget/get")["hard_cap_usd"] is None  # nothing applied
 
 
+def test_5_status_fail_on(served, tmp_path, secret_scan):
+    _, _, emu = served
+    assert run(served, tmp_path, secret_scan, "status", "--min-balance", "1", "--fail-on", "warning").returncode == 0
+    emu.post("/_emulator/subscription", {"status": "past_due"})
+    unhealthy = run(served, tmp_path, secret_scan, "status", "--min-balance", "1", "--fail-on", "danger")
+    assert unhealthy.returncode == 5, unhealthy.output
+    assert "past_due" in unhealthy.stdout and "at or above --fail-on danger" in unhealthy.stderr
+    no_traceback(unhealthy)
+
+
 def test_130_sigint_during_apply(served, tmp_path, secret_scan, account):
     url, key, _ = served
     (tmp_path / "many.yaml").write_text("version: 1\nprojects:\n" + "".join(f"  - name: p{i}\n" for i in range(12)))
@@ -153,5 +163,5 @@ def test_130_sigint_during_apply(served, tmp_path, secret_scan, account):
 def test_exit_codes_are_documented():
     readme = (Path(__file__).parents[2] / "README.md").read_text()
     reference = (Path(__file__).parents[2] / "docs" / "cli-reference.md").read_text()
-    for code in ("**0**", "**1**", "**2**", "**3**", "**4**", "**130**"):
+    for code in ("**0**", "**1**", "**2**", "**3**", "**4**", "**5**", "**130**"):
         assert code in readme and code in reference, code

@@ -7,13 +7,16 @@ code of `status --fail-on` and by the finding's rule in the JSON report."""
 from __future__ import annotations
 
 import json
+import re
+import shlex
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
 import pytest
+import yaml
 
-from e2e_support import Emulator, live_server
+from e2e_support import EXAMPLES, Emulator, live_server
 
 GIB = 1 << 30
 CONFIG = """
@@ -240,3 +243,31 @@ def test_each_retry_carries_its_own_idempotency_key(account, run_cli):
 def test_an_unknown_webhook_is_named_with_the_live_ones(account, run_cli):
     result = run_cli("webhooks", "replay", "https://hooks.example.com/nope", "-y", env=account.env)
     assert result.exit_code == 1 and "no live webhook" in result.stderr and HOOK in result.stderr
+
+
+def _reconcile_lines(script: str) -> list[list[str]]:
+    found = []
+    for line in script.splitlines():
+        for part in line.split(";"):
+            part = part.strip().lstrip("- ").strip()
+            if part.startswith("reconcile "):
+                found.append(shlex.split(part.split(">")[0].split("||")[0]))
+    return found
+
+
+def test_the_nightly_jobs_run_plan_and_status_together_and_post_one_report(run_cli):
+    github = yaml.safe_load((EXAMPLES / "ci" / "drift-nightly.yml").read_text())
+    [job] = github["jobs"].values()
+    scripts = [str(s.get("run", "")) for s in job["steps"]]
+    assert any("reconcile status" in s and "--fail-on" in s for s in scripts)
+    issue = [s for s in job["steps"] if "gh issue create" in str(s.get("run", ""))]
+    assert len(issue) == 1 and "exitcode == '2'" in issue[0]["if"] and "exitcode == '5'" in issue[0]["if"]
+    assert "status.md" in issue[0]["run"] and "$PLAN" in issue[0]["run"]  # one body, both reports
+    gitlab = yaml.safe_load((EXAMPLES / "gitlab" / "gitlab-ci.yml").read_text())
+    script = "\n".join(gitlab["drift-nightly"]["script"])
+    argvs = _reconcile_lines(script) + [argv for s in scripts for argv in _reconcile_lines(s)]
+    assert {a[1] for a in argvs} == {"plan", "status"} and "report.md" in script
+    for argv in argvs:
+        help_ = run_cli(argv[1], "--help")
+        for flag in (a.split("=")[0] for a in argv if a.startswith("--")):
+            assert re.search(rf"{re.escape(flag)}\b", help_.stdout), f"{flag} not in reconcile {argv[1]} --help"
