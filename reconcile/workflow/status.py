@@ -1,6 +1,6 @@
 """`reconcile status`: read the account's health, concurrently and bounded, then assess it.
 
-Everything here is a GET. Stage one reads, at most `parallelism` calls at a time: the live
+Everything here is a GET. Never more than `parallelism` calls are in flight. Stage one reads: the live
 objects the report counts (projects, keys, webhooks, members, budget, auto-recharge,
 bandwidth alerts) with `whoami` (the API's clock), the month's usage summary, the
 auto-recharge payment failures and the subscription. Stage two, from the API's clock and
@@ -16,6 +16,7 @@ Imports: errors, resources, live, plan.
 
 from __future__ import annotations
 
+import threading
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -57,6 +58,31 @@ class StatusRead:
     now: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
 
 
+class _Bounded:
+    """The client with at most `width` calls in flight in all, across the nested pools of a
+    stage (`read_live` and `read_facts` each run their own): each call holds a slot while it
+    runs (a paginated list holds one for its pages, which are sequential anyway)."""
+
+    def __init__(self, client: Any, width: int):
+        self._client = client
+        self._slots = threading.BoundedSemaphore(width)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+    def get(self, path: str, **params: Any) -> Any:
+        with self._slots:
+            return self._client.get(path, **params)
+
+    def list_all(self, path: str, **kwargs: Any) -> Any:
+        with self._slots:
+            return self._client.list_all(path, **kwargs)
+
+    def request(self, method: str, path: str, **kwargs: Any) -> Any:
+        with self._slots:
+            return self._client.request(method, path, **kwargs)
+
+
 def _tolerant(fn: Any, *args: Any, **kwargs: Any) -> Any:
     try:
         return fn(*args, **kwargs)
@@ -65,8 +91,9 @@ def _tolerant(fn: Any, *args: Any, **kwargs: Any) -> Any:
 
 
 def read_status(client: Any, *, parallelism: int = 8) -> StatusRead:
-    """Every GET the report needs, at most `parallelism` at a time per stage."""
+    """Every GET the report needs, at most `parallelism` in flight at any time."""
     width = max(1, parallelism)
+    client = _Bounded(client, width)
     with reading_pool(min(width, 4), "status-read") as pool:
         live_f: Future[LiveState] = pool.submit(read_live, client, STATUS_KINDS, parallelism=width)
         extra = {

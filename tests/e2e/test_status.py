@@ -271,3 +271,39 @@ def test_the_nightly_jobs_run_plan_and_status_together_and_post_one_report(run_c
         help_ = run_cli(argv[1], "--help")
         for flag in (a.split("=")[0] for a in argv if a.startswith("--")):
             assert re.search(rf"{re.escape(flag)}\b", help_.stdout), f"{flag} not in reconcile {argv[1]} --help"
+
+
+class InFlight:
+    """The most `/v1` requests in flight at once (one event loop serves them: plain ints)."""
+
+    def __init__(self, app: Any):
+        self.app, self.now, self.peak = app, 0, 0
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        counted = scope["type"] == "http" and scope["path"].startswith("/v1/")
+        self.now += counted
+        self.peak = max(self.peak, self.now)
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.now -= counted
+
+
+@pytest.mark.parametrize("parallelism", [1, 3])
+def test_status_reads_concurrently_within_parallelism(tmp_path, run_cli, parallelism):
+    emu = Emulator(tmp_path / "wide.db")
+    counter = InFlight(emu.app)
+    hooks = "".join(f'  - {{url: "https://hooks.example.com/{i}", events: [key.created]}}\n' for i in range(4))
+    (tmp_path / "wide.yaml").write_text("projects:\n  - name: web\nwebhooks:\n" + hooks)
+    with live_server(counter) as url:
+        env = {"INFRAI_API_KEY": emu.key, "INFRAI_BASE_URL": url}
+        assert run_cli("apply", "wide.yaml", "--auto-approve", env=env).exit_code == 0
+        emu.post("/_emulator/faults", {"latency_ms": 60})  # calls that may overlap do
+        counter.peak = 0
+        result = run_cli("status", "--parallelism", str(parallelism), "--format", "json", env=env)
+        emu.post("/_emulator/faults", {})
+    emu.close()
+    assert result.exit_code == 0, result.output
+    assert len(json.loads(result.stdout)["sections"]["webhooks"]["figures"]) == 4
+    # 8 lists, 5 facts, 3 other reads and 4 webhooks' deliveries: the width is used, never passed.
+    assert counter.peak == parallelism, counter.peak
