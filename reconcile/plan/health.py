@@ -332,7 +332,8 @@ def _keys(live: Any, rotation: Mapping[str, Mapping[str, Any]], o: HealthOptions
     fig: dict[str, Any] = {"keys": len(keys), "with_rotate_after": 0, "due": [], "overdue": [], "in_grace": []}
     for key in keys:
         values = key.values
-        grace_end = parse_api_time(values.get("grace_expires_at"))
+        # Not a field of the kind (nothing declares it): the API's own answer has it.
+        grace_end = parse_api_time(key.item.raw.get("grace_expires_at"))
         if grace_end is not None and grace_end > now:
             fig["in_grace"].append(key.address)
             out.append(Finding(Severity.INFO, "keys", key.address, "key.in_grace",

@@ -177,6 +177,11 @@ def test_keys_due_overdue_and_past_grace(account, run_cli):
     # Without the config, status knows no rotation policy and says nothing about it.
     bare = run_cli("status", "--format", "json", env=account.env)
     assert bare.exit_code == 0 and "key.rotation_past_grace" not in bare.stdout
+    # apply rotates it (the remedy); the old secret keeps working for its 24 h of grace.
+    assert run_cli("apply", "infrai.yaml", "--auto-approve", env=account.env).exit_code == 0
+    code, report = status(run_cli, account, "--fail-on", "warning")
+    assert code == 0 and rules(report, "keys") == {"key.in_grace": "info", "key.rotation_due": "info"}  # in 2 days
+    assert report["sections"]["keys"]["figures"]["in_grace"] == ["projects.web.keys.ci"]
 
 
 def test_a_failing_webhook_receiver_is_reported_then_retried_and_replayed(account, run_cli):
