@@ -55,7 +55,10 @@ def _resend(action: str, address: str, deliveries: tuple[str, ...], auto_approve
         done = resend(client, action, hook, deliveries)
     for r in done:
         out.result(_line(r))
-    return EXIT_OK if all(r.ok for r in done) else EXIT_ERROR
+    failed = [r for r in done if not r.ok]
+    if failed:
+        out.error(f"{len(failed)} of {len(done)} re-sent deliveries failed again: fix the receiver, then retry")
+    return EXIT_ERROR if failed else EXIT_OK
 
 
 def _options(fn: Callable[..., Any]) -> Callable[..., Any]:

@@ -279,8 +279,8 @@ def _headroom(f: _Facts, o: HealthOptions, out: list[Finding], live: Any) -> dic
         if level is not None and peak is not None:
             out.append(Finding(level, "headroom", "tier.requests_per_minute", "tier.rpm_near",
                                f"the busiest hour of the last 7 days ({_when(peak[0])}) averaged {rpm:,.1f} "
-                               f"requests a minute, {rpm / rpm_limit:.0%} of the tier's {rpm_limit:,}: peaks "
-                               "within that hour were higher and are throttled (HTTP 429) past the limit",
+                               f"requests a minute, {rpm / rpm_limit:.0%} of the tier's {rpm_limit:,} (its busiest minutes "
+                               "were at least that; past the limit calls are throttled with HTTP 429)",
                                "raise `tier` in the config, or spread the load"))
     fig["bandwidth"] = _bandwidth(f, o, out, live)
     return fig

@@ -16,6 +16,7 @@ from typing import Any
 
 from ..errors import ReconcileError
 from ..kinds import REGISTRY
+from ..kinds.webhook import normalize_url
 from ..live.reader import read_live
 from ..resources import LiveResource
 
@@ -42,7 +43,7 @@ class Resent:
 def find_webhook(client: Any, address: str, *, parallelism: int = 8) -> LiveResource:
     """The live webhook at ADDRESS (`webhooks["https://…"]`, or its URL alone)."""
     live = read_live(client, {WEBHOOK.name}, parallelism=parallelism)
-    candidates = [address] if address.startswith("webhooks[") else [WEBHOOK.address((address,)), address]
+    candidates = [address] if address.startswith("webhooks[") else [WEBHOOK.address((normalize_url(address),))]
     for candidate in candidates:
         found = live.resources.get(candidate)
         if found is not None and found.kind == WEBHOOK.name and found.id:

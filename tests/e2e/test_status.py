@@ -13,10 +13,11 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
+import jsonschema
 import pytest
 import yaml
 
-from e2e_support import EXAMPLES, Emulator, live_server
+from e2e_support import EXAMPLES, REPO, Emulator, live_server
 
 GIB = 1 << 30
 CONFIG = """
@@ -31,6 +32,7 @@ webhooks:
 bandwidth_alerts:
   - threshold: 5GiB
 """
+SCHEMA = json.loads((REPO / "schemas" / "status.schema.json").read_text())
 HOOK = 'webhooks["https://hooks.example.com/a"]'
 START = "2026-06-10T12:00:00Z"  # day 10 of a 30-day month: the forecast is the spend × 3
 
@@ -87,7 +89,9 @@ def status(run_cli: Callable[..., Any], acct: Account, *args: str) -> tuple[int,
     """`status --format json` and its exit code; the report always printed, whatever the gate says."""
     result = run_cli("status", "infrai.yaml", "--format", "json", *args, env=acct.env)
     assert result.exit_code in (0, 5), result.output
-    return result.exit_code, json.loads(result.stdout)
+    report = json.loads(result.stdout)
+    jsonschema.validate(report, SCHEMA)  # every report of these tests, healthy or not, in its documented shape
+    return result.exit_code, report
 
 
 def rules(report: dict[str, Any], section: str | None = None) -> dict[str, str]:
@@ -268,7 +272,7 @@ def test_the_nightly_jobs_run_plan_and_status_together_and_post_one_report(run_c
     issue = [s for s in job["steps"] if "gh issue create" in str(s.get("run", ""))]
     assert len(issue) == 1 and "exitcode == '2'" in issue[0]["if"] and "exitcode == '5'" in issue[0]["if"]
     assert "status.md" in issue[0]["run"] and "$PLAN" in issue[0]["run"]  # one body, both reports
-    gitlab = yaml.safe_load((EXAMPLES / "gitlab" / "gitlab-ci.yml").read_text())
+    gitlab = yaml.safe_load((EXAMPLES / "ci" / "gitlab" / "drift-nightly.gitlab-ci.yml").read_text())
     script = "\n".join(gitlab["drift-nightly"]["script"])
     argvs = _reconcile_lines(script) + [argv for s in scripts for argv in _reconcile_lines(s)]
     assert {a[1] for a in argvs} == {"plan", "status"} and "report.md" in script
