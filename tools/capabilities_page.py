@@ -1,8 +1,8 @@
 """docs/capabilities.md, generated: each of the API's capabilities and what the tool does with it.
 
 Derived from the code that calls them — the kinds' endpoints (`KindSpec.api`), the live
-reader's `whoami`, the facts impact analysis reads, `doctor`'s probes, the `keys
-compromised` command — plus the hand-kept table `reconcile.kinds.capabilities.HAND_KEPT` for
+reader's `whoami`, the facts impact analysis reads, `doctor`'s probes, `status`'s
+reads, the `keys compromised` and `webhooks retry|replay` commands — plus the hand-kept table `reconcile.kinds.capabilities.HAND_KEPT` for
 the rest. The capabilities themselves come from the OpenAPI document
 (schemas/infrai-account-api.openapi.json, checked against the seed by
 tests/emulator/test_openapi_document.py).
@@ -27,6 +27,9 @@ from reconcile.kinds.capabilities import COMMAND, HAND_KEPT, MANAGES, NOT_USED, 
 from reconcile.live.facts import _paths as fact_paths  # the facts' endpoints; their parameters do not matter here
 from reconcile.live.reader import WHOAMI
 from reconcile.workflow.keys import COMPROMISE
+from reconcile.workflow import checks as check_calls
+from reconcile.workflow import status as status_reads
+from reconcile.workflow.webhooks import REPLAY, RETRY
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC_PATH = ROOT / "docs" / "capabilities.md"
@@ -88,6 +91,20 @@ def derived_uses() -> dict[tuple[str, str], list[CapabilityUse]]:
     for method, path in probed_paths():
         add(method, path, READS, "`reconcile doctor`: checks the answer against what the tool assumes (docs/doctor.md)")
     add("POST", COMPROMISE, COMMAND, "`reconcile keys compromised ADDRESS`: revokes and re-issues a leaked key")
+    for path in status_reads.read_paths():
+        add("GET", path, READS, "`reconcile status`: the account's health (docs/status.md)")
+    add("POST", check_calls.ROUTING_TEST, READS, "checks: routing expectations asserted, and a routing change "
+                                                 "previewed with `chain_override` (docs/checks.md)")
+    add("GET", check_calls.USAGE, READS, "checks: a routing change is previewed for each capability in use this "
+                                         "period (`by_capability`; docs/checks.md)")
+    add("POST", check_calls.WEBHOOK_TEST, READS, "checks: a test event to a `reachable: true` webhook after apply "
+                                                 "creates or changes it (docs/checks.md)")
+    add("GET", check_calls.DELIVERIES, READS, "checks: the test delivery's status, and the recent deliveries' "
+                                              "failure rate in plans (docs/checks.md)")
+    add("POST", check_calls.TEST_CHARGE, READS, "checks: with `checks.autorecharge.test_charge: true`, a real $1 "
+                                                "test authorisation after apply changes auto-recharge (docs/checks.md)")
+    add("POST", RETRY, COMMAND, "`reconcile webhooks retry ADDRESS`: re-sends failed deliveries (docs/status.md)")
+    add("POST", REPLAY, COMMAND, "`reconcile webhooks replay ADDRESS`: re-sends past deliveries (docs/status.md)")
     return uses
 
 
@@ -135,12 +152,13 @@ The Infrai account API has {total} capabilities
 does with it:
 
 - **manages**: declared in the config, called by `apply` (which kind and which fields);
-- **reads**: called read-only, for plan and export, impact analysis or `reconcile doctor`;
+- **reads**: called read-only, for plan and export, impact analysis, `reconcile status` or `reconcile doctor`;
 - **command**: called only by an imperative command you run on purpose;
 - **not used**: never called, with the reason.
 
-Nothing that moves money by itself (a top-up, a test charge, a payment retry), sends a
-webhook delivery or ends the subscription is ever called; what is billed (a tier upgrade,
+Nothing that moves money by itself (a top-up, a test charge, a payment retry) or ends the
+subscription is ever called, and a webhook delivery is re-sent only by the command you run
+for it (`reconcile webhooks retry|replay`, after a confirmation); what is billed (a tier upgrade,
 auto-recharge) is billed only because the config declares it.
 
 | use | capabilities |

@@ -44,9 +44,10 @@ and `CI` (set by every CI system) makes `apply` refuse to prompt: pass `--auto-a
 
 Exit codes: **0** success (no changes, or applied); **1** any error, usage errors included (an
 unknown option or command, a bad value, a missing path); **2** only with `plan --detailed-exitcode`
-when the plan has changes; **3** the plan breaks a `--policy` rule; **4** an impact at or above
-`--fail-on`; **130** interrupted (Ctrl-C or SIGTERM): the steps in flight finish, nothing new
-starts, and `apply` run again continues.
+when the plan has changes; **3** the plan breaks a `--policy` rule; **4** an impact, a failing
+check (docs/checks.md) or a `status` finding (docs/status.md) at or above `--fail-on`; **130**
+interrupted (Ctrl-C or SIGTERM): the steps in flight finish, nothing new starts, and `apply` run
+again continues.
 
 ## Shell completion
 

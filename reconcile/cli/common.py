@@ -2,8 +2,9 @@
 
 Exit codes: 0 success; 1 error (bad config, API failure, unsafe plan, failed apply);
 2 with `--detailed-exitcode` when the plan has changes; 3 the plan breaks a `--policy`
-rule; 4 an impact at or above `--fail-on` (3 and 4 stop apply before any API call);
-130 interrupted (Ctrl-C). Usage errors exit 1 too (main.ReconcileGroup).
+rule; 4 an impact, a failing check or a `status` finding at or above `--fail-on` (3 and 4
+stop apply before any API call); 130 interrupted (Ctrl-C). Usage errors exit 1 too
+(main.ReconcileGroup).
 """
 
 from __future__ import annotations

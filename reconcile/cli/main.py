@@ -45,9 +45,12 @@ COMMANDS: dict[str, LazyCommand] = {
                                                 "an edge A -> B means B waits for A."),
     "keys": LazyCommand(".cmd_keys", "keys", "Operations on API keys that are events, not declarations (a leak)."),
     "plan": LazyCommand(".cmd_plan", "plan", "Show what apply would change, without changing anything."),
+    "status": LazyCommand(".cmd_status", "status", "Report the account's health, read-only: spend, headroom, keys, webhooks."),
     "validate": LazyCommand(".cmd_validate", "validate", "Check configuration files offline: schema, references, duplicates."),
     "version": LazyCommand(".cmd_version", "version",
                            "Print the version of infrai-reconcile and of its machine-readable formats."),
+    "webhooks": LazyCommand(".cmd_webhooks", "webhooks",
+                            "Operations on webhook deliveries that are events, not declarations (retry, replay)."),
 }
 
 

@@ -149,7 +149,7 @@ def _budget_impact(c: ChangeView, f: AccountFacts) -> list[Finding]:
     cap, alert = after.get("hard_cap_usd"), after.get("alert_threshold_usd")
     period = after.get("period") or "monthly"
     out: list[Finding] = []
-    spend = _period_spend(period, f)
+    spend = period_spend(period, f)
     if isinstance(cap, (int, float)) and spend is not None:
         spent, projected, label, period_end = spend
         if cap <= spent:
@@ -187,7 +187,7 @@ def _budget_impact(c: ChangeView, f: AccountFacts) -> list[Finding]:
     return out
 
 
-def _period_spend(period: str, f: AccountFacts) -> tuple[float, float, str, datetime] | None:
+def period_spend(period: str, f: AccountFacts) -> tuple[float, float, str, datetime] | None:
     """(spent so far, projected, label, period end) for the budget's period."""
     if period == "daily":
         if f.get(TIMESERIES) is None:

@@ -2,9 +2,9 @@
 
 The kinds' endpoints (`KindSpec.api`) already say which capabilities the reconciler manages
 and reads; docs/capabilities.md is generated from them plus this table, which holds every
-other capability: one managed outside `KindSpec.api` (a tier downgrade), one behind an
-imperative command, those the checks call (docs/checks.md), and those deliberately never
-called, each with the reason.
+other capability: one managed outside `KindSpec.api` (a tier downgrade) and those
+deliberately never called, each with the reason (what `status`, the checks and the
+imperative commands call is derived from their code, tools/capabilities_page.py).
 tests/cli/test_capabilities.py fails when a capability is in neither, when this table names
 one the API does not have, or when it repeats one the registry already covers.
 
@@ -40,9 +40,6 @@ HAND_KEPT: dict[str, CapabilityUse] = {
     # Money moves: events, never desired state.
     "account.topup": CapabilityUse(NOT_USED, "a top-up moves money once; it is an event, not a state "
                                              "to converge to (declare `autorecharge` instead)"),
-    "account.autorecharge.test_charge": CapabilityUse(READS, "checks: with `checks.autorecharge.test_charge: true`, "
-                                                             "a real $1 test authorisation after apply changes "
-                                                             "auto-recharge (docs/checks.md)"),
     "account.subscription.cancel": CapabilityUse(NOT_USED, "it ends the paid subscription, which no "
                                                            "config change should do as a side effect"),
     "account.subscription.retry_payment": CapabilityUse(NOT_USED, "it charges the payment method again"),
@@ -51,26 +48,10 @@ HAND_KEPT: dict[str, CapabilityUse] = {
     # Reports and history: what happened, not what should be.
     "account.invoices.list": CapabilityUse(NOT_USED, _HISTORY),
     "account.transactions.list": CapabilityUse(NOT_USED, _HISTORY),
-    "account.subscription.get": CapabilityUse(NOT_USED, "the subscription's state (active, past_due) "
-                                                        "is billing status, not configuration"),
-    "account.autorecharge.payment_failures.list": CapabilityUse(NOT_USED, "a history of failed "
-                                                                          "charges, not state"),
-    "account.usage": CapabilityUse(READS, "checks: a routing change is previewed for each capability in "
-                                          "use this period (`by_capability`; docs/checks.md)"),
     "account.usage.export": CapabilityUse(NOT_USED, "it starts an export job, a side effect with "
                                                     "nothing to converge to"),
-    "account.bandwidth.usage": CapabilityUse(NOT_USED, "impact analysis reads `used` from the quota"),
-    # Behaviour tests (checks, docs/checks.md) and delivery operations.
-    "account.routing.test": CapabilityUse(READS, "checks: routing expectations asserted, and a routing "
-                                                 "change previewed with `chain_override` (docs/checks.md)"),
-    "account.webhooks.test": CapabilityUse(READS, "checks: a test event to a `reachable: true` webhook "
-                                                  "after apply creates or changes it (docs/checks.md)"),
-    "account.webhooks.deliveries": CapabilityUse(READS, "checks: the test delivery's status, and the "
-                                                        "recent deliveries' failure rate in plans (docs/checks.md)"),
-    "account.webhooks.retry": CapabilityUse(NOT_USED, "it re-sends a delivery to the receiver, an "
-                                                      "operation, not a state"),
-    "account.webhooks.replay": CapabilityUse(NOT_USED, "it re-sends a past delivery to the receiver, "
-                                                       "an operation, not a state"),
+    "account.bandwidth.usage": CapabilityUse(NOT_USED, "impact analysis and `status` read `used` from "
+                                                       "the quota"),
 }
 
 # The scope a key needs to change each kind (docs/emulator.md, Scopes); `account:read` reads

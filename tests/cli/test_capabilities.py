@@ -35,10 +35,13 @@ def test_uses_come_from_the_code_where_the_code_calls_the_capability():
     uses = page.table()
     assert [u.use for u in uses["account.projects.update"]] == ["manages"]
     assert "`rate_limit_rpm`" in uses["account.projects.update"][0].what
-    assert {u.use for u in uses["account.tier"]} == {"reads"} and len(uses["account.tier"]) == 3  # plan, impact, doctor
+    assert {u.use for u in uses["account.tier"]} == {"reads"} and len(uses["account.tier"]) == 4  # plan, impact, doctor, status
     assert [u.what for u in uses["account.projects.get"]] == [  # only doctor's deliberate 404
         "`reconcile doctor`: checks the answer against what the tool assumes (docs/doctor.md)"]
     assert [u.use for u in uses["account.keys.suspected_compromise"]] == ["command"]
+    assert [u.use for u in uses["account.webhooks.retry"]] == [u.use for u in uses["account.webhooks.replay"]] == ["command"]
+    assert [u.use for u in uses["account.subscription.get"]] == ["reads"]  # status reads it; nothing pays
+    assert uses["account.subscription.retry_payment"][0].use == NOT_USED
     assert uses["account.topup"][0].use == NOT_USED and "moves money" in uses["account.topup"][0].what
 
 

@@ -2,7 +2,7 @@
 subprocess against the emulator served over HTTP on a loopback port (README "Exit codes",
 docs/cli-reference.md): 0 success, 1 any error (usage errors included: never click's 2),
 2 only `plan --detailed-exitcode` with changes, 3 a policy rule, 4 an impact at or above
-`--fail-on`, 130 interrupted.
+`--fail-on`, 5 a `status` finding at or above `status --fail-on`, 130 interrupted.
 """
 
 from __future__ import annotations
@@ -129,6 +129,16 @@ def test_4_fail_on_stops_plan_and_apply(served, tmp_path, secret_scan):
     applied = run(served, tmp_path, secret_scan, "apply", "cap.yaml", "--fail-on", "warning", "--auto-approve")
     assert applied.returncode == 4, applied.output
     assert emu.api.get("/v1/account/budget/get")["hard_cap_usd"] is None  # nothing applied
+
+
+def test_4_status_fail_on(served, tmp_path, secret_scan):
+    _, _, emu = served
+    assert run(served, tmp_path, secret_scan, "status", "--min-balance", "1", "--fail-on", "warning").returncode == 0
+    emu.post("/_emulator/subscription", {"status": "past_due"})
+    unhealthy = run(served, tmp_path, secret_scan, "status", "--min-balance", "1", "--fail-on", "danger")
+    assert unhealthy.returncode == 4, unhealthy.output
+    assert "past_due" in unhealthy.stdout and "at or above --fail-on danger" in unhealthy.stderr
+    no_traceback(unhealthy)
 
 
 def test_130_sigint_during_apply(served, tmp_path, secret_scan, account):
