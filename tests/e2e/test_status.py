@@ -88,7 +88,7 @@ def account(tmp_path, run_cli) -> Iterator[Account]:
 def status(run_cli: Callable[..., Any], acct: Account, *args: str) -> tuple[int, dict[str, Any]]:
     """`status --format json` and its exit code; the report always printed, whatever the gate says."""
     result = run_cli("status", "infrai.yaml", "--format", "json", *args, env=acct.env)
-    assert result.exit_code in (0, 5), result.output
+    assert result.exit_code in (0, 4), result.output
     report = json.loads(result.stdout)
     jsonschema.validate(report, SCHEMA)  # every report of these tests, healthy or not, in its documented shape
     return result.exit_code, report
@@ -270,7 +270,7 @@ def test_the_nightly_jobs_run_plan_and_status_together_and_post_one_report(run_c
     scripts = [str(s.get("run", "")) for s in job["steps"]]
     assert any("reconcile status" in s and "--fail-on" in s for s in scripts)
     issue = [s for s in job["steps"] if "gh issue create" in str(s.get("run", ""))]
-    assert len(issue) == 1 and "exitcode == '2'" in issue[0]["if"] and "exitcode == '5'" in issue[0]["if"]
+    assert len(issue) == 1 and "exitcode == '2'" in issue[0]["if"] and "exitcode == '4'" in issue[0]["if"]
     assert "status.md" in issue[0]["run"] and "$PLAN" in issue[0]["run"]  # one body, both reports
     gitlab = yaml.safe_load((EXAMPLES / "ci" / "gitlab" / "drift-nightly.gitlab-ci.yml").read_text())
     script = "\n".join(gitlab["drift-nightly"]["script"])
