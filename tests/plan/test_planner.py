@@ -27,6 +27,20 @@ def test_live_fingerprint_is_computed_only_when_read(monkeypatch):
     assert plan.live_fingerprint == expected and calls == [1]  # computed once
 
 
+def test_config_digest_is_computed_only_when_read(monkeypatch):
+    from reconcile.resources import DesiredState
+
+    calls = []
+    real = DesiredState.config_digest
+    monkeypatch.setattr(DesiredState, "config_digest", lambda self: calls.append(1) or real(self))
+    d = desired(want("project", name="api"))
+    plan = build_plan(d, live())
+    assert calls == []  # a plain text plan never needs it (every declared value serialised)
+    assert plan.config_digest == real(d) and plan.to_data()["config_digest"] == real(d)
+    assert plan.config_digest == real(d) and calls == [1]  # computed once
+    assert build_plan(d, live()).fingerprint == plan.fingerprint
+
+
 def test_make_plan_computes_the_seed_only_when_an_apply_reads_it(monkeypatch):
     from reconcile.workflow import engine
     from reconcile.resources import LiveState
