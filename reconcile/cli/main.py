@@ -196,6 +196,9 @@ def main() -> None:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, interrupted)
+    import reconcile
+
+    reconcile.SHORT_LIVED_PROCESS = True
     cli(prog_name="reconcile")
 
 
