@@ -559,7 +559,10 @@ class Bench:
         print(f"[{time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)
 
     def env(self, emu: Emulator | None = None) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("INFRAI_")}
+        # PYTHONDONTWRITEBYTECODE would make every timed run compile the reconciler's modules
+        # again (a checkout has no bytecode yet), while the floor's libraries, installed, have
+        # theirs: an installed `reconcile` has its bytecode too, so the warm-up writes it.
+        env = {k: v for k, v in os.environ.items() if not k.startswith("INFRAI_") and k != "PYTHONDONTWRITEBYTECODE"}
         env["NO_COLOR"] = "1"
         if emu is not None:
             env.update(INFRAI_BASE_URL=emu.url, INFRAI_API_KEY=emu.key)

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Iterator, Mapping
 
+import reconcile
+
 from .errors import SourcePosition
 from .kinds import REGISTRY, KindSpec, LiveItem
 from .redact import mask_values
@@ -52,6 +54,13 @@ def gc_paused() -> Iterator[None]:
         yield
     finally:
         if was_enabled:
+            if reconcile.SHORT_LIVED_PROCESS:
+                # Every object alive goes to the collector's permanent generation: else the
+                # first collection after the step walks all it allocated and frees nothing
+                # (~0.1 s after loading 10,000 resources, again after reading them).
+                # Reference counting still frees frozen objects; only a reference cycle among
+                # them waits for the process to end: fine for one CLI run, not for a library.
+                gc.freeze()
             gc.enable()
 
 

@@ -15,9 +15,10 @@ from __future__ import annotations
 import hashlib
 import heapq
 import logging
+import queue
 import threading
 import time
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Protocol
 
@@ -132,6 +133,10 @@ class Executor:
             for result in sorted(skipped, key=lambda r: order[r.change.address]):
                 self.on_event(ApplyEvent(result.change, StepStatus.SKIPPED, result.error))
 
+        # Finished steps arrive here in the order they finish: one put a step, instead of
+        # `wait(FIRST_COMPLETED)` installing and removing a waiter on every step in flight
+        # at each wakeup (O(parallelism) lock round trips, competing with the workers).
+        finished_steps: queue.SimpleQueue[Future[StepResult]] = queue.SimpleQueue()
         with ThreadPoolExecutor(max_workers=parallelism, thread_name_prefix="apply") as pool:
             while True:
                 if self.cancel.is_set() and not interrupted:
@@ -145,12 +150,19 @@ class Executor:
                             continue
                         result.status = StepStatus.RUNNING
                         self.on_event(ApplyEvent(result.change, StepStatus.RUNNING))
-                        running[pool.submit(self._run_step, result.change)] = result.change.address
+                        future = pool.submit(self._run_step, result.change)
+                        running[future] = result.change.address
+                        future.add_done_callback(finished_steps.put)
                 if not running:
                     break  # anything still pending never became ready: reported below
+                finished: list[Future[StepResult]] = []
                 try:
                     # The timeout only makes a Ctrl-C acknowledged promptly (nothing waits on it).
-                    finished, _ = wait(list(running), timeout=0.5, return_when=FIRST_COMPLETED)
+                    finished.append(finished_steps.get(timeout=0.5))
+                    while True:
+                        finished.append(finished_steps.get_nowait())
+                except queue.Empty:
+                    pass
                 except KeyboardInterrupt:
                     # Ctrl-C: start nothing new, let the steps in flight finish, then report.
                     interrupted = stopping = True

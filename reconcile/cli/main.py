@@ -196,6 +196,9 @@ def main() -> None:
     from .signals import interrupt_on_sigterm
 
     interrupt_on_sigterm()
+    import reconcile
+
+    reconcile.SHORT_LIVED_PROCESS = True
     cli(prog_name="reconcile")
 
 

@@ -260,7 +260,21 @@ class LiveContext:
 _SIMPLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 
 
+#: `_address_part` of names seen (a project's name recurs in every address under it; an
+#: address is built for each declared and each live object): the regex and json.dumps once
+#: a name. Bounded, since names come from the config and the API.
+_PARTS: dict[str, str] = {}
+_MAX_PARTS = 1 << 17
+
+
 def _address_part(value: Any) -> str:
+    if type(value) is str:
+        part = _PARTS.get(value)
+        if part is None:
+            part = f".{value}" if _SIMPLE.match(value) else f"[{json.dumps(value, ensure_ascii=False)}]"
+            if len(_PARTS) < _MAX_PARTS:
+                _PARTS[value] = part
+        return part
     if isinstance(value, str) and _SIMPLE.match(value):
         return f".{value}"
     return f"[{json.dumps(value, ensure_ascii=False)}]"

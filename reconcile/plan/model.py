@@ -162,8 +162,9 @@ class Impact:
 class Deferred:
     """A dataclass field that may be given as a zero-argument callable, called the first time
     the field is read (then kept). The live state's fingerprint serialises every object read
-    (most of the planner's CPU; docs/benchmarks.md): only a saved plan, the
-    JSON/markdown output and an apply read it, so a plain `reconcile plan` never pays it."""
+    (most of the planner's CPU; docs/benchmarks.md), the config's digest every declared
+    value: only a saved plan, the JSON/markdown output, a drift report and an apply read
+    them, so a plain `reconcile plan` never pays them."""
 
     def __init__(self, default: Any = "") -> None:
         self.default = default
@@ -189,8 +190,8 @@ class Plan:
     unmanaged: tuple[Unmanaged, ...] = ()
     warnings: tuple[str, ...] = ()
     targets: tuple[str, ...] = ()
-    config_digest: str = ""
-    # A str, or given as a callable computing it when first read (see Deferred).
+    # Each a str, or given as a callable computing it when first read (see Deferred).
+    config_digest: str = Deferred()  # type: ignore[assignment]
     live_fingerprint: str = Deferred()  # type: ignore[assignment]
     live_counts: Mapping[str, int] = field(default_factory=dict)
     # Per kind, the live objects this plan could delete: all but the caller's own key and

@@ -41,8 +41,8 @@ class PlanOptions:
     # Ownership marker check: returns a reason when a live object may not be deleted.
     ownership: Any = None
     extra_warnings: tuple[str, ...] = field(default_factory=tuple)
-    # `desired.config_digest()` when already known: make_plan computes it while the live
-    # read is on the wire, rather than after it.
+    # `desired.config_digest()` when already known; else the plan computes it when first
+    # read (a saved plan, JSON/markdown output, an apply), never for a plain text plan.
     config_digest: str | None = None
 
 
@@ -143,8 +143,8 @@ def build_plan(desired: DesiredState, live: LiveState, options: PlanOptions = Pl
         unmanaged=tuple(sorted(unmanaged, key=lambda u: (KIND_ORDER[u.kind], u.address))),
         warnings=tuple(warnings),
         targets=tuple(options.targets),
-        config_digest=options.config_digest or desired.config_digest(),
-        live_fingerprint=live.fingerprint,  # computed only if read (a saved plan, an apply)
+        config_digest=options.config_digest or desired.config_digest,  # type: ignore[arg-type]  # Deferred
+        live_fingerprint=live.fingerprint,  # type: ignore[arg-type]  # Deferred: computed only if read
         live_counts=live_counts,
         managed_counts={k: n - exempt.get(k, 0) for k, n in live_counts.items()},
         kinds=tuple(sorted(live.kinds_read)),

@@ -89,10 +89,6 @@ def make_plan(client: Any, desired: DesiredState, *, prune: frozenset[str] = fro
               targets: tuple[str, ...] = (), replace: tuple[str, ...] = (), parallelism: int = DEFAULT_PARALLELISM) -> Planned:
     with reading_pool(1, "plan-read") as pool:
         reading = pool.submit(read_live, client, parallelism=parallelism)
-        # Digest the config while the list calls are on the wire rather than after them:
-        # CPU off the critical path (~25 ms at 10,000 resources). A stack's config is
-        # stamped with ownership markers below, so its digest waits for the live state.
-        config_digest = None if desired.stack else desired.config_digest()
         live = reading.result()
     live = apply_moves(desired, live)  # renames (`renamed_from`): the old object under its new address
     if targets:
@@ -107,8 +103,7 @@ def make_plan(client: Any, desired: DesiredState, *, prune: frozenset[str] = fro
         desired = ownership.stamp(desired, live)
     with gc_paused():  # the planner allocates many small objects and frees none of them
         plan = build_plan(desired, live, PlanOptions(prune=prune, targets=targets, replace=replace, now=now,
-                                                     ownership=ownership.prune_filter(desired.stack, live),
-                                                     config_digest=config_digest))
+                                                     ownership=ownership.prune_filter(desired.stack, live)))
     problems = threshold_problems(plan)
     if problems:
         # Shown by `plan` too, so a reviewer sees it before apply refuses it.

@@ -4,6 +4,7 @@ lines, request counting under threads, and ownership of the httpx client."""
 from __future__ import annotations
 
 import logging
+import ssl
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable
@@ -127,6 +128,29 @@ def test_own_http_client_built_with_limits_and_closed() -> None:
             pool = http._transport._pool  # type: ignore[attr-defined]
             assert (pool._max_connections, pool._max_keepalive_connections) == (6, 6)
     assert all(http.is_closed for http in clients)
+
+
+def _tls_of(http: httpx.Client) -> Any:
+    return http._transport._pool._ssl_context  # type: ignore[attr-defined]
+
+
+def test_own_clients_share_one_tls_context_that_verifies(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The trust store is loaded once, not once per httpx.Client (~60 ms each); every
+    context still verifies certificates and host names."""
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    for base, loads_trust_store in (("https://api.example.test", True), ("http://127.0.0.1:9", False)):
+        with InfraiClient(base, SECRET, max_connections=32) as client:
+            contexts = {id(_tls_of(http)): _tls_of(http) for http in client._clients}
+        assert len(client._clients) == 4 and len(contexts) == 1
+        (context,) = contexts.values()
+        assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
+        # Plain http opens no TLS connection: its context trusts nothing (fails closed).
+        assert bool(context.cert_store_stats()["x509_ca"]) is loads_trust_store
+    # A proxy may be https: then plain http gets the trust store too.
+    monkeypatch.setenv("HTTPS_PROXY", "https://proxy.example.test:3128")
+    with InfraiClient("http://127.0.0.1:9", SECRET) as client:
+        assert _tls_of(client._clients[0]).cert_store_stats()["x509_ca"] > 0
 
 
 def test_each_thread_keeps_one_http_client_and_threads_spread_evenly() -> None:

@@ -27,6 +27,20 @@ def test_live_fingerprint_is_computed_only_when_read(monkeypatch):
     assert plan.live_fingerprint == expected and calls == [1]  # computed once
 
 
+def test_config_digest_is_computed_only_when_read(monkeypatch):
+    from reconcile.resources import DesiredState
+
+    calls = []
+    real = DesiredState.config_digest
+    monkeypatch.setattr(DesiredState, "config_digest", lambda self: calls.append(1) or real(self))
+    d = desired(want("project", name="api"))
+    plan = build_plan(d, live())
+    assert calls == []  # a plain text plan never needs it (every declared value serialised)
+    assert plan.config_digest == real(d) and plan.to_data()["config_digest"] == real(d)
+    assert plan.config_digest == real(d) and calls == [1]  # computed once
+    assert build_plan(d, live()).fingerprint == plan.fingerprint
+
+
 def test_make_plan_computes_the_seed_only_when_an_apply_reads_it(monkeypatch):
     from reconcile.workflow import engine
     from reconcile.resources import LiveState
@@ -43,3 +57,27 @@ def test_make_plan_computes_the_seed_only_when_an_apply_reads_it(monkeypatch):
     assert planned.idempotency_seed == seed  # computed once: the random part stays
     again = engine.make_plan(None, desired(want("project", name="api")))
     assert again.idempotency_seed != seed  # a fresh random part per run
+
+
+def test_bulk_steps_freeze_what_they_leave_only_in_the_cli_process(monkeypatch):
+    """`reconcile` (one process, one run) moves what a bulk step leaves alive out of later
+    collections; a library caller's objects stay collectable as before."""
+    import gc
+
+    import reconcile
+    from reconcile.resources import gc_paused
+
+    def frozen_after_a_step() -> int:
+        gc.unfreeze()
+        kept = [[i] for i in range(1000)]
+        with gc_paused():
+            kept += [[i] for i in range(1000)]
+        count = gc.get_freeze_count()
+        gc.unfreeze()
+        return count
+
+    assert reconcile.SHORT_LIVED_PROCESS is False
+    assert frozen_after_a_step() == 0
+    monkeypatch.setattr(reconcile, "SHORT_LIVED_PROCESS", True)
+    assert frozen_after_a_step() >= 2000
+    assert gc.isenabled()
