@@ -11,7 +11,9 @@ from ..workflow.engine import check_plan, make_plan, prune_kinds
 from ..plan import Plan
 from ..workflow.planfile import write_plan
 from ..render import plan_document, render_plan_markdown, render_plan_text
-from .annotate import annotating
+from .annotate import annotate_plan, annotating
+from .git_history import with_history
+from .source_links import links_from_env
 from .common import (
     EXIT_CHANGES,
     EXIT_OK,
@@ -34,7 +36,7 @@ def _render(plan: Plan, fmt: str, color: bool) -> str:
     if fmt == "json":
         return json.dumps(plan_document(plan), indent=2, sort_keys=False) + "\n"
     if fmt == "markdown":
-        return render_plan_markdown(plan)
+        return render_plan_markdown(plan, links=links_from_env())
     return render_plan_text(plan, style=click.style if color else None)
 
 
@@ -66,6 +68,7 @@ def plan(paths: tuple[str, ...], var_pairs: tuple[str, ...], var_files: tuple[st
         planned = make_plan(client, desired, prune=prune_kinds(prune), targets=targets, replace=replace,
                             parallelism=parallelism)
     check_plan(planned, force=True)  # protections fail the plan too; thresholds only stop apply
+    planned.plan = with_history(planned.plan, paths)  # what each delete was last declared in (git)
     if json_events:
         emit_plan(planned.plan)
     else:
@@ -74,6 +77,7 @@ def plan(paths: tuple[str, ...], var_pairs: tuple[str, ...], var_files: tuple[st
         with open(gitlab_file, "w", encoding="utf-8") as fh:
             json.dump(plan_report(planned.plan), fh)
     write_step_summary(planned.plan)
+    annotate_plan(planned.plan)
     if drift_file:
         write_drift_report(drift_file, planned.plan)
     run_gates(planned)  # exit 3 (policy) or 4 (--fail-on), once the plan is shown

@@ -123,22 +123,26 @@ def source_of(resource: DesiredResource, fields: tuple[str, ...] | None = None) 
 
 @dataclass(frozen=True)
 class LastDeclared:
-    """For a delete: the file and the last commit whose change removed the resource's
-    declaration (a bounded `git log -S` lookup; reconcile/cli/git_history.py)."""
+    """For a delete: the config file and the last commit that declared the resource, and
+    the commit that removed it ("" while the removal is not committed). Found by a bounded
+    `git log -S` lookup outside the planner (reconcile/cli/git_history.py)."""
 
     file: str
     commit: str
     date: str = ""
     subject: str = ""
+    removed_in: str = ""
 
     def to_data(self) -> dict[str, Any]:
-        return {"file": self.file, "commit": self.commit, "date": self.date, "subject": self.subject}
+        return {"file": self.file, "commit": self.commit, "date": self.date, "subject": self.subject,
+                "removed_in": self.removed_in or None}
 
     @classmethod
     def from_data(cls, data: Mapping[str, Any] | None) -> "LastDeclared | None":
         if not data or not data.get("file") or not data.get("commit"):
             return None
-        return cls(str(data["file"]), str(data["commit"]), str(data.get("date") or ""), str(data.get("subject") or ""))
+        return cls(str(data["file"]), str(data["commit"]), str(data.get("date") or ""), str(data.get("subject") or ""),
+                   str(data.get("removed_in") or ""))
 
 
 NOT_DECLARED = "not declared in any config file"
@@ -174,7 +178,7 @@ class Change:
         if self.source is not None:
             return str(self.source)
         if self.last_declared is not None:
-            return f"last declared in {self.last_declared.file} (removed in {self.last_declared.commit[:12]})"
+            return f"{self.last_declared.file}, last declared at {self.last_declared.commit[:12]}"
         return NOT_DECLARED
 
     @property
