@@ -31,8 +31,8 @@ def _plain(text: str) -> str:
 
 
 def citation_lines(c: Change, links: SourceLinks | None) -> list[str]:
-    """One list item per change saying where it is declared, with a sub-item per changed
-    field that was not written out in that file (a variable, the environment)."""
+    """One list item per change saying where it is declared (its lines), with a sub-item
+    per changed field whose value was not written out there (a variable, the environment)."""
     src = c.source
     if src is None:
         ld = c.last_declared
@@ -48,7 +48,8 @@ def citation_lines(c: Change, links: SourceLinks | None) -> list[str]:
     for d in c.diffs:
         fs = field_source(c, d)
         name = d.path.split(".", 1)[0].split("[", 1)[0]
-        if fs is None or name in seen or (c.action is Action.CREATE and not field_origin(fs)):
+        # Fields written out in the resource's own lines are inside its link already.
+        if fs is None or name in seen or not field_origin(fs):
             continue
         seen.add(name)
         item = f"  - `{name}` at {_at(links, src.file, fs.line, text=f'line {fs.line}')}"

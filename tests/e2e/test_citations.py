@@ -252,3 +252,16 @@ def test_warnings_for_changes_and_impacts_attach_to_their_lines():
     assert lines[0] == ("::warning file=infra/base/infrai.yaml,line=10,endLine=12,title=infrai plan%3A replace::"
                         "projects.api will be replaced (x)")
     assert lines[1] == "::warning file=infra/base/infrai.yaml,line=10,endLine=12,title=infrai impact%3A danger::budget: m"
+
+
+def test_a_policy_violation_cites_the_line_of_its_change(run_cli, http, tmp_path):
+    (tmp_path / "infra").mkdir()
+    config = tmp_path / "infra" / "infrai.yaml"
+    config.write_text("version: 1\nbudget:\n  period: monthly\n  hard_cap_usd: 100\n")
+    assert run_cli("apply", "infra", "--auto-approve", env=http).exit_code == 0
+    config.write_text("version: 1\nbudget:\n  period: monthly\n  hard_cap_usd: 500\n")
+    (tmp_path / "policy.yaml").write_text("version: 1\nrules:\n  max_budget_increase_percent: 50\n")
+    result = run_cli("plan", "infra", "--policy", "policy.yaml", "--no-color", env=http)
+    assert result.exit_code == 3
+    assert ("[max_budget_increase_percent] budget: hard_cap_usd $100.00 → $500.00 is +400.0%; the policy allows +50% "
+            "(infra/infrai.yaml:3)") in result.stderr
