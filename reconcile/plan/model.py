@@ -173,14 +173,6 @@ class Change:
     # A delete's former declaration, when git knows it (filled in outside the planner).
     last_declared: LastDeclared | None = None
 
-    def cites(self) -> str:
-        """`file:line` of the declaration; for a delete, where it was last declared."""
-        if self.source is not None:
-            return str(self.source)
-        if self.last_declared is not None:
-            return f"{self.last_declared.file}, last declared at {self.last_declared.commit[:12]}"
-        return NOT_DECLARED
-
     @property
     def changed_fields(self) -> tuple[str, ...]:
         """The top-level fields this change sets: what the planner found different."""
