@@ -47,11 +47,13 @@ class ReconcileError(Exception):
 
 @dataclass(frozen=True)
 class SourcePosition:
-    """Where in a config file something is: 1-based line and column."""
+    """Where in a config file something is: 1-based line and column; `end_line`, the last
+    line of a value that spans several (a resource's mapping), when known."""
 
     file: str
     line: int | None = None
     column: int | None = None
+    end_line: int | None = None
 
     def __str__(self) -> str:
         if self.line is None:

@@ -80,6 +80,17 @@ def _plain(value: Mapping[str, Any]) -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
+class ValueOrigin:
+    """Where a field's value came from when the config wrote a reference there: `var_file`
+    (`${var:NAME}` set by a var file, at `defined_at`), `var` (set with `--var NAME=...`)
+    or `env` (`${env:NAME}`, the environment variable)."""
+
+    origin: str
+    variable: str
+    defined_at: SourcePosition | None = None
+
+
+@dataclass(frozen=True)
 class DesiredResource:
     """One resource as the config declares it.
 
@@ -87,6 +98,10 @@ class DesiredResource:
     managed. `meta` holds config-only settings such as `protect` or `rotate_after`.
     `secret_refs` maps a sensitive field to the `${env:NAME}` spelling it came from, so
     saved plans and exports can name the variable without holding the secret.
+    `source` spans the resource's lines; `layer` says whether its file is the `base` (the
+    first config path) or an `overlay` (a later one); `field_positions` holds each written
+    field's (line, column) in that file and `value_origins` the fields whose value came
+    from a variable or the environment: what plans cite (docs/environments.md#citations).
     """
 
     kind: str
@@ -95,6 +110,9 @@ class DesiredResource:
     meta: Mapping[str, Any] = field(default_factory=dict)
     source: SourcePosition | None = None
     secret_refs: Mapping[str, str] = field(default_factory=dict)
+    layer: str = "base"
+    field_positions: Mapping[str, tuple[int, int]] = field(default_factory=dict, compare=False, repr=False)
+    value_origins: Mapping[str, ValueOrigin] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def spec(self) -> KindSpec:

@@ -1,6 +1,8 @@
-"""Config errors where CI users look: under GitHub Actions (`GITHUB_ACTIONS=true`),
-`validate` and `plan` print `::error file=…,line=…,col=…::` workflow commands (at most 10)
-and append the full list to the step summary (reconcile/cli/ci/github.py has the format)."""
+"""Config errors and risky changes where CI users look: under GitHub Actions
+(`GITHUB_ACTIONS=true`), `validate` and `plan` print `::error file=…,line=…,col=…::` workflow
+commands (at most 10) and append the full list to the step summary; `plan` also prints a
+`::warning` for each delete, replace and loud impact at the lines that declare it
+(reconcile/cli/ci/github.py has the format)."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from typing import Any
 import click
 
 from ..errors import Reason, ValidationError
+from ..plan import Plan
 
 
 def annotate_config_errors(reasons: Sequence[Reason]) -> None:
@@ -44,3 +47,20 @@ def annotating(fn: Callable[..., int | None]) -> Callable[..., int | None]:
             raise
 
     return wrapper
+
+
+def annotate_plan(plan: Plan) -> None:
+    """Under GitHub Actions, `::warning` lines for the plan's deletes, replaces and loud
+    impacts, attached to the config lines that declare them (reconcile/cli/ci/github.py
+    `plan_annotations`). Not when the composite action runs the CLI: it annotates itself
+    (it sets INFRAI_PLAN_ANNOTATIONS=0)."""
+    from .ci.github import in_github_actions
+
+    if not in_github_actions() or os.environ.get("INFRAI_PLAN_ANNOTATIONS") == "0":
+        return
+    from ..render import plan_document
+    from .ci.github import plan_annotations
+    from .source_links import links_from_env
+
+    for line in plan_annotations(plan_document(plan), links=links_from_env()):
+        click.echo(line, err=True)

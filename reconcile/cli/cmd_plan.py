@@ -12,7 +12,8 @@ from ..render import plan_document, render_plan_markdown, render_plan_text
 from ..workflow.events import PlanReady, WorkflowEvent
 from ..workflow.run import PlanRequest
 from ..workflow.run import plan as workflow_plan
-from .annotate import annotating
+from .annotate import annotate_plan, annotating
+from .source_links import links_from_env
 from .common import (
     EXIT_CHANGES,
     EXIT_OK,
@@ -35,7 +36,7 @@ def _render(plan: Plan, fmt: str, color: bool) -> str:
     if fmt == "json":
         return json.dumps(plan_document(plan), indent=2, sort_keys=False) + "\n"
     if fmt == "markdown":
-        return render_plan_markdown(plan)
+        return render_plan_markdown(plan, links=links_from_env())
     return render_plan_text(plan, style=click.style if color else None)
 
 
@@ -65,7 +66,7 @@ def plan(paths: tuple[str, ...], var_pairs: tuple[str, ...], var_files: tuple[st
     policy_file, fail_on = gate_settings()
     request = PlanRequest(load_desired(paths, var_pairs, var_files),
                           options=run_options(parallelism, retries, retry_delay), prune=prune, targets=targets, replace=replace, policy_file=policy_file, fail_on=fail_on,
-                          out=out_file)
+                          out=out_file, history_paths=tuple(paths))
     with open_client(Connection(endpoint, local_db, request.options)) as client:
         # The plan is shown (and its reports written) before the gates: exit 3 or 4 after it.
         outcome = workflow_plan(client, request, on_event=lambda event: _show(
@@ -89,5 +90,6 @@ def _show(event: WorkflowEvent, fmt: str, color: bool, json_events: bool, gitlab
         with open(gitlab_file, "w", encoding="utf-8") as fh:
             json.dump(plan_report(event.plan), fh)
     write_step_summary(event.plan)
+    annotate_plan(event.plan)
     if drift_file:
         write_drift_report(drift_file, event.plan)

@@ -9,6 +9,7 @@ from pathlib import Path
 from ..render.drift import drift_report
 from ..plan import Plan
 from ..render import render_plan_markdown
+from .source_links import links_from_env
 
 # GitHub refuses a step summary over 1 MiB; stay well under it, whole lines only.
 STEP_SUMMARY_LIMIT = 512 * 1024
@@ -20,7 +21,7 @@ def write_step_summary(plan: Plan) -> str | None:
     if os.environ.get("GITHUB_ACTIONS") != "true" or not path:
         return None
     with open(path, "a", encoding="utf-8") as f:
-        f.write(render_plan_markdown(plan, limit=STEP_SUMMARY_LIMIT) + "\n")
+        f.write(render_plan_markdown(plan, limit=STEP_SUMMARY_LIMIT, links=links_from_env()) + "\n")
     return path
 
 

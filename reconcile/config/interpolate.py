@@ -65,6 +65,9 @@ class Interpolated:
     failed: set[PathT] = field(default_factory=set)
     # With placeholders: path -> the first reference without a value, e.g. "${var:cap}".
     unresolved: dict[PathT, str] = field(default_factory=dict)
+    # path -> ("var" or "env", NAME) of the first reference a value was substituted from:
+    # where the value came from, for plans that cite it (docs/environments.md).
+    refs: dict[PathT, tuple[str, str]] = field(default_factory=dict)
 
 
 def _yaml_scalar(text: str) -> Any:
@@ -126,6 +129,7 @@ class _Interpolator:
         m = _ENV.fullmatch(body)
         if m:
             name, default = m.group(1), m.group(2)
+            self.result.refs.setdefault(path, ("env", name))
             raw = self.env.get(name)
             if raw is None or (raw == "" and default is not None):
                 if default is None:
@@ -137,6 +141,7 @@ class _Interpolator:
         m = _VAR.fullmatch(body)
         if m:
             name = m.group(1)
+            self.result.refs.setdefault(path, ("var", name))
             if name not in self.variables:
                 raise _Unresolved(f"${{var:{name}}} is not defined (pass it as a variable or in a var file)",
                                   f"${{var:{name}}}")

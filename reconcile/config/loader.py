@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 from ..errors import ConfigError, Reason, SourcePosition, ValidationError
 from ..kinds import KINDS, KindSpec
 from ..kinds.units import DURATION_PATTERN, parse_duration_hours
-from ..resources import DesiredResource, DesiredState, gc_paused
+from ..resources import DesiredResource, DesiredState, ValueOrigin, gc_paused
 from .interpolate import interpolate
 from .schema_check import compile_schema
 from .schema import (PATTERN_HINTS, SETTINGS_SECTIONS, build_schema, children, config_names, implied_fields,
@@ -374,6 +374,10 @@ class _Loader:
     limits: Limits = field(default_factory=Limits)
     placeholders: bool = False
     unresolved: list[tuple[str, SourcePosition]] = field(default_factory=list)
+    # Where each variable got its value: the var file line, or None for `--var`.
+    var_sources: dict[str, SourcePosition | None] = field(default_factory=dict)
+    # The files of the first config path (the base); the others are overlays.
+    base_files: frozenset[str] = frozenset()
 
     def reason(self, message: str, source: SourcePosition | None, path: PathT | str = ()) -> None:
         self.reasons.append(Reason(message, source, path if isinstance(path, str) else format_path(path)))
@@ -392,7 +396,9 @@ class _Loader:
             self.reason(str(exc), None)
         variables = self.read_var_files(var_files)
         variables.update(self.variables or {})
+        self.var_sources.update({name: None for name in self.variables or {}})
         files, problems = config_files(paths)
+        self.base_files = frozenset(config_files(paths[:1])[0]) if len(paths) > 1 else frozenset(files)
         self.reasons += problems
         for file in files:
             doc = self.read(file)
@@ -426,6 +432,7 @@ class _Loader:
                             doc.position(()))
                 continue
             variables.update(doc.value)  # later files win
+            self.var_sources.update({name: doc.position((name,), key=True) for name in doc.value})
         return variables
 
     def read_doc(self, doc: Document, env: Mapping[str, str], variables: Mapping[str, Any]) -> None:
@@ -447,6 +454,7 @@ class _Loader:
         self.reasons += messages.reasons
         bad = messages.bad | result.failed
         builder = _Builder(doc, bad, result.env_refs, result.unresolved.keys())
+        builder.cite(result.refs, self.var_sources, "base" if doc.file in self.base_files else "overlay")
         for key, raw in value.items():
             kind = _TOP.get(key)
             if kind is not None and not kind.singleton:
@@ -525,6 +533,43 @@ class _Builder:
         for p in bad:
             for n in range(len(p) + 1):
                 self.below.setdefault(p[:n], set()).add(p[n] if n < len(p) else None)
+        self.layer = "base"
+        # Every prefix of a path whose value came from a reference → the first such origin.
+        self.origins: dict[PathT, ValueOrigin] = {}
+
+    def cite(self, refs: Mapping[PathT, tuple[str, str]], var_sources: Mapping[str, SourcePosition | None],
+             layer: str) -> None:
+        """What the resources built will cite: their layer and where referenced values came from."""
+        self.layer = layer
+        for p, (scheme, name) in refs.items():
+            if scheme == "env":
+                origin = ValueOrigin("env", name)
+            else:
+                at = var_sources.get(name)
+                origin = ValueOrigin("var" if at is None else "var_file", name, at)
+            for n in range(1, len(p) + 1):
+                self.origins.setdefault(p[:n], origin)
+
+    def positions(self, kind: KindSpec, raw: Mapping[str, Any], path: PathT
+                  ) -> tuple[dict[str, tuple[int, int]], dict[str, ValueOrigin]]:
+        """Each written field's key position, and the origin of those from a reference."""
+        names = _NAMES[kind.name]
+        keys = self.doc.key_positions
+        at: dict[str, tuple[int, int]] = {}
+        origins: dict[str, ValueOrigin] = {}
+        for spelling in raw:
+            name = names.get(spelling) or (spelling if spelling in kind.meta else None)
+            if name is None:
+                continue
+            where = path + (spelling,) if path or scalar_field(kind) is None else (kind.config_key,)
+            pos = keys.get(where) or self.doc.positions.get(where)
+            if pos is not None:
+                at[name] = pos
+            if self.origins:
+                origin = self.origins.get(where if path or scalar_field(kind) is None else (kind.config_key,))
+                if origin is not None:
+                    origins[name] = origin
+        return at, origins
 
     def clean(self, path: PathT, nested: Iterable[str] = ()) -> bool:
         """No problem at or below `path`, except inside the nested lists named."""
@@ -578,8 +623,9 @@ class _Builder:
         if values is None:
             return None
         meta = {k: v for k, v in raw.items() if k in kind.meta}
-        resource = DesiredResource(kind.name, (), values, meta, self.doc.position(path),
-                                   self.secret_refs(kind, raw, base))
+        at, origins = self.positions(kind, raw, base)
+        resource = DesiredResource(kind.name, (), values, meta, self.doc.span(path),
+                                   self.secret_refs(kind, raw, base), self.layer, at, origins)
         return _Item(resource, self.doc, path, raw)
 
     def items(self, kind: KindSpec, raws: list[Any], path: PathT, parent: tuple[Any, ...]) -> list[_Item]:
@@ -608,8 +654,9 @@ class _Builder:
                 continue
             identity = tuple([values.get(f) for f in ident])
             meta = {k: v for k, v in raw.items() if k in kind.meta}
-            resource = DesiredResource(kind.name, identity, values, meta, self.doc.position(at),
-                                       self.secret_refs(kind, raw, at))
+            positions, origins = self.positions(kind, raw, at)
+            resource = DesiredResource(kind.name, identity, values, meta, self.doc.span(at),
+                                       self.secret_refs(kind, raw, at), self.layer, positions, origins)
             out.append(_Item(resource, self.doc, at, raw, valid))
             for child in nested:
                 if isinstance(raws[i].get(child.config_key), list):

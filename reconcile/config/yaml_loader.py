@@ -97,6 +97,8 @@ class Document:
     positions: dict[PathT, Position] = field(default_factory=dict)
     # path -> position of the mapping key that introduced the value at that path.
     key_positions: dict[PathT, Position] = field(default_factory=dict)
+    # path -> last line of a mapping written in block style over several lines.
+    end_lines: dict[PathT, int] = field(default_factory=dict)
 
     def position(self, path: PathT, *, key: bool = False) -> SourcePosition:
         """Where `path` was written; falls back to the nearest ancestor (values that came
@@ -111,6 +113,12 @@ class Document:
             line, col = self.positions[p]
             return SourcePosition(self.file, line, col)
         return SourcePosition(self.file, 1, 1)
+
+    def span(self, path: PathT) -> SourcePosition:
+        """Where the value at `path` starts, with the last line it spans (a resource)."""
+        start = self.position(path)
+        end = self.end_lines.get(tuple(path))
+        return SourcePosition(start.file, start.line, start.column, end if end is not None else start.line)
 
 
 _SIMPLE_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
@@ -158,6 +166,18 @@ class _Composer(yaml.SafeLoader):
 
 def _pos(mark: Any) -> Position:
     return (mark.line + 1, mark.column + 1)
+
+
+def _last_line(node: Node) -> int:
+    """The 1-based last line of a node's own text: a block collection's end mark is where the
+    next token starts (lines later, past blank lines and comments), so descend to its last
+    value, whose end is exact."""
+    while isinstance(node, (MappingNode, SequenceNode)) and node.value and not node.flow_style:
+        last = node.value[-1]
+        node = last[1] if isinstance(node, MappingNode) else last
+    end = node.end_mark
+    # A block scalar (`|`) ends at column 0 of the line after its text.
+    return end.line if end.column == 0 and end.line > node.start_mark.line else end.line + 1
 
 
 def _where(file: str, mark: Any) -> SourcePosition:
@@ -383,6 +403,7 @@ class _Builder:
         if isinstance(node, MappingNode):
             if node.tag != _CORE + "map":
                 raise self.error(f"unsupported YAML tag {node.tag!r}", node)
+            self.doc.end_lines.setdefault(path, _last_line(node))
             return self.mapping(node, path, depth)
         raise self.error("unsupported YAML node", node)  # pragma: no cover - PyYAML has no other kind
 

@@ -1,7 +1,8 @@
 """The plan as typed, frozen data: what will change, how, and in which order.
 
 `Plan.to_data()` is the one plain form that feeds the JSON renderer, saved plans and the
-fingerprint, with sensitive values masked.
+fingerprint, with sensitive values masked. Where a change was declared (`Change.source`)
+is in that form but not in the fingerprint: moving a resource down a file changes no step.
 Imports: kinds, resources, redact.
 """
 
@@ -13,7 +14,7 @@ from typing import Any, Mapping
 
 from ..kinds import REGISTRY
 from ..redact import MASK, mask_values
-from ..resources import digest
+from ..resources import DesiredResource, digest
 
 PLAN_FORMAT_VERSION = 1
 
@@ -45,6 +46,109 @@ class FieldDiff:
 
 
 @dataclass(frozen=True)
+class FieldSource:
+    """Where one field of a change was written, and where its value came from: `base` or
+    `overlay` (written out in that config file), `var_file`, `var` (`--var`) or `env`."""
+
+    line: int | None
+    column: int | None
+    origin: str
+    variable: str | None = None
+    # The var file line that set the variable (origin `var_file`).
+    defined_file: str | None = None
+    defined_line: int | None = None
+
+    def to_data(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"line": self.line, "column": self.column, "origin": self.origin}
+        if self.variable is not None:
+            data["variable"] = self.variable
+        if self.defined_file is not None:
+            data["defined_at"] = {"file": self.defined_file, "line": self.defined_line}
+        return data
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any]) -> "FieldSource":
+        defined = data.get("defined_at") or {}
+        return cls(data.get("line"), data.get("column"), str(data.get("origin") or "base"), data.get("variable"),
+                   defined.get("file"), defined.get("line"))
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a change was declared: the config file, the resource's first and last line,
+    its layer (`base`, `overlay`) and, per field the change sets, a `FieldSource`."""
+
+    file: str
+    line: int | None = None
+    column: int | None = None
+    end_line: int | None = None
+    layer: str = "base"
+    fields: Mapping[str, FieldSource] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return self.file if self.line is None else f"{self.file}:{self.line}"
+
+    def to_data(self) -> dict[str, Any]:
+        return {"file": self.file, "line": self.line, "column": self.column, "end_line": self.end_line,
+                "layer": self.layer, "fields": {k: v.to_data() for k, v in self.fields.items()}}
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any] | None) -> "Source | None":
+        if not data or not data.get("file"):
+            return None
+        return cls(str(data["file"]), data.get("line"), data.get("column"), data.get("end_line"),
+                   str(data.get("layer") or "base"),
+                   {k: FieldSource.from_data(v) for k, v in (data.get("fields") or {}).items()})
+
+
+def source_of(resource: DesiredResource, fields: tuple[str, ...] | None = None) -> Source | None:
+    """The `Source` of a declared resource, citing `fields` (None: every field written)."""
+    at = resource.source
+    if at is None:
+        return None
+    cited: dict[str, FieldSource] = {}
+    for name in resource.field_positions if fields is None else fields:
+        pos = resource.field_positions.get(name)
+        origin = resource.value_origins.get(name)
+        line, column = pos if pos is not None else (None, None)
+        if origin is None:
+            if pos is not None:
+                cited[name] = FieldSource(line, column, resource.layer)
+            continue
+        defined = origin.defined_at
+        cited[name] = FieldSource(line, column, origin.origin, origin.variable,
+                                  defined.file if defined else None, defined.line if defined else None)
+    return Source(at.file, at.line, at.column, at.end_line, resource.layer, cited)
+
+
+@dataclass(frozen=True)
+class LastDeclared:
+    """For a delete: the config file and the last commit that declared the resource, and
+    the commit that removed it ("" while the removal is not committed). Found by a bounded
+    `git log -S` lookup outside the planner (reconcile/workflow/git_history.py)."""
+
+    file: str
+    commit: str
+    date: str = ""
+    subject: str = ""
+    removed_in: str = ""
+
+    def to_data(self) -> dict[str, Any]:
+        return {"file": self.file, "commit": self.commit, "date": self.date, "subject": self.subject,
+                "removed_in": self.removed_in or None}
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any] | None) -> "LastDeclared | None":
+        if not data or not data.get("file") or not data.get("commit"):
+            return None
+        return cls(str(data["file"]), str(data["commit"]), str(data.get("date") or ""), str(data.get("subject") or ""),
+                   str(data.get("removed_in") or ""))
+
+
+NOT_DECLARED = "not declared in any config file"
+
+
+@dataclass(frozen=True)
 class Change:
     address: str
     kind: str
@@ -64,6 +168,10 @@ class Change:
     # The live object's address before a rename (`renamed_from`, or its parent's): apply
     # finds it there (plan/moves.py).
     moved_from: str | None = None
+    # Where the change was declared (None for a delete: nothing declares it).
+    source: Source | None = None
+    # A delete's former declaration, when git knows it (filled in outside the planner).
+    last_declared: LastDeclared | None = None
 
     @property
     def changed_fields(self) -> tuple[str, ...]:
@@ -113,6 +221,8 @@ class Change:
             "irreversible": self.irreversible,
             "live_fingerprint": self.live_fingerprint,
             **({"moved_from": self.moved_from} if self.moved_from else {}),
+            "source": self.source.to_data() if self.source is not None else None,
+            **({"last_declared": self.last_declared.to_data()} if self.last_declared is not None else {}),
         }
 
 
@@ -268,7 +378,12 @@ class Plan:
     def fingerprint(self) -> str:
         """Same desired and live state → same fingerprint: the seed of idempotency keys."""
         data = self.to_data()
-        return digest([data["changes"], data["live_fingerprint"], data["config_digest"]])
+        # Where a change is declared is not part of it: a moved line plans the same steps.
+        changes = [{k: v for k, v in c.items() if k not in _CITATIONS} for c in data["changes"]]
+        return digest([changes, data["live_fingerprint"], data["config_digest"]])
+
+
+_CITATIONS = ("source", "last_declared")
 
 
 def _mask(values: Mapping[str, Any] | None, sensitive: frozenset[str],

@@ -23,7 +23,7 @@ from ..errors import ConfigError
 from ..kinds import KINDS, LEVELS, REGISTRY, KindSpec
 from ..kinds.units import parse_api_time, parse_duration_hours
 from ..resources import DesiredResource, DesiredState, LiveResource, LiveState
-from .model import Action, Change, FieldDiff, Plan, Unmanaged
+from .model import Action, Change, FieldDiff, Plan, Unmanaged, source_of
 from .moves import apply_moves, clashing_renames, rename_hints
 
 KIND_ORDER = {k.name: i for i, k in enumerate(KINDS)}
@@ -212,6 +212,7 @@ def _compare(kind: KindSpec, want: DesiredResource, got: LiveResource, force_rep
         before=before, after=after, diffs=tuple(diffs), reasons=reasons, live_id=got.id,
         level=LEVELS[kind.name], live_fingerprint=got.fingerprint(), meta=dict(want.meta),
         secret_refs=dict(want.secret_refs), moved_from=moved_from,
+        source=source_of(want, tuple(changed) + (("rotate_after",) if rotate_reason else ())),
     )
 
 
@@ -290,7 +291,7 @@ def _create(kind: KindSpec, want: DesiredResource) -> Change:
                   if k in kind.fields and not kind.fields[k].computed)
     return Change(address=want.address, kind=kind.name, identity=want.identity, action=Action.CREATE,
                   before=None, after=after, diffs=diffs, level=LEVELS[kind.name], meta=dict(want.meta),
-                  secret_refs=dict(want.secret_refs))
+                  secret_refs=dict(want.secret_refs), source=source_of(want))
 
 
 def _delete(kind: KindSpec, got: LiveResource, reason: str, address: str | None = None) -> Change:

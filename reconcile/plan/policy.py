@@ -18,6 +18,7 @@ Imports: errors, kinds.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
@@ -60,9 +61,11 @@ class Violation:
     rule: str
     address: str
     message: str
+    # `file:line` of the change's declaration (the plan document's `source`), if any.
+    source: str = ""
 
     def __str__(self) -> str:
-        return f"[{self.rule}] {self.address}: {self.message}"
+        return f"[{self.rule}] {self.address}: {self.message}" + (f" ({self.source})" if self.source else "")
 
 
 # -- checking ------------------------------------------------------------------------------
@@ -84,7 +87,15 @@ def check(policy: Policy, plan_doc: Mapping[str, Any]) -> list[Violation]:
             limit = getattr(policy, rule)
             if limit is not None:
                 out.extend(Violation(rule, address, message) for message in hook(limit, c))
-    return out
+    # Each violation cites the line its change is declared at.
+    cited = {c.get("address"): _cited(c.get("source")) for c in changes}
+    return [dataclasses.replace(v, source=cited[v.address]) if cited.get(v.address) else v for v in out]
+
+
+def _cited(source: Any) -> str:
+    if not isinstance(source, Mapping) or not source.get("file"):
+        return ""
+    return f"{source['file']}:{source['line']}" if source.get("line") else str(source["file"])
 
 
 def enforce(policy: Policy | None, plan_doc: Mapping[str, Any]) -> None:

@@ -1,12 +1,17 @@
-"""Helpers the renderers share: value formatting and the symbols of each action."""
+"""Helpers the renderers share: value formatting, the symbols of each action, lists diffed
+per element, and where a change was declared (citations, links to the repository)."""
 
 from __future__ import annotations
 
 import json
+import posixpath
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 from ..kinds import REGISTRY
 from ..plan import MASK, Action, Change, FieldDiff, Plan
+from ..plan.model import NOT_DECLARED, FieldSource
 
 SYMBOL = {
     Action.CREATE: "+",
@@ -64,3 +69,132 @@ def with_it_line(children: list[Change], shown: int = 5) -> str:
     names = ", ".join(c.address for c in children[:shown])
     more = f" and {len(children) - shown} more" if len(children) > shown else ""
     return f"deletes {len(children)} {title}{'s' if len(children) != 1 else ''} with it: {names}{more}"
+
+
+# -- lists diffed per element (`scopes: + ai.image, − ai.audio`) ------------------------------
+def list_delta(d: FieldDiff) -> tuple[list[Any], list[Any]] | None:
+    """(added, removed) elements of a list field, each counted (a list may repeat one);
+    None when the diff is not between two lists, or only their order changed."""
+    if d.sensitive or not isinstance(d.before, list) or not isinstance(d.after, list):
+        return None
+    left = [fmt(v) for v in d.before]
+    removed: list[Any] = []
+    added: list[Any] = []
+    for value in d.after:
+        key = fmt(value)
+        if key in left:
+            left.remove(key)
+        else:
+            added.append(value)
+    spare = list(left)
+    for value in d.before:
+        key = fmt(value)
+        if key in spare:
+            spare.remove(key)
+            removed.append(value)
+    return (added, removed) if added or removed else None
+
+
+def _element(value: Any) -> str:
+    return value if isinstance(value, str) and value and "," not in value else fmt(value)
+
+
+def delta_text(added: list[Any], removed: list[Any]) -> str:
+    """`+ ai.image, − ai.audio`: what a list gains, then what it loses."""
+    return ", ".join([f"+ {_element(v)}" for v in added] + [f"− {_element(v)}" for v in removed])
+
+
+# -- where a change was declared --------------------------------------------------------------
+_LAYER = {"base": "base", "overlay": "overlay"}
+
+
+def field_origin(fs: FieldSource) -> str:
+    """Where a field's value came from, when not written out in the config file."""
+    if fs.origin == "var_file":
+        return f"${{var:{fs.variable}}} from var file {fs.defined_file}:{fs.defined_line}"
+    if fs.origin == "var":
+        return f"${{var:{fs.variable}}} from --var"
+    if fs.origin == "env":
+        return f"${{env:{fs.variable}}} from the environment"
+    return ""
+
+
+def field_source(c: Change, d: FieldDiff) -> FieldSource | None:
+    """The source of the top-level field a diff line is under (`metadata` for metadata.env)."""
+    if c.source is None:
+        return None
+    return c.source.fields.get(d.path.split(".", 1)[0].split("[", 1)[0])
+
+
+def field_citation(c: Change, d: FieldDiff, *, line: bool = True) -> str:
+    """`line 17, ${var:rpm} from var file envs/prod/vars.yaml:5` for one diff line;
+    without `line`, only where a value not written out in the file came from."""
+    fs = field_source(c, d)
+    if fs is None:
+        return ""
+    parts = [f"line {fs.line}"] if fs.line is not None and line else []
+    origin = field_origin(fs)
+    if origin:
+        parts.append(origin)
+    return ", ".join(parts)
+
+
+def change_citation(c: Change) -> str:
+    """`examples/base/infrai.yaml:15 (base)`, or for a delete what is missing."""
+    if c.source is not None:
+        return f"{c.source} ({_LAYER.get(c.source.layer, c.source.layer)})"
+    if c.last_declared is not None:
+        ld = c.last_declared
+        subject = f' "{ld.subject}"' if ld.subject else ""
+        removed = f", removed in {ld.removed_in[:12]}" if ld.removed_in else ", removal not committed yet"
+        return f"last declared in {ld.file} at {ld.commit[:12]}{subject}{removed}"
+    return NOT_DECLARED
+
+
+@dataclass(frozen=True)
+class SourceLinks:
+    """How to link a config file's lines in the repository at one commit: `repo` is the
+    repository's web URL (`https://github.com/o/r`), `commit` the SHA, `style` the host's
+    URL shape (`github`: `/blob/SHA/f#L3-L5`, `gitlab`: `/-/blob/SHA/f#L3-5`), `prefix` the
+    working directory's path inside the repository and `root` its absolute path (to
+    shorten absolute config paths). Built from the CI environment by
+    reconcile/cli/source_links.py; pure here."""
+
+    repo: str
+    commit: str
+    style: str = "github"
+    prefix: str = ""
+    root: str = ""
+
+    def path(self, file: str) -> str | None:
+        """`file` (as the config names it) as a path inside the repository; None outside it."""
+        path = file.replace("\\", "/")
+        root = self.root.replace("\\", "/").rstrip("/")
+        if posixpath.isabs(path):
+            if not root or not path.startswith(root + "/"):
+                return None
+            path = path[len(root) + 1:]
+        elif self.prefix:
+            path = posixpath.join(self.prefix, path)
+        path = posixpath.normpath(path)
+        if path == "." or path == ".." or path.startswith("../") or posixpath.isabs(path):
+            return None
+        return path
+
+    def url(self, file: str, line: int | None = None, end_line: int | None = None,
+            commit: str | None = None) -> str | None:
+        """The URL of `file` at `line`..`end_line` at the commit (or `commit`); None outside
+        the repository."""
+        path = self.path(file)
+        if path is None:
+            return None
+        anchor = ""
+        if line:
+            anchor = f"#L{line}"
+            if end_line and end_line > line:
+                anchor += f"-L{end_line}" if self.style == "github" else f"-{end_line}"
+        blob = "blob" if self.style == "github" else "-/blob"
+        return f"{self.repo.rstrip('/')}/{blob}/{commit or self.commit}/{quote(path)}{anchor}"
+
+    def commit_url(self, commit: str) -> str:
+        return f"{self.repo.rstrip('/')}/{'commit' if self.style == 'github' else '-/commit'}/{commit}"

@@ -18,7 +18,7 @@ from ..apply.events import ApplyEvent, ApplyReport, StepStatus
 from ..errors import Reason
 from ..plan import Change, Plan, Unmanaged
 
-UI_VERSION = "1.1"  # 1.1: resource_drift, change_summary drift count
+UI_VERSION = "1.2"  # 1.1: resource_drift, change_summary drift count; 1.2: planned_change source
 MODULE = "reconcile.ui"
 
 _ING = {"create": "Creating", "update": "Updating", "replace": "Replacing", "delete": "Destroying",
@@ -50,7 +50,9 @@ def planned_change(c: Change) -> dict[str, Any]:
     data = c.to_data()
     return message("planned_change", f"{c.address}: Plan to {c.action.value}",
                    change={"resource": _resource(c), "action": c.action.value, "actions": data["actions"],
-                           "reasons": data["reasons"], "diffs": data["diffs"], "depends_on": data["depends_on"]})
+                           "reasons": data["reasons"], "diffs": data["diffs"], "depends_on": data["depends_on"],
+                           "source": data["source"],
+                           **({"last_declared": data["last_declared"]} if "last_declared" in data else {})})
 
 
 def resource_drift(u: Unmanaged) -> dict[str, Any]:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from ..plan import Plan, Severity
+
+if TYPE_CHECKING:
+    from .common import SourceLinks
 
 _COLOR = {Severity.INFO: "cyan", Severity.WARNING: "yellow", Severity.DANGER: "red"}
 
@@ -16,21 +19,30 @@ def _heading(plan: Plan) -> str:
 
 
 def impact_lines(plan: Plan, style: Callable[..., str] = lambda text, **kw: text) -> list[str]:
-    """`Impact (1 danger, …):` then one line per impact; nothing when there is none."""
+    """`Impact (1 danger, …):` then one line per impact, citing the change's declaration;
+    nothing when there is none."""
     if not plan.impacts:
         return []
     lines = ["", style(_heading(plan), bold=True)]
+    changes = plan.by_address()
     for i in plan.impacts:
+        src = changes[i.address].source if i.address in changes else None
         lines.append("  " + style(f"{i.severity.value.upper():<7}", fg=_COLOR[i.severity], bold=True)
-                     + f" {i.address}: {i.message}")
+                     + f" {i.address}: {i.message}" + (style(f"  — {src}", dim=True) if src is not None else ""))
     return lines
 
 
-def impact_lines_markdown(plan: Plan) -> list[str]:
+def impact_lines_markdown(plan: Plan, links: "SourceLinks | None" = None) -> list[str]:
     if not plan.impacts:
         return []
-    lines = [f"**{_heading(plan)}**", "", "| severity | resource | impact |", "|---|---|---|"]
+    changes = plan.by_address()
+    lines = [f"**{_heading(plan)}**", "", "| severity | resource | impact | declared at |", "|---|---|---|---|"]
     for i in plan.impacts:
         message = i.message.replace("|", "\\|")
-        lines.append(f"| **{i.severity.value}** | `{i.address}` | {message} |")
+        src = changes[i.address].source if i.address in changes else None
+        where = ""
+        if src is not None:
+            url = links.url(src.file, src.line, src.end_line) if links is not None else None
+            where = f"[`{src}`]({url})" if url else f"`{src}`"
+        lines.append(f"| **{i.severity.value}** | `{i.address}` | {message} | {where} |")
     return lines + [""]

@@ -7,6 +7,7 @@ from typing import Any
 from .. import __version__
 from ..apply.events import ApplyReport
 from ..plan import Plan
+from .common import list_delta
 
 JSON_FORMAT_VERSION = "1.0"
 
@@ -17,6 +18,15 @@ def plan_document(plan: Plan) -> dict[str, Any]:
     # added here, outside to_data(), so the plan fingerprint does not change.
     for change, c in zip(data["changes"], plan.changes):
         change["settings"] = {k: v for k, v in c.meta.items() if isinstance(v, (str, int, float, bool))}
+        # A list's elements added and removed, beside its whole before and after.
+        for diff, d in zip(change["diffs"], c.diffs):
+            delta = list_delta(d)
+            if delta is not None:
+                diff["added"], diff["removed"] = delta
+    # An impact cites the declaration of the change it is about.
+    sources = {c["address"]: c["source"] for c in data["changes"]}
+    for impact in data["impacts"]:
+        impact["source"] = sources.get(impact["address"])
     return {"format_version": JSON_FORMAT_VERSION, "tool_version": __version__, "type": "plan",
             "plan_fingerprint": plan.fingerprint, **{k: v for k, v in data.items() if k != "format_version"}}
 

@@ -1,17 +1,69 @@
 """The plan as a pull-request comment: a summary table, then collapsible details,
-truncated at whole lines with a count of what was cut."""
+truncated at whole lines with a count of what was cut. Each change cites where it was
+declared, linked to the line in the repository when `links` says how (docs/ci.md#citations)."""
 
 from __future__ import annotations
 
-from ..plan import Action, Plan
-from .common import SYMBOL, deleted_with_parent, diff_values, headline, with_it_line
+from ..plan import Action, Change, Plan
+from .common import (SYMBOL, SourceLinks, change_citation, deleted_with_parent, delta_text, diff_values, field_origin,
+                     field_source, headline, list_delta, with_it_line)
 from .checks import check_lines_markdown
 from .impacts import impact_lines_markdown
 
 DEFAULT_LIMIT = 60_000
 
 
-def render_plan_markdown(plan: Plan, *, title: str = "Infrai plan", limit: int = DEFAULT_LIMIT) -> str:
+def _at(links: SourceLinks | None, file: str | None, line: int | None, end_line: int | None = None,
+        text: str | None = None, commit: str | None = None) -> str:
+    """`file:line` as a link to that line at the commit (the job's, or `commit`), or as
+    code without `links`."""
+    shown = (text or (f"{file}:{line}" if line else f"{file}")).replace("`", "'")
+    url = links.url(file, line, end_line, commit=commit) if links is not None and file else None
+    return f"[`{shown}`]({url})" if url else f"`{shown}`"
+
+
+def _commit(links: SourceLinks | None, sha: str) -> str:
+    return f"[`{sha[:12]}`]({links.commit_url(sha)})" if links is not None else f"`{sha[:12]}`"
+
+
+def _plain(text: str) -> str:
+    """A commit subject as markdown text: no links, HTML or emphasis of its own."""
+    return "".join("\\" + ch if ch in "\\`*_[]<>|#!" else ch for ch in text)
+
+
+def citation_lines(c: Change, links: SourceLinks | None) -> list[str]:
+    """One list item per change saying where it is declared (its lines), with a sub-item
+    per changed field whose value was not written out there (a variable, the environment)."""
+    src = c.source
+    if src is None:
+        ld = c.last_declared
+        if ld is None:
+            return [f"- `{c.address}` ({c.action.value}): {change_citation(c)}"]
+        subject = f" ({_plain(ld.subject)})" if ld.subject else ""
+        removed = (f", removed in {_commit(links, ld.removed_in)}" if ld.removed_in
+                   else ", removal not committed yet")
+        return [f"- `{c.address}` ({c.action.value}): last declared in {_at(links, ld.file, None, commit=ld.commit)} "
+                f"at {_commit(links, ld.commit)}{subject}{removed}"]
+    lines = [f"- `{c.address}` ({c.action.value}): {_at(links, src.file, src.line, src.end_line)} ({src.layer})"]
+    seen: set[str] = set()
+    for d in c.diffs:
+        fs = field_source(c, d)
+        name = d.path.split(".", 1)[0].split("[", 1)[0]
+        # Fields written out in the resource's own lines are inside its link already.
+        if fs is None or name in seen or not field_origin(fs):
+            continue
+        seen.add(name)
+        item = f"  - `{name}` at {_at(links, src.file, fs.line, text=f'line {fs.line}')}"
+        if fs.origin == "var_file" and fs.defined_file:
+            item += f": `${{var:{fs.variable}}}` from var file {_at(links, fs.defined_file, fs.defined_line)}"
+        elif field_origin(fs):
+            item += f": {field_origin(fs)}"
+        lines.append(item)
+    return lines
+
+
+def render_plan_markdown(plan: Plan, *, title: str = "Infrai plan", limit: int = DEFAULT_LIMIT,
+                         links: SourceLinks | None = None) -> str:
     n = plan.counts()
     head = [f"### {title}", ""]
     if plan.partial:
@@ -24,7 +76,7 @@ def render_plan_markdown(plan: Plan, *, title: str = "Infrai plan", limit: int =
         f"**{plan.summary()}**",
         "",
     ]
-    head += impact_lines_markdown(plan)
+    head += impact_lines_markdown(plan, links)
     head += check_lines_markdown(plan.checks)
     drift = plan.drift
     if drift:
@@ -38,7 +90,7 @@ def render_plan_markdown(plan: Plan, *, title: str = "Infrai plan", limit: int =
     if not plan.changes:
         return "\n".join(head + ["No changes to make." if drift else "No changes. The account matches the configuration.", ""])
     # One block of lines per change, so truncation drops whole changes, never part of a line.
-    blocks: list[list[str]] = []
+    blocks: list[tuple[list[str], list[str]]] = []
     nested = deleted_with_parent(plan)
     under_parent = {child.address for children in nested.values() for child in children}
     for c in plan.changes:
@@ -51,25 +103,36 @@ def render_plan_markdown(plan: Plan, *, title: str = "Infrai plan", limit: int =
         if c.action is not Action.DELETE:
             for d in c.diffs:
                 before, after = diff_values(d)
-                block.append(f"{sign}     {d.path}: {after}" if c.action is Action.CREATE else f"{sign}     {d.path}: {before} -> {after}")
-        blocks.append(block)
+                delta = list_delta(d) if c.action is not Action.CREATE else None
+                if c.action is Action.CREATE:
+                    block.append(f"{sign}     {d.path}: {after}")
+                elif delta is not None:
+                    block.append(f"{sign}     {d.path}: {delta_text(*delta)}")
+                else:
+                    block.append(f"{sign}     {d.path}: {before} -> {after}")
+        blocks.append((block, citation_lines(c, links)))
     opening = [f"<details><summary>Changes ({len(plan.changes)})</summary>", "", "```diff"]
     closing = ["```", "", "</details>", ""]
     tail = [f"<sub>config {plan.config_digest[:12]} · live {plan.live_fingerprint[:12]} · plan {plan.fingerprint[:12]}</sub>", ""]
     text_head = "\n".join(head)
     budget = limit - len(text_head) - len("\n".join(opening + closing + tail)) - 300
     kept: list[str] = []
-    used = 0
+    cited: list[str] = []
+    used = len("**Where each change is declared:**") + 4
     shown = 0
-    for block in blocks:
-        size = sum(len(line) + 1 for line in block)
+    for block, citations in blocks:
+        size = sum(len(line) + 1 for line in block + citations)
         if used + size > budget:
             break
         kept += block
+        cited += citations
         used += size
         shown += 1
+    sources = ["", "**Where each change is declared:**", "", *cited] if cited else []
     if shown < len(blocks):
         cut = len(blocks) - shown
-        closing = ["```", "", f"… {cut} more change{'s' if cut != 1 else ''} not shown (the plan is too long for one "
-                   "comment; see the full plan in the job log or the JSON plan).", "", "</details>", ""]
+        closing = ["```", *sources, "", f"… {cut} more change{'s' if cut != 1 else ''} not shown (the plan is too long "
+                   "for one comment; see the full plan in the job log or the JSON plan).", "", "</details>", ""]
+    else:
+        closing = ["```", *sources, "", "</details>", ""]
     return text_head + "\n" + "\n".join(opening + kept + closing) + "\n" + "\n".join(tail)

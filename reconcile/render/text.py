@@ -7,7 +7,8 @@ from typing import Callable, Sequence
 from ..apply.events import ApplyReport, StepStatus
 from ..kinds import REGISTRY
 from ..plan import Action, Plan, Unmanaged
-from .common import COLOR, SYMBOL, deleted_with_parent, diff_values, headline, with_it_line
+from .common import (COLOR, SYMBOL, change_citation, deleted_with_parent, delta_text, diff_values, field_citation,
+                     headline, list_delta, with_it_line)
 from .checks import check_lines
 from .impacts import impact_lines
 
@@ -36,7 +37,8 @@ def render_plan_text(plan: Plan, *, style: Styler | None = None, show_unmanaged:
         if c.address in under_parent:
             continue  # shown under its parent's delete
         symbol = SYMBOL[c.action]
-        lines.append(s(f"  {symbol} {c.address}", fg=COLOR[c.action], bold=True) + f"  {headline(c)}")
+        lines.append(s(f"  {symbol} {c.address}", fg=COLOR[c.action], bold=True) + f"  {headline(c)}"
+                     + s(f"  — {change_citation(c)}", dim=True))
         if c.action is Action.DELETE:
             if c.address in nested:
                 lines.append(s(f"      {with_it_line(nested[c.address])}", fg="red"))
@@ -44,14 +46,20 @@ def render_plan_text(plan: Plan, *, style: Styler | None = None, show_unmanaged:
         width = max((len(d.path) for d in c.diffs), default=0)
         for d in c.diffs:
             before, after = diff_values(d)
+            # A create cites only the values that were not written out in its own file.
+            cited = field_citation(c, d, line=c.action is not Action.CREATE)
+            where = s(f"   ({cited})", dim=True) if cited else ""
+            delta = list_delta(d) if c.action is not Action.CREATE else None
             if c.action is Action.CREATE:
-                lines.append(f"      {d.path.ljust(width)} = {after}")
+                lines.append(f"      {d.path.ljust(width)} = {after}" + where)
+            elif delta is not None:
+                lines.append(f"      {d.path.ljust(width)} : {delta_text(*delta)}" + where)
             elif d.before is None and not d.sensitive:
-                lines.append(s(f"      + {d.path.ljust(width)} = {after}", fg="green"))
+                lines.append(s(f"      + {d.path.ljust(width)} = {after}", fg="green") + where)
             elif d.after is None and not d.sensitive:
-                lines.append(s(f"      - {d.path.ljust(width)} = {before}", fg="red"))
+                lines.append(s(f"      - {d.path.ljust(width)} = {before}", fg="red") + where)
             else:
-                lines.append(f"      {d.path.ljust(width)} : {before} → {after}")
+                lines.append(f"      {d.path.ljust(width)} : {before} → {after}" + where)
     lines += impact_lines(plan, s)
     lines += check_lines(plan.checks, s)
     if show_unmanaged:

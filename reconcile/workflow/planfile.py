@@ -24,7 +24,7 @@ from typing import Any, Mapping
 from .. import __version__
 from ..errors import PlanFileError, StalePlan
 from ..kinds import REGISTRY
-from ..plan.model import Action, Change, FieldDiff, Plan, Unmanaged
+from ..plan.model import Action, Change, FieldDiff, LastDeclared, Plan, Source, Unmanaged
 
 FILE_FORMAT = "infrai-reconcile-plan"
 FILE_VERSION = 1
@@ -158,7 +158,8 @@ def load_plan(path: str | Path, env: Mapping[str, str] | None = None) -> SavedPl
                             for d in s.get("diffs", [])),
                 reasons=tuple(s.get("reasons", [])), live_id=s.get("id"), depends_on=tuple(s.get("depends_on", [])),
                 level=int(s.get("level", 0)), live_fingerprint=s.get("live_fingerprint"), meta=s.get("meta") or {},
-                secret_refs=refs, moved_from=s.get("moved_from")))
+                secret_refs=refs, moved_from=s.get("moved_from"), source=Source.from_data(s.get("source")),
+                last_declared=LastDeclared.from_data(s.get("last_declared"))))
         plan = Plan(changes=tuple(changes),
                     unmanaged=tuple(Unmanaged(u["address"], u["kind"], u["reason"], bool(u.get("drift")))
                                     for u in doc.get("unmanaged", [])),

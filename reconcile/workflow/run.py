@@ -32,6 +32,7 @@ from .checks import apply_checks
 from .events import Note, PlanReady, StepsFinished, StepsStarting, WorkflowEvent
 from .engine import Planned, apply_plan, check_plan, holding_account_lease, make_plan, prune_kinds, replan_saved
 from .gates import check_gates
+from .git_history import with_history
 from .options import RunOptions
 from .planfile import SavedPlan, write_plan
 from .recovery import recover
@@ -66,6 +67,9 @@ class PlanRequest(Planning):
     desired: DesiredState
     out: str | Path | None = None
     """Save the plan here (after the gates passed) for `apply` with `saved=`."""
+    history_paths: tuple[str, ...] = ()
+    """The config paths as given: each delete cites the file and last commit that declared
+    it there (`git log -S`, bounded; docs/environments.md#citations). Empty: no lookup."""
 
 
 @dataclass(frozen=True)
@@ -163,6 +167,8 @@ def plan(client: Any, request: PlanRequest, *, on_event: Callable[[WorkflowEvent
     planned = make_plan(client, request.desired, prune=prune_kinds(request.prune), targets=request.targets,
                         replace=request.replace, parallelism=request.options.parallelism)
     check_plan(planned, force=True)
+    if request.history_paths:  # what each delete was last declared in (git)
+        planned.plan = with_history(planned.plan, request.history_paths)
     emit(PlanReady(planned.plan, planned.live, planned.desired))
     check_gates(planned.plan, request.desired.settings, policy_file=request.policy_file, fail_on=request.fail_on)
     if request.out:

@@ -59,7 +59,7 @@ def test_every_line_of_a_real_apply_in_order(cfg: Path):
     types = [m["type"] for m in messages]
     assert re.fullmatch(r"version (planned_change )+change_summary (apply_(start|progress|complete) )+change_summary ",
                         "".join(t + " " for t in types).replace("diagnostic ", "")), types
-    assert messages[0] == {**messages[0], "type": "version", "ui": "1.1"}
+    assert messages[0] == {**messages[0], "type": "version", "ui": "1.2"}
     planned = [m["change"]["resource"]["addr"] for m in messages if m["type"] == "planned_change"]
     assert planned == ["projects.web", 'webhooks["https://hooks.example.com/a"]', "projects.web.keys.ci"]
     for address in planned:  # each step starts before it completes

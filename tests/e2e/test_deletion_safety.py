@@ -106,7 +106,7 @@ def test_prune_projects_shows_a_dropped_projects_keys_once_under_it(run_cli, wor
     planned = run_cli("plan", cfg, "--prune", "projects", "--no-color", env=env)
     assert planned.exit_code == 0, planned.output
     out = planned.stdout
-    assert ("  - projects.api  delete (not declared and pruning is on)\n"
+    assert ("  - projects.api  delete (not declared and pruning is on)  — not declared in any config file\n"
             "      deletes 2 API keys with it: projects.api.keys.batch, projects.api.keys.ci\n") in out
     assert out.count("projects.api.keys.ci") == 1 and out.count("projects.api.keys.batch") == 1
     assert "Plan: 0 to create, 0 to update, 0 to replace, 3 to delete." in out

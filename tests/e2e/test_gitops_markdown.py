@@ -34,7 +34,8 @@ def test_markdown_snapshot_of_a_realistic_plan(run_cli, emulator, workdir):
                         + "  - name: search\n    keys:\n      - name: indexer\n")
     hook = next(h for h in emulator.items("/v1/account/webhooks/list") if "security" in h["url"])
     emulator.api.request("PATCH", f"/v1/account/webhooks/update/{hook['id']}", json={"description": "edited by hand"})
-    result = run_cli("plan", str(workdir), *local, "--format", "markdown", "--prune", "projects")
+    # Relative to the working directory, so the snapshot cites `config/projects.yaml:17`.
+    result = run_cli("plan", workdir.name, *local, "--format", "markdown", "--prune", "projects")
     assert result.exit_code == 0, result.output
     got = normalise(result.stdout)
     if os.environ.get("UPDATE_SNAPSHOTS"):  # regenerate deliberately, then review the diff

@@ -5,6 +5,7 @@ plus the snapshot of a realistic plan's impacts in text and markdown."""
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 
@@ -139,8 +140,15 @@ def test_snapshot_of_a_realistic_plan_with_impacts(emulator, tmp_path):
                  "projects": [{"name": "web", "rate_limit_rpm": 50}],
                  "bandwidth_alerts": [{"threshold": "10GiB"}]})
     plan = make_plan(emulator.api, load_config([str(path)])).plan
-    text = render_plan_text(plan)
-    markdown = re.sub(r"<sub>.*</sub>", "<sub>(digests)</sub>", render_plan_markdown(plan))
+    # The citations name the config file, here under the test's temporary directory.
+    text = render_plan_text(plan).replace(str(tmp_path), "<tmp>")
+    markdown = re.sub(r"<sub>.*</sub>", "<sub>(digests)</sub>", render_plan_markdown(plan)).replace(str(tmp_path), "<tmp>")
+    if os.environ.get("UPDATE_SNAPSHOTS"):  # regenerate deliberately, then review the diff
+        (SNAPSHOTS / "impact_plan.txt").write_text(text)
+        (SNAPSHOTS / "impact_plan.md").write_text(markdown)
     assert text == (SNAPSHOTS / "impact_plan.txt").read_text()
     assert markdown == (SNAPSHOTS / "impact_plan.md").read_text()
-    assert plan_document(plan)["impacts"] == [i.to_data() for i in plan.impacts]
+    # Each impact as the plan has it, plus where its change is declared.
+    assert [{k: v for k, v in i.items() if k != "source"} for i in plan_document(plan)["impacts"]] == \
+        [i.to_data() for i in plan.impacts]
+    assert plan_document(plan)["impacts"][0]["source"]["file"] == str(path)

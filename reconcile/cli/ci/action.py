@@ -28,6 +28,7 @@ from ...errors import ReconcileError
 from ...plan import Impact, Plan, Severity
 from ...workflow.planfile import is_plan_file, load_plan
 from ...render import render_plan_text
+from ..source_links import links_from_env
 from .github import (
     append_summary,
     apply_log,
@@ -86,6 +87,7 @@ def run_cli(argv: list[str], env: Mapping[str, str]) -> CliRun:
     happens and is kept from `Error: ` on; stdout is captured for the action to read."""
     # The child needs no GitHub token: it never reaches the CLI or a secret sink it runs.
     child_env = {k: v for k, v in env.items() if k not in ("INFRAI_ACTION_GITHUB_TOKEN", "GITHUB_TOKEN")}
+    child_env["INFRAI_PLAN_ANNOTATIONS"] = "0"  # the action annotates the plan itself, once
     proc = subprocess.Popen([sys.executable, "-m", "reconcile", *argv], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env=child_env)
     error: list[str] = []
@@ -242,7 +244,7 @@ def run_action(inputs: ActionInputs, env: Mapping[str, str], runner: Runner = ru
     if run.code not in (0, 2) or not plan_path.exists():
         if document:
             step.log(_plan_counts_line(document))
-            step.annotate(*plan_annotations(document))
+            step.annotate(*plan_annotations(document, links=links_from_env(env)))
         failed = run.code if run.code not in (0, 2) else 1
         if not run.annotated:
             step.annotate(failure_annotation("plan", run))
@@ -253,8 +255,9 @@ def run_action(inputs: ActionInputs, env: Mapping[str, str], runner: Runner = ru
         step.annotate(workflow_command("error", str(exc), title="infrai plan: saved plan unreadable"))
         return step.fail(1)
     step.log(group(f"Plan: {inputs.name} ({plan.summary()})", render_plan_text(plan)))
-    step.annotate(*plan_annotations(document or {}))
-    body = comment_body(plan, inputs.name)
+    links = links_from_env(env)
+    step.annotate(*plan_annotations(document or {}, links=links))
+    body = comment_body(plan, inputs.name, links=links)
     comment_path.write_text(body, encoding="utf-8")
     outputs: dict[str, object] = {**plan_outputs(plan), "plan_path": plan_path, "comment_path": comment_path}
     if inputs.command == "plan":

@@ -20,6 +20,7 @@ from urllib.parse import quote
 from ...errors import Reason
 from ...plan import Change, Plan
 from ...render import render_plan_markdown
+from ...render.common import SourceLinks
 
 MAX_ANNOTATIONS = 10
 SUMMARY_LIMIT = 1_000_000      # bytes; GitHub refuses a step summary over 1 MiB
@@ -157,12 +158,12 @@ def destructive_banner(plan: Plan, budget: int) -> list[str]:
     return lines + [""]
 
 
-def comment_body(plan: Plan, name: str, limit: int = COMMENT_LIMIT) -> str:
+def comment_body(plan: Plan, name: str, limit: int = COMMENT_LIMIT, links: SourceLinks | None = None) -> str:
     """The PR comment: the hidden marker (one comment per environment), the title, every
     delete and replace, then the markdown plan, its details trimmed first to fit `limit`."""
     mark = marker(name)
     banner = "\n".join(destructive_banner(plan, budget=limit // 2))
-    body = render_plan_markdown(plan, title=_title(name), limit=limit - len(mark) - len(banner) - 2)
+    body = render_plan_markdown(plan, title=_title(name), limit=limit - len(mark) - len(banner) - 2, links=links)
     if banner:
         title, _, rest = body.partition("\n")
         body = f"{title}\n\n{banner}\n{rest}"
@@ -182,21 +183,38 @@ def _code(text: str) -> str:
     return f"{fence}{text}{fence}"
 
 
-def plan_annotations(document: Mapping[str, Any], limit: int = MAX_ANNOTATIONS) -> list[str]:
+def _at(source: Any, links: SourceLinks | None) -> dict[str, object]:
+    """An annotation's `file`, `line` and `endLine` for a JSON plan's `source` (the path
+    inside the repository, which is what GitHub shows annotations against)."""
+    if not isinstance(source, Mapping) or not source.get("file"):
+        return {}
+    file = links.path(str(source["file"])) if links is not None else str(source["file"])
+    if file is None:
+        return {}
+    end = source.get("end_line")
+    return {"file": file, "line": source.get("line"), "endLine": end if end != source.get("line") else None}
+
+
+def plan_annotations(document: Mapping[str, Any], limit: int = MAX_ANNOTATIONS,
+                     links: SourceLinks | None = None) -> list[str]:
     """`::warning` for each delete and replace and for each warning/danger impact of a JSON
-    plan (`plan --format json`), at most `limit` of each, then one line with the count."""
+    plan (`plan --format json`), at most `limit` of each, then one line with the count.
+    Each is attached to the lines its change is declared at (a delete: to the file that
+    last declared it, when git knew), so it shows in the pull request's diff."""
     lines = []
     gone = [c for c in document.get("changes") or [] if c.get("action") in ("delete", "replace")]
     for c in gone[:limit]:
         why = f" ({'; '.join(c['reasons'])})" if c.get("reasons") else ""
-        lines.append(workflow_command("warning", f"{c.get('address')} will be {c.get('action')}d{why}",
+        last = c.get("last_declared") or {}
+        where = _at(c.get("source"), links) or _at({"file": last.get("file")}, links)
+        lines.append(workflow_command("warning", f"{c.get('address')} will be {c.get('action')}d{why}", **where,
                                       title=f"infrai plan: {c.get('action')}"))
     if len(gone) > limit:
         lines.append(workflow_command("warning", f"{len(gone) - limit} more deleted or replaced resource(s): see the "
                                       "job summary", title="infrai plan: delete/replace"))
     loud = [i for i in document.get("impacts") or [] if i.get("severity") != "info"]
     for i in loud[:limit]:
-        lines.append(workflow_command("warning", f"{i.get('address')}: {i.get('message')}",
+        lines.append(workflow_command("warning", f"{i.get('address')}: {i.get('message')}", **_at(i.get("source"), links),
                                       title=f"infrai impact: {i.get('severity')}"))
     if len(loud) > limit:
         lines.append(workflow_command("warning", f"{len(loud) - limit} more impact(s): see the job summary",
