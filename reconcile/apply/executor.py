@@ -7,13 +7,12 @@ re-run of the same saved plan) cannot act twice. On the first failure no new ste
 steps in flight finish; the report says what was done, what failed and what never started
 (`keep_going` instead skips only what depends on the failure).
 
-Imports: errors, kinds, plan, apply.events/secrets/journal (and a client by protocol, not imported).
+Imports: errors, kinds, plan, apply.events/schedule/secrets/journal (and a client by protocol, not imported).
 """
 
 from __future__ import annotations
 
 import hashlib
-import heapq
 import logging
 import queue
 import threading
@@ -27,6 +26,7 @@ from ..kinds import REGISTRY, ApiCall, KindSpec, ReplaceStrategy
 from ..kinds.base import default_create_calls, default_update_calls
 from ..plan import Action, Change, Plan
 from .events import ApplyEvent, ApplyReport, StepResult, StepStatus
+from .schedule import Schedule
 from .secrets import Secret, SecretRouter
 
 log = logging.getLogger(__name__)
@@ -93,46 +93,10 @@ class Executor:
     def run(self) -> ApplyReport:
         started = time.monotonic()
         requests_before = self.client.request_count
-        results = {c.address: StepResult(c) for c in self.plan.changes}
-        in_plan = set(results)
-        stopping = False
-        interrupted = False
-        running: dict[Future[StepResult], str] = {}
+        schedule = Schedule(self.plan.changes)
         parallelism = max(1, self.options.parallelism)
-
-        # Incremental scheduling: each step counts the in-plan steps it still waits for, and
-        # a finished step updates only its own dependents. (Rescanning every step on every
-        # wakeup was O(steps²): seconds of CPU at 10,000 steps, competing with the workers.)
-        order = {address: i for i, address in enumerate(results)}
-        addresses = list(results)
-        waiting: dict[str, int] = {}
-        dependents: dict[str, list[str]] = {}
-        for address, result in results.items():
-            deps = {d for d in result.change.depends_on if d in in_plan}
-            waiting[address] = len(deps)
-            for d in deps:
-                dependents.setdefault(d, []).append(address)
-        # Ready steps start in plan order, as before: a heap of plan positions.
-        ready = [order[a] for a, n in waiting.items() if n == 0]
-        heapq.heapify(ready)
-
-        def skip_dependents(address: str) -> None:
-            """Skip (with an event) every pending step that depends on `address`, transitively,
-            each naming the dependency that stopped it."""
-            todo = [(d, address) for d in dependents.get(address, ())]
-            skipped = []
-            while todo:
-                dependent, because = todo.pop()
-                result = results[dependent]
-                if result.status is not StepStatus.PENDING:
-                    continue
-                result.status = StepStatus.SKIPPED
-                result.error = _skip_reason(because, results[because])
-                skipped.append(result)
-                todo.extend((d, dependent) for d in dependents.get(dependent, ()))
-            for result in sorted(skipped, key=lambda r: order[r.change.address]):
-                self.on_event(ApplyEvent(result.change, StepStatus.SKIPPED, result.error))
-
+        running: dict[Future[StepResult], str] = {}
+        stopping = interrupted = False
         # Finished steps arrive here in the order they finish: one put a step, instead of
         # `wait(FIRST_COMPLETED)` installing and removing a waiter on every step in flight
         # at each wakeup (O(parallelism) lock round trips, competing with the workers).
@@ -143,63 +107,33 @@ class Executor:
                     # info, not warning: the CLI says it in its own words (the report's last line).
                     log.info("run: interrupted: finishing %d step(s) in flight, starting no new one", len(running))
                     interrupted = stopping = True
-                if not stopping:
-                    while ready and len(running) < parallelism:
-                        result = results[addresses[heapq.heappop(ready)]]
-                        if result.status is not StepStatus.PENDING:
-                            continue
-                        result.status = StepStatus.RUNNING
-                        self.on_event(ApplyEvent(result.change, StepStatus.RUNNING))
-                        future = pool.submit(self._run_step, result.change)
-                        running[future] = result.change.address
-                        future.add_done_callback(finished_steps.put)
+                while not stopping and len(running) < parallelism and (step := schedule.next_ready()):
+                    self.on_event(ApplyEvent(step.change, StepStatus.RUNNING))
+                    future = pool.submit(self._run_step, step.change)
+                    running[future] = step.change.address
+                    future.add_done_callback(finished_steps.put)
                 if not running:
-                    break  # anything still pending never became ready: reported below
-                finished: list[Future[StepResult]] = []
+                    break  # anything still pending never became ready: settled below
                 try:
-                    # The timeout only makes a Ctrl-C acknowledged promptly (nothing waits on it).
-                    finished.append(finished_steps.get(timeout=0.5))
-                    while True:
-                        finished.append(finished_steps.get_nowait())
-                except queue.Empty:
-                    pass
+                    finished = _drain(finished_steps)
                 except KeyboardInterrupt:
                     # Ctrl-C: start nothing new, let the steps in flight finish, then report.
                     interrupted = stopping = True
                     continue
                 failed: list[str] = []
                 for future in finished:
-                    address = running.pop(future)
+                    running.pop(future)
                     outcome = future.result()
-                    results[address] = outcome
+                    schedule.finished(outcome)
                     self.on_event(ApplyEvent(outcome.change, outcome.status, outcome.error, outcome.elapsed_ms))
-                    if outcome.status is StepStatus.SUCCEEDED:
-                        for dependent in dependents.get(address, ()):
-                            waiting[dependent] -= 1
-                            if waiting[dependent] == 0:
-                                heapq.heappush(ready, order[dependent])
-                    else:
-                        failed.append(address)
-                        if outcome.status is StepStatus.FAILED and not self.options.keep_going:
-                            stopping = True
-                if self._stop_secrets.is_set():
-                    stopping = True
-                if not stopping:
-                    for address in failed:
-                        skip_dependents(address)
-
-        # In plan order (dependencies first): a step is skipped only when a step it depends on
-        # failed or was skipped; under a stopped parent (Ctrl-C, first failure) it was not started.
-        for change in self.plan.changes:
-            result = results[change.address]
-            if result.status is StepStatus.PENDING:
-                failed_before = next((d for d in change.depends_on if d in in_plan
-                                      and results[d].status in (StepStatus.FAILED, StepStatus.SKIPPED)), None)
-                result.status = StepStatus.SKIPPED if failed_before else StepStatus.NOT_STARTED
-                if failed_before:
-                    result.error = _skip_reason(failed_before, results[failed_before])
-        ordered = [results[c.address] for c in self.plan.changes]
-        return ApplyReport(ordered, interrupted=interrupted, stopped_early=stopping,
+                    if outcome.status is not StepStatus.SUCCEEDED:
+                        failed.append(outcome.change.address)
+                        stopping = stopping or (outcome.status is StepStatus.FAILED and not self.options.keep_going)
+                stopping = stopping or self._stop_secrets.is_set()
+                for address in failed if not stopping else ():
+                    for skipped in schedule.skip_dependents(address):
+                        self.on_event(ApplyEvent(skipped.change, StepStatus.SKIPPED, skipped.error))
+        return ApplyReport(schedule.settle(), interrupted=interrupted, stopped_early=stopping,
                            elapsed_s=time.monotonic() - started,
                            requests=self.client.request_count - requests_before)
 
@@ -326,12 +260,17 @@ class Executor:
                 raise
 
 
-def _skip_reason(dependency: str, result: StepResult) -> str:
-    """`depends on projects.web (failed)`; for a chain, `depends on projects.web.keys.ci
-    (skipped: depends on projects.web (failed))` — always back to the step that failed."""
-    if result.status is StepStatus.SKIPPED and result.error:
-        return f"depends on {dependency} (skipped: {result.error})"
-    return f"depends on {dependency} ({result.status.value.replace('_', ' ')})"
+def _drain(finished_steps: queue.SimpleQueue[Future[StepResult]]) -> list[Future[StepResult]]:
+    """The steps finished since the last call: waits for one (the timeout only makes a
+    Ctrl-C acknowledged promptly, nothing waits on it), then takes any others at hand."""
+    finished: list[Future[StepResult]] = []
+    try:
+        finished.append(finished_steps.get(timeout=0.5))
+        while True:
+            finished.append(finished_steps.get_nowait())
+    except queue.Empty:
+        pass
+    return finished
 
 
 def live_ids(live: Any) -> dict[str, str]:

@@ -112,7 +112,7 @@ def test_a_skipped_step_names_the_dependency_that_failed():
 
 
 def test_a_skip_further_down_a_chain_names_the_failure_at_its_root():
-    from reconcile.apply.executor import StepResult, _skip_reason
+    from reconcile.apply.schedule import StepResult, skip_reason as _skip_reason
     from reconcile.apply.events import StepStatus
 
     plan = build_plan(desired(DesiredResource("project", ("web",), {"name": "web"})), live())

@@ -13,7 +13,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parents[1] / "plan"))
 from plan_builders import desired, key, live, project, want  # noqa: E402
 
-from reconcile.apply.journal import ApplyJournal, close_calls_without_secret, recover  # noqa: E402
+from reconcile.apply.journal import ApplyJournal, close_calls_without_secret  # noqa: E402
+from reconcile.workflow.recovery import recover  # noqa: E402
 from reconcile.apply.secrets import FileSink, Secret, SecretRouter  # noqa: E402
 from reconcile.errors import ApiStatusError, JournalError  # noqa: E402
 from reconcile.kinds import ApiCall  # noqa: E402

@@ -18,6 +18,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parents[1] / "plan"))
 from plan_builders import desired, live, want  # noqa: E402
 
+from reconcile.workflow.options import DEFAULT_PARALLELISM
 from reconcile.apply import Executor  # noqa: E402
 from reconcile.apply.events import ApplyEvent, StepStatus  # noqa: E402
 from reconcile.apply.executor import ExecutorOptions  # noqa: E402
@@ -67,7 +68,7 @@ def run(plan: Plan, client: Client, **options: Any) -> tuple[dict[str, Any], lis
         with lock:
             events.append((e.change.address, e.status.value))
 
-    report = Executor(client, plan, live_ids={}, options=ExecutorOptions(**options), on_event=on_event,
+    report = Executor(client, plan, live_ids={}, options=ExecutorOptions(**{"parallelism": DEFAULT_PARALLELISM, **options}), on_event=on_event,
                       idempotency_seed="seed").run()
     return {r.change.address: r for r in report.results}, events
 
@@ -134,3 +135,29 @@ def test_a_dependency_outside_the_plan_is_not_waited_for() -> None:
     plan = replace(plan, changes=(replace(plan.changes[0], depends_on=("projects.elsewhere",)),))
     results, _ = run(plan, Client())
     assert results["projects.a"].status is StepStatus.SUCCEEDED
+
+
+# -- the schedule alone (pure: no threads, no client) ----------------------------------
+def test_the_schedule_releases_a_step_when_its_last_dependency_succeeds() -> None:
+    from reconcile.apply.schedule import Schedule
+
+    plan = projects_with_keys("a")
+    schedule = Schedule(plan.changes)
+    first = schedule.next_ready()
+    assert first is not None and first.change.address == "projects.a" and schedule.next_ready() is None
+    schedule.finished(replace(first, status=StepStatus.SUCCEEDED))
+    second = schedule.next_ready()
+    assert second is not None and second.change.address == "projects.a.keys.a-key"
+
+
+def test_the_schedule_skips_a_chain_back_to_the_step_that_failed_and_settles_in_plan_order() -> None:
+    from reconcile.apply.schedule import Schedule
+
+    plan = projects_with_keys("a")
+    schedule = Schedule(plan.changes)
+    first = schedule.next_ready()
+    assert first is not None
+    schedule.finished(replace(first, status=StepStatus.FAILED, error="boom"))
+    [skipped] = schedule.skip_dependents("projects.a")
+    assert skipped.status is StepStatus.SKIPPED and skipped.error == "depends on projects.a (failed)"
+    assert [r.status for r in schedule.settle()] == [StepStatus.FAILED, StepStatus.SKIPPED]
