@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Mapping, Protocol, Sequence
 
-from ..errors import ReconcileError, SecretSinkError
+from ..errors import ReconcileError, SecretSinkError as SecretSinkError  # re-exported by reconcile.apply
 from ..resources import secret_env_name
 
 

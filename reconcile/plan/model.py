@@ -13,7 +13,7 @@ from enum import Enum
 from typing import Any, Mapping
 
 from ..kinds import REGISTRY
-from ..redact import MASK, mask_values
+from ..redact import MASK as MASK, mask_values  # MASK: re-exported by reconcile.plan
 from ..resources import DesiredResource, digest
 
 PLAN_FORMAT_VERSION = 1
