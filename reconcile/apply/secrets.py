@@ -16,9 +16,9 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Mapping, Protocol, Sequence
+from typing import Any, Callable, Iterable, Mapping, Protocol, Sequence, cast
 
-from ..errors import ReconcileError, SecretSinkError
+from ..errors import ReconcileError, SecretSinkError as SecretSinkError  # re-exported by reconcile.apply
 from ..resources import secret_env_name
 
 
@@ -101,14 +101,14 @@ class FileSink:
         self._sync_lock = threading.Lock()  # taken after _lock, never before it
         self._written = self._synced = 0  # lines appended, lines known on disk
         self._clock = clock
-        self._entries: dict[str, dict] | None = None  # everything known, once this sink writes
+        self._entries: dict[str, dict[str, Any]] | None = None  # everything known, once this sink writes
         self._fd = -1
         self._dirty = False
         self._last_fold = 0.0
         self._fold_cost = 0.0
 
     # -- reading ------------------------------------------------------------------------
-    def _read_file(self) -> dict[str, dict]:
+    def _read_file(self) -> dict[str, dict[str, Any]]:
         """FILE's entries, keyed `address.field` (JSON) or by variable name (dotenv)."""
         if not self.path.exists():
             return {}
@@ -120,21 +120,21 @@ class FileSink:
                 raise SecretSinkError(f"{self.path} is not a JSON secrets file ({exc.msg}); "
                                       "refusing to overwrite it") from None
             return data.get("secrets", {}) if isinstance(data, dict) else {}
-        entries: dict[str, dict] = {}
+        entries: dict[str, dict[str, Any]] = {}
         for line in text.splitlines():
             if "=" in line and not line.startswith("#"):
                 k, v = line.split("=", 1)
                 entries[k] = {"value": json.loads(v) if v.startswith('"') else v}
         return entries
 
-    def _read_pending(self) -> dict[str, dict]:
+    def _read_pending(self) -> dict[str, dict[str, Any]]:
         """The log's entries in this sink's keying; a torn last line (a crash mid-write of a
         secret whose `put` never returned) is skipped."""
         try:
             data = self.pending.read_bytes()
         except FileNotFoundError:
             return {}
-        out: dict[str, dict] = {}
+        out: dict[str, dict[str, Any]] = {}
         for line in data.splitlines():
             try:
                 record = json.loads(line)
@@ -150,10 +150,10 @@ class FileSink:
             return json_key
         return secret_env_name(str(entry.get("address", "")), str(entry.get("field", "")))
 
-    def _shape(self, entry: dict) -> dict:
+    def _shape(self, entry: dict[str, Any]) -> dict[str, Any]:
         return entry if self.format == "json" else {"value": entry.get("value")}
 
-    def _read(self) -> dict[str, dict]:
+    def _read(self) -> dict[str, dict[str, Any]]:
         """Every secret on file: FILE, then the newer ones of the log."""
         with self._lock:
             if self._entries is not None:
@@ -365,7 +365,8 @@ def sinks_from_settings(settings: Mapping[str, object] | None, *, exec_flags: Se
     sinks: list[SecretSink] = []
     if file_flag:
         sinks.append(FileSink(file_flag))
-    for entry in (settings or {}).get("sinks", []) or []:  # type: ignore[union-attr]
+    # The config schema makes `sinks` a list.
+    for entry in cast(Iterable[object], (settings or {}).get("sinks", []) or []):
         if not isinstance(entry, Mapping):
             continue
         timeout = float(entry.get("timeout", 60))
@@ -380,4 +381,4 @@ def sinks_from_settings(settings: Mapping[str, object] | None, *, exec_flags: Se
 def _argv(command: object) -> list[str]:
     if isinstance(command, str):
         return ["/bin/sh", "-c", command]
-    return [str(part) for part in command]  # type: ignore[union-attr]
+    return [str(part) for part in cast(Iterable[object], command)]  # not a str: a list (the schema)

@@ -13,7 +13,7 @@ import errno
 import functools
 import os
 import sys
-from typing import Any, Callable
+from typing import Any, Callable, TypeVar
 
 import click
 
@@ -122,7 +122,11 @@ def os_error_message(exc: OSError) -> str:
 
 
 # -- shared options -----------------------------------------------------------------
-def config_options(fn: Callable) -> Callable:
+# The command function each decorator adds options to, returned as it came (as click's own).
+FC = TypeVar("FC", bound=Callable[..., Any])
+
+
+def config_options(fn: FC) -> FC:
     fn = click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=True))(fn)
     fn = click.option("--var", "var_pairs", multiple=True, metavar="NAME=VALUE", help="Set ${var:NAME}.")(fn)
     fn = click.option("--var-file", "var_files", multiple=True, type=click.Path(exists=True, dir_okay=False),
@@ -130,7 +134,7 @@ def config_options(fn: Callable) -> Callable:
     return fn
 
 
-def connection_options(fn: Callable) -> Callable:
+def connection_options(fn: FC) -> FC:
     fn = click.option("--endpoint", envvar="INFRAI_BASE_URL", help="API base URL (env INFRAI_BASE_URL).")(fn)
     fn = click.option("--local", "local_db", is_flag=False, flag_value=DEFAULT_LOCAL_DB, default=None,
                       metavar="[DB]", help=f"Use the embedded emulator with this SQLite file (default {DEFAULT_LOCAL_DB}).")(fn)
@@ -151,10 +155,10 @@ def _remember_bound(ctx: click.Context, param: click.Parameter, value: Any) -> A
     return value
 
 
-def network_bound_options(fn: Callable) -> Callable:
+def network_bound_options(fn: FC) -> FC:
     """Time and size bounds of API calls (docs/network.md), kept in the click context for
     `open_client` so the commands' signatures stay as they are."""
-    bounds: list[tuple[str, str, click.ParamType, str]] = [
+    bounds: list[tuple[str, str, click.ParamType[Any], str]] = [
         ("--timeout", "INFRAI_TIMEOUT", click.FloatRange(0.1, 3600),
          "Seconds one attempt of an API call may take in all, connecting to the last byte [default: 15]."),
         ("--connect-timeout", "INFRAI_CONNECT_TIMEOUT", click.FloatRange(0.1, 600),
@@ -176,7 +180,7 @@ def network_bound_options(fn: Callable) -> Callable:
     return fn
 
 
-def plan_options(fn: Callable) -> Callable:
+def plan_options(fn: FC) -> FC:
     fn = click.option("--prune", "prune", multiple=True, is_flag=False, flag_value="all",
                       metavar="[KINDS]", help="Delete undeclared live objects (all kinds, or e.g. projects,keys).")(fn)
     fn = click.option("--target", "targets", multiple=True, metavar="ADDRESS",
@@ -217,7 +221,7 @@ def _remember(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
     return value
 
 
-def gate_options(fn: Callable) -> Callable:
+def gate_options(fn: FC) -> FC:
     """`--policy FILE` and `--fail-on warning|danger`, kept in the click context for
     `run_gates` so the commands' signatures stay as they are."""
     fn = click.option("--policy", "policy_file", type=click.Path(exists=True, dir_okay=False), envvar="INFRAI_POLICY",

@@ -48,7 +48,7 @@ def deadline_expired() -> bool:
 
 
 def _bounded(timeout: float | None, exc: type[Exception]) -> float | None:
-    deadline = getattr(_current, "deadline", None)
+    deadline: float | None = getattr(_current, "deadline", None)
     if deadline is None:
         return timeout
     left = deadline - time.monotonic()

@@ -364,7 +364,7 @@ class InfraiClient:
         params: Mapping[str, Any] | None = None,
         paginated: bool = True,
         page_size: int = MAX_PAGE_SIZE,
-    ) -> list[dict]:
+    ) -> list[dict[str, Any]]:
         """Every item of a list endpoint, following `next_cursor` to the last page.
 
         `paginated=False`: one GET, its `items` (lists documented without pagination).
@@ -706,7 +706,7 @@ def _kind_of(value: Any) -> str:
     return "an object" if isinstance(value, dict) else type(value).__name__
 
 
-def _page_items(page: Any, display: str, number: int | None) -> list[dict]:
+def _page_items(page: Any, display: str, number: int | None) -> list[dict[str, Any]]:
     """The `items` of a list answer; MalformedResponse naming the page and the item if the
     answer is not `{items: [object, ...]}`."""
     which = "the answer" if number is None else f"page {number}"

@@ -74,7 +74,8 @@ def _yaml_scalar(text: str) -> Any:
     """`text` read as a plain YAML scalar; text itself when that yields no JSON value."""
     loader = yaml.SafeLoader("")
     try:
-        tag = loader.resolve(ScalarNode, text, (True, False))
+        # types-PyYAML leaves Resolver.resolve unannotated.
+        tag = loader.resolve(ScalarNode, text, (True, False))  # type: ignore[no-untyped-call]
         if tag.rsplit(":", 1)[-1] not in ("null", "bool", "int", "float"):
             return text
         value = loader.construct_object(ScalarNode(tag, text))

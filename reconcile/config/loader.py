@@ -18,7 +18,7 @@ import os
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence, cast
 from urllib.parse import urlsplit
 
 from ..errors import ConfigError, Reason, SourcePosition, ValidationError
@@ -146,7 +146,7 @@ def schema_errors(value: Any) -> Iterable["jsonschema.ValidationError"]:
     # The document without its resource lists, then each failing item against its kind.
     yield from validator.iter_errors({k: ([] if k in lists else v) for k, v in value.items()})
     for key in lists:
-        item_schema = validator.schema["properties"][key]["items"]
+        item_schema = cast(Mapping[str, Any], validator.schema)["properties"][key]["items"]  # build_schema(): a mapping
         for i, item in enumerate(value[key]):
             if not items[key](item):
                 for error in validator.descend(item, item_schema, path=i):
@@ -174,9 +174,10 @@ def field_at(path: PathT) -> tuple[KindSpec, str, int] | None:
             scalar = scalar_field(kind)
             if scalar is not None:
                 return kind, scalar, depth
-            if len(path) <= depth or not isinstance(path[depth], str):
+            part = path[depth] if len(path) > depth else None
+            if not isinstance(part, str):
                 return None
-            name = _NAMES[kind.name].get(path[depth])
+            name = _NAMES[kind.name].get(part)
             return (kind, name, depth + 1) if name else None
         if len(path) < depth + 2 or not isinstance(path[depth], int):
             return None
@@ -255,7 +256,12 @@ class _SchemaMessages:
         path: PathT = tuple(e.absolute_path)
         if any(path[:n] in self.failed for n in range(len(path) + 1)):
             return
-        v, inst, sch = e.validator, e.instance, e.schema
+        # types-jsonschema types these as unions (bool schemas, `Unset`); the config schema's
+        # errors always carry a keyword, a mapping schema and the keyword's value.
+        v: Any = e.validator
+        inst: Any = e.instance
+        sch: Any = e.schema
+        rule: Any = e.validator_value
         secret = _sensitive(path)
         shown = "the value" if secret else _show(inst)
         name = _name(path)
@@ -263,7 +269,7 @@ class _SchemaMessages:
             # The instance is a key of the mapping at `path`.
             self.add(f"key {_show(inst)} is too long (maximum {sch.get('maxLength')} characters)"
                      if v == "maxLength" else f"key {_show(inst)} is not allowed", path + (str(inst),), key=True)
-        elif v == "additionalProperties" and e.validator_value is False:
+        elif v == "additionalProperties" and rule is False:
             allowed = list(sch.get("properties", {}))
             for extra in inst:
                 if extra in allowed:
@@ -272,45 +278,45 @@ class _SchemaMessages:
                 hint = f"; did you mean '{close[0]}'?" if close else ""
                 self.add(f"unknown field '{extra}'{hint} (allowed: {', '.join(allowed)})", path + (extra,), key=True)
         elif v == "required":
-            for missing in e.validator_value:
+            for missing in rule:
                 if missing not in inst:
                     self.add(f"missing required field '{missing}'", path)
         elif v == "type":
-            wanted = [e.validator_value] if isinstance(e.validator_value, str) else e.validator_value
+            wanted = [rule] if isinstance(rule, str) else rule
             got = _type_of(inst) + ("" if secret or inst is None or isinstance(inst, (dict, list)) else f" ({shown})")
             self.add(f"{name} must be {' or '.join(_TYPE_WORDS.get(t, t) for t in wanted)}, not {got}", path)
         elif v == "enum":
-            allowed = ", ".join(str(x) for x in e.validator_value)
-            self.add(f"{shown} is not one of: {allowed}", path)
+            choices = ", ".join(str(x) for x in rule)
+            self.add(f"{shown} is not one of: {choices}", path)
         elif v == "const":
-            self.add(f"{name} must be {json.dumps(e.validator_value)}" + ("" if secret else f", not {shown}"), path)
+            self.add(f"{name} must be {json.dumps(rule)}" + ("" if secret else f", not {shown}"), path)
         elif v in ("minLength", "maxLength"):
             word = "short (minimum" if v == "minLength" else "long (maximum"
-            self.add(f"{name} is too {word} {e.validator_value} characters)", path)
+            self.add(f"{name} is too {word} {rule} characters)", path)
         elif v in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
             word = {"minimum": "at least", "maximum": "at most", "exclusiveMinimum": "more than",
                     "exclusiveMaximum": "less than"}[v]
-            self.add(f"{name} must be {word} {e.validator_value}" + ("" if secret else f" (got {inst})"), path)
+            self.add(f"{name} must be {word} {rule}" + ("" if secret else f" (got {inst})"), path)
         elif v in ("minItems", "maxItems"):
             word = "at least" if v == "minItems" else "at most"
-            self.add(f"{name} needs {word} {e.validator_value} item{'s' if e.validator_value != 1 else ''}", path)
+            self.add(f"{name} needs {word} {rule} item{'s' if rule != 1 else ''}", path)
         elif v == "maxProperties":
-            self.add(f"{name} has more than {e.validator_value} entries", path)
+            self.add(f"{name} has more than {rule} entries", path)
         elif v == "uniqueItems":
             seen: list[Any] = []
             repeated = next((x for x in inst if x in seen or seen.append(x)), None)  # type: ignore[func-returns-value]
             what = "an item" if secret else _show(repeated)
             self.add(f"{name} lists {what} more than once", path)
         elif v == "pattern":
-            hint = PATTERN_HINTS.get(e.validator_value)
+            pattern_hint = PATTERN_HINTS.get(rule)
             if secret:
                 self.add(f"{name} does not have the expected form", path)
-            elif hint:
-                self.add(f"{shown} {hint}", path)
+            elif pattern_hint:
+                self.add(f"{shown} {pattern_hint}", path)
             else:
-                self.add(f"{shown} is not valid: expected {sch.get('description') or e.validator_value}", path)
+                self.add(f"{shown} is not valid: expected {sch.get('description') or rule}", path)
         elif v in ("anyOf", "oneOf"):
-            branches = [c for c in (e.context or []) if self._type_fits(inst, e.validator_value[c.relative_schema_path[0]])]
+            branches = [c for c in (e.context or []) if self._type_fits(inst, rule[c.relative_schema_path[0]])]
             if branches:
                 for c in branches:
                     self.error(c)
@@ -345,7 +351,7 @@ class _Placed:
     """A top-level setting or singleton, remembered with where it was written."""
 
     value: Any
-    source: SourcePosition
+    source: SourcePosition | None
 
 
 def _identity_key(value: Any) -> Any:
@@ -467,12 +473,12 @@ class _Loader:
             if key in _SETTINGS:
                 self.place(key, raw, doc.position((key,)))
             elif kind is not None:
-                item = builder.singleton(kind, raw)
-                if item is not None and self.place(key, raw, item.resource.source):
-                    self.singletons[kind.name] = item
+                single = builder.singleton(kind, raw)
+                if single is not None and self.place(key, raw, single.resource.source):
+                    self.singletons[kind.name] = single
         self.reasons += builder.reasons
 
-    def place(self, key: str, value: Any, source: SourcePosition) -> bool:
+    def place(self, key: str, value: Any, source: SourcePosition | None) -> bool:
         """Remember a one-per-config value; False when another file already set it differently."""
         first = self.placed.get(key)
         if first is None:

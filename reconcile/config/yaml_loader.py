@@ -154,12 +154,13 @@ class _Composer(yaml.SafeLoader):
         super().__init__(stream)
         self._depth = 0
 
-    def compose_node(self, parent: Node | None, index: Any) -> Node:  # type: ignore[override]
+    def compose_node(self, parent: Node | None, index: Any) -> Node | None:
         self._depth += 1
         try:
             if self._depth > MAX_DEPTH:
-                raise _DepthError(self.peek_event().start_mark)
-            return super().compose_node(parent, index)  # type: ignore[no-any-return]
+                # types-PyYAML leaves Parser.peek_event unannotated.
+                raise _DepthError(self.peek_event().start_mark)  # type: ignore[no-untyped-call]
+            return super().compose_node(parent, index)
         finally:
             self._depth -= 1
 
@@ -236,7 +237,7 @@ def _read_with_libyaml(file: str, text: str, limits: Limits) -> Document | None:
     if not text.endswith("\n") and _EMPTY_AT_END.search(text):
         return None
     try:
-        loader = yaml.CSafeLoader(text)  # type: ignore[attr-defined]
+        loader = yaml.CSafeLoader(text)
         try:
             node = loader.get_single_node()
         finally:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any, Sequence
+from typing import Any, Awaitable, Callable, Sequence
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -67,7 +67,7 @@ class JsonResponse:
         await send({"type": "http.response.body", "body": self.body})
 
 
-def json_response(status: int, body: "dict | str", headers: dict[str, str] | None = None) -> JsonResponse:
+def json_response(status: int, body: "dict[str, Any] | str", headers: dict[str, str] | None = None) -> JsonResponse:
     return JsonResponse(status, body if isinstance(body, str) else dumps(body), headers)
 
 
@@ -122,7 +122,7 @@ async def _params(request: Request, method: str) -> dict[str, Any]:
     return body
 
 
-def _endpoint(cap: Capability):
+def _endpoint(cap: Capability) -> Callable[[Request], Awaitable["JsonResponse | Response"]]:
     async def endpoint(request: Request) -> "JsonResponse | Response":
         emu: EmulatorState = request.app.state.emulator
         try:
@@ -162,6 +162,8 @@ def _endpoint(cap: Capability):
 
 def _authorization(scope: Scope) -> str | None:
     """The Authorization header, without building Starlette's Headers for every request."""
+    name: bytes
+    value: bytes
     for name, value in scope["headers"]:
         if name == b"authorization" or (len(name) == 13 and name.lower() == b"authorization"):
             return value.decode("latin-1")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from typing import Any
 
 import click
 
@@ -19,7 +20,7 @@ def emulator_cli() -> None:
 
 
 def _faults(latency_ms: int, rates: dict[str, float], seed: int | None) -> FaultConfig | None:
-    values: dict = {}
+    values: dict[str, Any] = {}
     env = os.environ.get(FAULTS_ENV, "").strip()
     if env:
         try:

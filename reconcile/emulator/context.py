@@ -3,6 +3,7 @@ per-app emulator state shared by all handlers."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable
 
@@ -15,7 +16,7 @@ from .idempotency import IdempotencyGuard
 from .store import Store
 from .validation import page_params
 
-Outcome = tuple[int, "dict | str"]
+Outcome = tuple[int, "dict[str, Any] | str"]
 
 
 @dataclass
@@ -31,7 +32,7 @@ class EmulatorState:
     resolve_hosts: bool = False
     fault_config: Any = None
     fault_middleware: Any = None
-    background: set = field(default_factory=set)
+    background: set[asyncio.Future[Any]] = field(default_factory=set)
 
     @property
     def bootstrap_secret(self) -> str:
@@ -43,7 +44,7 @@ class Ctx:
     request: Request
     emu: EmulatorState
     caller: Caller
-    params: dict
+    params: dict[str, Any]
     path_id: str | None
     now: float
 

@@ -7,7 +7,7 @@ Every non-2xx answer is `{"error": {"code", "message", "field"?}}` with
 from __future__ import annotations
 
 import json
-from typing import Mapping
+from typing import Any, Mapping
 
 from starlette.responses import Response
 
@@ -30,8 +30,8 @@ class ApiError(Exception):
         self.field = field
         self.headers = dict(headers or {})
 
-    def body(self) -> dict:
-        error: dict = {"code": self.code, "message": self.message}
+    def body(self) -> dict[str, Any]:
+        error: dict[str, Any] = {"code": self.code, "message": self.message}
         if self.field is not None:
             error["field"] = self.field
         return {"error": error}

@@ -251,7 +251,8 @@ class FaultMiddleware:
                 if rule.nth is None or rule.nth == self._rule_calls[index]:
                     return _Fault(rule.status, rule.after_commit, rule.retry_after)
         draw = random.Random(f"{config.seed}/{number}").random()
-        for name, status in zip(_RATE_FIELDS, ("drop", 500, 503, 429), strict=True):
+        statuses: tuple[FaultStatus, ...] = ("drop", 500, 503, 429)
+        for name, status in zip(_RATE_FIELDS, statuses, strict=True):
             draw -= getattr(config, name)
             if draw < 0:
                 return _Fault(status)

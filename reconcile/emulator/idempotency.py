@@ -39,7 +39,7 @@ SWEEP_EVERY_SECONDS = 60
 REPLAY_PURPOSE = "idempotent-replay"
 MAX_KEY_LENGTH = 255
 
-Outcome = tuple[int, "dict | str"]
+Outcome = tuple[int, "dict[str, Any] | str"]
 
 
 @dataclass
@@ -159,7 +159,7 @@ class IdempotencyGuard:
         finally:
             self.in_flight.discard(slot)
 
-    def _finish(self, slot: tuple[str, str], status: int, body: "dict | str") -> None:
+    def _finish(self, slot: tuple[str, str], status: int, body: "dict[str, Any] | str") -> None:
         if not stored(status):
             self.store.conn.execute("DELETE FROM idempotency WHERE caller = ? AND key = ?", slot)
             return
@@ -185,7 +185,8 @@ class _CommitBeforeSuspending:
         self.coro, self.commit = coro, commit
 
     def __await__(self) -> Any:
-        coro, commit = self.coro, self.commit
+        coro = self.coro
+        commit: Callable[[], None] | None = self.commit
         value: Any = None
         error: BaseException | None = None
         while True:

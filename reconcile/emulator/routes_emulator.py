@@ -24,7 +24,7 @@ from .store import dumps, new_id, to_micro
 
 log = logging.getLogger(__name__)
 
-EmulatorHandler = Callable[[Request, EmulatorState, dict], Awaitable[Any]]
+EmulatorHandler = Callable[[Request, EmulatorState, dict[str, Any]], Awaitable[Any]]
 
 
 def _json(status: int, body: Any) -> Response:
@@ -50,18 +50,18 @@ def _route(path: str, handler: EmulatorHandler, methods: list[str]) -> Route:
     return Route(path, endpoint, methods=methods)
 
 
-async def checkout_get(request: Request, emu: EmulatorState, params: dict) -> Any:
+async def checkout_get(request: Request, emu: EmulatorState, params: dict[str, Any]) -> Any:
     record = emu.store.get("topup", request.path_params["id"])
     if record is None:
         raise not_found("top-up", request.path_params["id"])
     return record
 
 
-async def checkout_complete(request: Request, emu: EmulatorState, params: dict) -> Any:
+async def checkout_complete(request: Request, emu: EmulatorState, params: dict[str, Any]) -> Any:
     return await complete_topup(emu, request.path_params["id"])
 
 
-async def usage(request: Request, emu: EmulatorState, params: dict) -> Any:
+async def usage(request: Request, emu: EmulatorState, params: dict[str, Any]) -> Any:
     name = v.string(params, "capability", required=True, min_len=1, max_len=128)
     requests = v.number(params, "requests", integer=True, minimum=0, maximum=10**9, default=1)
     spend = v.number(params, "spend_usd", required=True, minimum=0, maximum=1e6)
@@ -74,7 +74,7 @@ async def usage(request: Request, emu: EmulatorState, params: dict) -> Any:
                               ts=emu.clock.now() if ts is None else ts)
 
 
-async def clock(request: Request, emu: EmulatorState, params: dict) -> Any:
+async def clock(request: Request, emu: EmulatorState, params: dict[str, Any]) -> Any:
     if request.method == "POST":
         if "now" in params:
             try:
@@ -88,7 +88,7 @@ async def clock(request: Request, emu: EmulatorState, params: dict) -> Any:
     return {"now": emu.clock.iso(), "offset_seconds": round(emu.clock.offset, 3)}
 
 
-async def faults(request: Request, emu: EmulatorState, params: dict) -> Any:
+async def faults(request: Request, emu: EmulatorState, params: dict[str, Any]) -> Any:
     if request.method == "POST":
         try:
             config = FaultConfig.from_dict(params)
@@ -100,7 +100,7 @@ async def faults(request: Request, emu: EmulatorState, params: dict) -> Any:
     return emu.fault_config.to_dict()
 
 
-async def member_accept(request: Request, emu: EmulatorState, params: dict) -> Any:
+async def member_accept(request: Request, emu: EmulatorState, params: dict[str, Any]) -> Any:
     member = emu.store.get("member", request.path_params["id"])
     if member is None:
         raise not_found("member", request.path_params["id"])
@@ -111,7 +111,7 @@ async def member_accept(request: Request, emu: EmulatorState, params: dict) -> A
     return member
 
 
-async def webhook_receiver(request: Request, emu: EmulatorState, params: dict) -> Any:
+async def webhook_receiver(request: Request, emu: EmulatorState, params: dict[str, Any]) -> Any:
     webhook_id = request.path_params["id"]
     if emu.store.get("webhook", webhook_id) is None:
         raise not_found("webhook", webhook_id)
@@ -122,7 +122,7 @@ async def webhook_receiver(request: Request, emu: EmulatorState, params: dict) -
     return {"webhook_id": webhook_id, "status_code": status}
 
 
-async def export_download(request: Request, emu: EmulatorState, params: dict) -> Any:
+async def export_download(request: Request, emu: EmulatorState, params: dict[str, Any]) -> Any:
     export_id = request.path_params["id"]
     if emu.store.get("export", export_id) is None:
         raise not_found("export", export_id)
@@ -131,7 +131,7 @@ async def export_download(request: Request, emu: EmulatorState, params: dict) ->
     return Response(extra.get("content", ""), media_type=media)
 
 
-async def invoice_pdf(request: Request, emu: EmulatorState, params: dict) -> Any:
+async def invoice_pdf(request: Request, emu: EmulatorState, params: dict[str, Any]) -> Any:
     invoice = emu.store.get("invoice", request.path_params["id"])
     if invoice is None:
         raise not_found("invoice", request.path_params["id"])
@@ -139,7 +139,7 @@ async def invoice_pdf(request: Request, emu: EmulatorState, params: dict) -> Any
     return Response(b"%PDF-1.4\n% " + text.encode() + b"\n%%EOF\n", media_type="application/pdf")
 
 
-async def payment_method_add(request: Request, emu: EmulatorState, params: dict) -> Any:
+async def payment_method_add(request: Request, emu: EmulatorState, params: dict[str, Any]) -> Any:
     brand = v.string(params, "brand", min_len=1, max_len=32, default="visa")
     last4 = v.string(params, "last4", min_len=4, max_len=4, default="4242")
     failing = v.boolean(params, "failing", default=False)
@@ -152,7 +152,7 @@ async def payment_method_add(request: Request, emu: EmulatorState, params: dict)
     return {**method, "failing": failing}
 
 
-async def payment_method_failing(request: Request, emu: EmulatorState, params: dict) -> Any:
+async def payment_method_failing(request: Request, emu: EmulatorState, params: dict[str, Any]) -> Any:
     method = emu.store.get("pm", request.path_params["id"])
     if method is None:
         raise not_found("payment method", request.path_params["id"])
@@ -161,7 +161,7 @@ async def payment_method_failing(request: Request, emu: EmulatorState, params: d
     return {**method, "failing": failing}
 
 
-async def subscription_state(request: Request, emu: EmulatorState, params: dict) -> Any:
+async def subscription_state(request: Request, emu: EmulatorState, params: dict[str, Any]) -> Any:
     status = v.enum(params, "status", ("active", "past_due", "canceled"), required=True)
     subscription = emu.store.doc("subscription")
     subscription["status"] = status
@@ -169,7 +169,7 @@ async def subscription_state(request: Request, emu: EmulatorState, params: dict)
     return subscription_info(emu.store, emu.clock.now())
 
 
-async def wallet_forfeit(request: Request, emu: EmulatorState, params: dict) -> Any:
+async def wallet_forfeit(request: Request, emu: EmulatorState, params: dict[str, Any]) -> Any:
     return forfeit_wallet(emu.store, emu.clock.now())
 
 

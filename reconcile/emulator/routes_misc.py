@@ -56,7 +56,8 @@ async def members_remove(ctx: Ctx) -> Outcome:
 
 # -- routing ----------------------------------------------------------------------------
 def _vendors(ctx: Ctx, name: str) -> list[str] | None:
-    return v.string_list(ctx.params, name, choices=VENDORS, unique=True, max_items=len(VENDORS))
+    vendors: list[str] | None = v.string_list(ctx.params, name, choices=VENDORS, unique=True, max_items=len(VENDORS))
+    return vendors
 
 
 async def routing_get(ctx: Ctx) -> Outcome:

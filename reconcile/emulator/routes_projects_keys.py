@@ -9,6 +9,8 @@ beyond its own scopes, nor change the scopes of, or delete, a project holding a 
 
 from __future__ import annotations
 
+from typing import Any
+
 from . import validation as v
 from .auth import SCOPES, effective_scopes
 from .clock import iso
@@ -35,7 +37,7 @@ def _forbidden(message: str) -> ApiError:
     return ApiError(403, "INSUFFICIENT_SCOPE", message)
 
 
-def _key_power(ctx: Ctx, key: dict, scopes: list[str] | None = None) -> frozenset[str]:
+def _key_power(ctx: Ctx, key: dict[str, Any], scopes: list[str] | None = None) -> frozenset[str]:
     project = ctx.store.get("project", key["project_id"]) or {"scopes": []}
     return effective_scopes(key["scopes"] if scopes is None else scopes, project["scopes"])
 
@@ -53,7 +55,7 @@ def _check_key_power(ctx: Ctx, project_id: str, power: frozenset[str], action: s
                          f"(scopes it lacks: {', '.join(sorted(excess))})")
 
 
-def _check_project_power(ctx: Ctx, project: dict, new_scopes: list[str] | None, action: str) -> None:
+def _check_project_power(ctx: Ctx, project: dict[str, Any], new_scopes: list[str] | None, action: str) -> None:
     """A caller that is not account-wide may not widen a project beyond its own scopes, nor
     change the scopes of (or delete) a project holding a key with more power than itself."""
     caller = ctx.caller
@@ -70,14 +72,14 @@ def _check_project_power(ctx: Ctx, project: dict, new_scopes: list[str] | None, 
                              f"{key['key_id']}, which has more power than the calling key")
 
 
-def _project(ctx: Ctx, project_id: str) -> dict:
+def _project(ctx: Ctx, project_id: str) -> dict[str, Any]:
     project = ctx.store.get("project", project_id)
     if project is None:
         raise not_found("project", project_id)
     return project
 
 
-def _key(ctx: Ctx, key_id: str) -> dict:
+def _key(ctx: Ctx, key_id: str) -> dict[str, Any]:
     key = ctx.store.get("key", key_id)
     if key is None:
         raise not_found("key", key_id)
@@ -171,7 +173,7 @@ async def keys_list(ctx: Ctx) -> Outcome:
     )
 
 
-def _live_key(ctx: Ctx) -> dict:
+def _live_key(ctx: Ctx) -> dict[str, Any]:
     key = _key(ctx, ctx.path_id or "")
     if key["status"] == "revoked":
         raise conflict(f"key {key['key_id']} is revoked")

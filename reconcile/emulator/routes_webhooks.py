@@ -36,7 +36,7 @@ MAX_URL_LENGTH = 2048
 
 # -- validation -------------------------------------------------------------------------
 def _url(ctx: Ctx, required: bool) -> str | None:
-    url = v.string(ctx.params, "url", required=required, min_len=1, max_len=MAX_URL_LENGTH)
+    url: str | None = v.string(ctx.params, "url", required=required, min_len=1, max_len=MAX_URL_LENGTH)
     if url is None:
         return None
     try:
@@ -69,7 +69,7 @@ def _headers(ctx: Ctx) -> dict[str, str] | None:
     return dict(headers)
 
 
-def _webhook(ctx: Ctx) -> dict:
+def _webhook(ctx: Ctx) -> dict[str, Any]:
     webhook = ctx.store.get("webhook", ctx.path_id or "")
     if webhook is None:
         raise not_found("webhook", ctx.path_id or "")
@@ -82,17 +82,18 @@ def _delivery_allowed(emu: EmulatorState, url: str) -> bool:
     return host in {h.lower().strip("[]").rstrip(".") for h in emu.allow_webhook_hosts}
 
 
-async def _send(emu: EmulatorState, webhook: dict, event_type: str, payload: dict, msg_id: str,
-                extra_fields: dict[str, Any]) -> dict:
+async def _send(emu: EmulatorState, webhook: dict[str, Any], event_type: str, payload: dict[str, Any], msg_id: str,
+                extra_fields: dict[str, Any]) -> dict[str, Any]:
     """One delivery attempt, recorded as a `delivery` object of the webhook."""
     extra = emu.store.get_extra(webhook["id"])
     timestamp = int(emu.clock.now())
     started = time.monotonic()
     simulated = not emu.webhook_delivery
+    status: int | None
     if simulated:
-        status: int | None = int(extra.get("receiver_status", 200))
-        ok = 200 <= status < 300
-        error = None if ok else f"receiver answered {status}"
+        status = answered = int(extra.get("receiver_status", 200))
+        ok = 200 <= answered < 300
+        error = None if ok else f"receiver answered {answered}"
     elif not _delivery_allowed(emu, webhook["url"]):
         status, ok, error = None, False, "delivery not allowed"
     else:
@@ -112,7 +113,7 @@ async def _send(emu: EmulatorState, webhook: dict, event_type: str, payload: dic
     return record
 
 
-async def emit_event(emu: EmulatorState, event_type: str, data: dict) -> None:
+async def emit_event(emu: EmulatorState, event_type: str, data: dict[str, Any]) -> None:
     """Deliver `event_type` to every active webhook subscribed to it.
 
     Simulated deliveries are recorded at once; real ones run in the background so the API
@@ -188,7 +189,7 @@ async def webhooks_test(ctx: Ctx) -> Outcome:
     return 200, await _send(ctx.emu, webhook, "webhook.test", payload, new_id("msg"), {})
 
 
-def _delivery(ctx: Ctx, webhook_id: str, only_failed: bool) -> tuple[dict, dict]:
+def _delivery(ctx: Ctx, webhook_id: str, only_failed: bool) -> tuple[dict[str, Any], dict[str, Any]]:
     delivery_id = v.string(ctx.params, "delivery_id", min_len=1, max_len=64)
     if delivery_id is not None:
         row = ctx.store.conn.execute(

@@ -216,7 +216,7 @@ class Store:
     def seal_webhook_secret(self, secret: str) -> str:
         return self.sealer.seal(secret, "webhook-secret")
 
-    def webhook_secret(self, extra: dict) -> str:
+    def webhook_secret(self, extra: dict[str, Any]) -> str:
         sealed = extra.get("sealed_secret")
         return self.sealer.open(sealed, "webhook-secret") if sealed else ""
 
@@ -255,11 +255,11 @@ class Store:
     def meta_set(self, key: str, value: str) -> None:
         self.conn.execute("INSERT OR REPLACE INTO meta (k, v) VALUES (?, ?)", (key, value))
 
-    def doc(self, name: str) -> dict:
+    def doc(self, name: str) -> dict[str, Any]:
         text = self.meta_get("doc:" + name)
         return json.loads(text) if text else {}
 
-    def set_doc(self, name: str, value: dict) -> None:
+    def set_doc(self, name: str, value: dict[str, Any]) -> None:
         self.meta_set("doc:" + name, dumps(value))
 
     # -- secrets -------------------------------------------------------------------------
@@ -277,12 +277,12 @@ class Store:
         self,
         kind: str,
         ident: str,
-        body: dict,
+        body: dict[str, Any],
         *,
         parent: str | None = None,
         uniq: str | None = None,
         state: str | None = None,
-        extra: dict | None = None,
+        extra: dict[str, Any] | None = None,
     ) -> None:
         self.conn.execute(
             "INSERT INTO objects (kind, id, parent, uniq, state, body, extra) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -293,15 +293,15 @@ class Store:
         row = self.conn.execute("SELECT body FROM objects WHERE id = ? AND kind = ?", (ident, kind)).fetchone()
         return row[0] if row else None
 
-    def get(self, kind: str, ident: str) -> dict | None:
+    def get(self, kind: str, ident: str) -> dict[str, Any] | None:
         text = self.get_text(kind, ident)
         return json.loads(text) if text is not None else None
 
-    def get_extra(self, ident: str) -> dict:
+    def get_extra(self, ident: str) -> dict[str, Any]:
         row = self.conn.execute("SELECT extra FROM objects WHERE id = ?", (ident,)).fetchone()
         return json.loads(row[0]) if row and row[0] else {}
 
-    def update(self, ident: str, body: dict, **columns: Any) -> None:
+    def update(self, ident: str, body: dict[str, Any], **columns: Any) -> None:
         assignments = ["body = ?"]
         values: list[Any] = [dumps(body)]
         for column in ("uniq", "state", "parent"):
@@ -321,7 +321,7 @@ class Store:
         row = self.conn.execute("SELECT id FROM objects WHERE kind = ? AND uniq = ?", (kind, uniq)).fetchone()
         return row is not None and row[0] != except_id
 
-    def all(self, kind: str, parent: str | None = None) -> list[dict]:
+    def all(self, kind: str, parent: str | None = None) -> list[dict[str, Any]]:
         if parent is None:
             rows = self.conn.execute("SELECT body FROM objects WHERE kind = ? ORDER BY seq", (kind,))
         else:
@@ -330,7 +330,7 @@ class Store:
             )
         return [json.loads(row[0]) for row in rows]
 
-    def all_containing(self, kind: str, text: str) -> list[dict]:
+    def all_containing(self, kind: str, text: str) -> list[dict[str, Any]]:
         """Objects of `kind` whose stored JSON contains `text`: a cheap prefilter in SQL
         (callers check the parsed objects), so an event on an account with hundreds of
         webhooks does not parse every one of them on every key create."""
@@ -383,18 +383,18 @@ class Store:
         return '{"items":[' + ",".join(map(_BODY, rows)) + '],"next_cursor":' + next_cursor + "}"
 
     # -- account -------------------------------------------------------------------------
-    def account(self) -> dict:
+    def account(self) -> dict[str, Any]:
         return self.doc("account")
 
     def balance_micro(self) -> int:
         return int(self.account()["balance_micro"])
 
-    def add_transaction(self, kind: str, amount_micro: int, description: str, *, ts: float | None = None) -> dict:
+    def add_transaction(self, kind: str, amount_micro: int, description: str, *, ts: float | None = None) -> dict[str, Any]:
         """Apply `amount_micro` to the balance and append the ledger entry (inside a tx)."""
         account = self.account()
         account["balance_micro"] = int(account["balance_micro"]) + amount_micro
         self.set_doc("account", account)
-        txn = {
+        txn: dict[str, Any] = {
             "id": new_id("txn"),
             "type": kind,
             "amount_usd": usd(amount_micro),
@@ -421,11 +421,11 @@ def bootstrap(store: Store) -> None:
              "balance_micro": 0, "created_at": created},
         )
         project_id = new_id("proj")
-        project = {"id": project_id, "name": "default", "scopes": [], "metadata": {},
+        project: dict[str, Any] = {"id": project_id, "name": "default", "scopes": [], "metadata": {},
                    "rate_limit_rpm": None, "created_at": created}
         store.insert("project", project_id, project, uniq="default")
         key_id = new_id("key")
-        key = {"key_id": key_id, "name": "bootstrap", "label": "bootstrap", "project_id": project_id,
+        key: dict[str, Any] = {"key_id": key_id, "name": "bootstrap", "label": "bootstrap", "project_id": project_id,
                "scopes": [], "status": "active", "created_at": created, "last_rotated_at": None,
                "grace_expires_at": None}
         store.insert("key", key_id, key, parent=project_id, uniq=f"{project_id}\0bootstrap", state="active")

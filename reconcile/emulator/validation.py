@@ -179,7 +179,7 @@ def timestamp(params: Mapping[str, Any], name: str) -> float | None:
 
 
 def email(params: Mapping[str, Any], name: str) -> str:
-    value = string(params, name, required=True, min_len=3, max_len=254)
+    value: str = string(params, name, required=True, min_len=3, max_len=254)
     if not EMAIL_RE.match(value):
         raise validation_error(name, f"{name} {value!r} is not an email address")
     return value.lower()

@@ -16,11 +16,18 @@ from ..errors import KindDefinitionError, ReconcileError
 from .account import AUTORECHARGE, BUDGET, ROUTING, TIER
 from .api_key import API_KEY
 from .bandwidth_alert import BANDWIDTH_ALERT
-from .base import ApiCall, Field, KindSpec, LiveContext, LiveItem, Meta, ReplaceStrategy  # noqa: F401
+from .base import ApiCall, Field, KindSpec, LiveContext, LiveItem, Meta, ReplaceStrategy
 from .member import MEMBER
 from .payment_method import PAYMENT_METHOD
 from .project import PROJECT
 from .webhook import WEBHOOK
+
+# The base types are re-exported: code outside this package names them from here.
+__all__ = [
+    "ApiCall", "Field", "KindSpec", "LiveContext", "LiveItem", "Meta", "ReplaceStrategy",
+    "KINDS", "REGISTRY", "BY_CONFIG_KEY", "LEVELS",
+    "dependency_levels", "check_registry", "resolve_kind_names",
+]
 
 KINDS: tuple[KindSpec, ...] = (TIER, BUDGET, ROUTING, AUTORECHARGE, PAYMENT_METHOD, PROJECT, API_KEY, WEBHOOK, MEMBER, BANDWIDTH_ALERT)
 

@@ -4,4 +4,8 @@ shape the config uses.
 Imports: nothing (its modules: errors, kinds, resources, client by protocol).
 """
 
-from .reader import read_live  # noqa: F401
+from .reader import read_live
+
+__all__ = [
+    "read_live",
+]

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, Mapping
+from typing import Any, Callable, Generic, Mapping, TypeVar, cast
 
 from ..kinds import REGISTRY
-from ..redact import MASK, mask_values
+from ..redact import MASK as MASK, mask_values  # MASK: re-exported by reconcile.plan
 from ..resources import DesiredResource, digest
 
 PLAN_FORMAT_VERSION = 1
@@ -269,28 +269,31 @@ class Impact:
                 "message": self.message}
 
 
-class Deferred:
+T = TypeVar("T")
+
+
+class Deferred(Generic[T]):
     """A dataclass field that may be given as a zero-argument callable, called the first time
     the field is read (then kept). The live state's fingerprint serialises every object read
     (most of the planner's CPU; docs/benchmarks.md), the config's digest every declared
     value: only a saved plan, the JSON/markdown output, a drift report and an apply read
     them, so a plain `reconcile plan` never pays them."""
 
-    def __init__(self, default: Any = "") -> None:
+    def __init__(self, default: T) -> None:
         self.default = default
 
     def __set_name__(self, owner: type, name: str) -> None:
         self.slot = f"_{name}_value"
 
-    def __get__(self, obj: Any, objtype: type | None = None) -> Any:
+    def __get__(self, obj: Any, objtype: type | None = None) -> T:
         if obj is None:
             return self.default  # what the dataclass takes as the field's default
         value = obj.__dict__[self.slot]
         if callable(value):
             value = obj.__dict__[self.slot] = value()
-        return value
+        return cast(T, value)
 
-    def __set__(self, obj: Any, value: Any) -> None:
+    def __set__(self, obj: Any, value: T | Callable[[], T]) -> None:
         obj.__dict__[self.slot] = value
 
 
@@ -301,8 +304,8 @@ class Plan:
     warnings: tuple[str, ...] = ()
     targets: tuple[str, ...] = ()
     # Each a str, or given as a callable computing it when first read (see Deferred).
-    config_digest: str = Deferred()  # type: ignore[assignment]
-    live_fingerprint: str = Deferred()  # type: ignore[assignment]
+    config_digest: Deferred[str] = Deferred("")
+    live_fingerprint: Deferred[str] = Deferred("")
     live_counts: Mapping[str, int] = field(default_factory=dict)
     # Per kind, the live objects this plan could delete: all but the caller's own key and
     # project, the account owner and other stacks' objects (the safety rules' base).

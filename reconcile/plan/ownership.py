@@ -23,7 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Callable, Iterable
 
-from ..errors import OwnershipConflict, ReconcileError  # noqa: F401 - OwnershipConflict: raised by engine.make_plan
+from ..errors import OwnershipConflict as OwnershipConflict, ReconcileError  # OwnershipConflict: raised by engine.make_plan
 from ..kinds import LEVELS, REGISTRY, KindSpec
 from ..resources import DesiredResource, DesiredState, LiveResource, LiveState
 from .model import Action, Change, FieldDiff, Plan

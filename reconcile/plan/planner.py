@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from ..errors import ConfigError
 from ..kinds import KINDS, LEVELS, REGISTRY, KindSpec
@@ -39,7 +39,7 @@ class PlanOptions:
     # The API's notion of now, for rotation policies (the emulator's clock in tests).
     now: datetime | None = None
     # Ownership marker check: returns a reason when a live object may not be deleted.
-    ownership: Any = None
+    ownership: Callable[[KindSpec, LiveResource], str | None] | None = None
     extra_warnings: tuple[str, ...] = field(default_factory=tuple)
     # `desired.config_digest()` when already known; else the plan computes it when first
     # read (a saved plan, JSON/markdown output, an apply), never for a plain text plan.
@@ -119,7 +119,7 @@ def build_plan(desired: DesiredState, live: LiveState, options: PlanOptions = Pl
             unmanaged.append(Unmanaged(f"{dup.address}#{dup.id}", dup.kind, "duplicate; " + reason))
             continue
         if dup.address in desired.resources:
-            why: str | None = "a duplicate of a declared object"
+            why = "a duplicate of a declared object"
         else:
             inside = None if kind.name in ignored else _declared_container(kind, dup, desired, wanted_by_kind)
             why = f"duplicate; {inside}" if inside else None
@@ -143,8 +143,8 @@ def build_plan(desired: DesiredState, live: LiveState, options: PlanOptions = Pl
         unmanaged=tuple(sorted(unmanaged, key=lambda u: (KIND_ORDER[u.kind], u.address))),
         warnings=tuple(warnings),
         targets=tuple(options.targets),
-        config_digest=options.config_digest or desired.config_digest,  # type: ignore[arg-type]  # Deferred
-        live_fingerprint=live.fingerprint,  # type: ignore[arg-type]  # Deferred: computed only if read
+        config_digest=options.config_digest or desired.config_digest,  # Deferred
+        live_fingerprint=live.fingerprint,  # Deferred: computed only if read
         live_counts=live_counts,
         managed_counts={k: n - exempt.get(k, 0) for k, n in live_counts.items()},
         kinds=tuple(sorted(live.kinds_read)),

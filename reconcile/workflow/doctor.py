@@ -159,7 +159,8 @@ def check_auth(who: Probe) -> Check:
     if missing:
         return Check("auth", WARN, f"{detail}; whoami lacks {', '.join(missing)}",
                      "nothing the reconciler needs, but the account cannot be named in reports")
-    caller = body.get("caller") if isinstance(body.get("caller"), dict) else {}
+    raw_caller = body.get("caller")
+    caller = raw_caller if isinstance(raw_caller, dict) else {}
     if not caller.get("key_id") or not caller.get("project_id"):
         return Check("auth", WARN, f"{detail}; whoami does not name the calling key and project (`caller`)",
                      "plan cannot tell the key and project it calls with: they show as unmanaged, and "
@@ -257,7 +258,8 @@ def check_pages(kind: KindSpec, first: Probe, get: Callable[..., Probe]) -> Chec
                      "run doctor again once the account has two")
     one = get(kind.api.list.path, {"limit": 1})
     body1 = one.body if isinstance(one.body, dict) else {}
-    items1 = body1.get("items") if isinstance(body1.get("items"), list) else []
+    raw_items1 = body1.get("items")
+    items1 = raw_items1 if isinstance(raw_items1, list) else []
     problems: list[tuple[str, str]] = []
     if one.status != 200:
         return _failed(name, one, f"GET {kind.api.list.path}?limit=1", f"reading {kind.config_key} in pages")
@@ -413,7 +415,7 @@ def _cursor_like(body: Mapping[str, Any]) -> str | None:
 
 def _project_names(page: Probe | None) -> dict[str, str]:
     items = page.body.get("items") if page is not None and isinstance(page.body, dict) else None
-    return {str(p.get("id")): p.get("name") for p in items or [] if isinstance(p, dict)}
+    return {str(p.get("id")): p["name"] for p in items or [] if isinstance(p, dict) and isinstance(p.get("name"), str)}
 
 
 def _find(page: Probe | None, id_field: str, wanted: Any) -> Mapping[str, Any] | None:

@@ -67,7 +67,7 @@ class Planned:
     # A saved plan keeps its own fingerprint as the seed of idempotency keys, so applying
     # it twice replays rather than repeats. May be given as a callable, computed when an
     # apply first reads it (it needs the live fingerprint, which a plain plan never needs).
-    idempotency_seed: str | None = Deferred(None)  # type: ignore[assignment]
+    idempotency_seed: Deferred[str | None] = Deferred(None)
 
 
 def replan_saved(client: Any, saved: SavedPlan, *, force: bool, limits: SafetyLimits = SafetyLimits(),
@@ -133,7 +133,8 @@ def with_impacts(client: Any, plan: Plan, live: LiveState, *, parallelism: int =
 
 def check_plan(planned: Planned, *, force: bool, limits: SafetyLimits = SafetyLimits()) -> None:
     """Raise UnsafePlan when the plan destroys protected resources or too much."""
-    protected = {a for a, r in planned.desired.resources.items() if r.meta.get("protect")}
+    resources = planned.desired.resources if planned.desired is not None else {}  # None: a saved plan
+    protected = {a for a, r in resources.items() if r.meta.get("protect")}
     check_protected(planned.plan, protected)
     check_replaced_parents(planned.plan, planned.live)
     if not force:
