@@ -13,6 +13,8 @@ from typing import Any, Iterable, Sequence
 
 from reconcile.config.schema import (PACKAGED_SCHEMA_PATH, build_schema, schema_text, type_text)
 
+from tools import write_files
+
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA_PATH = ROOT / "schemas" / "config.schema.json"
 DOCS_PATH = ROOT / "docs" / "config-reference.md"
@@ -210,10 +212,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for p in stale:
             print(f"{p} is out of date: run python -m tools.config_schema{' --docs' if p == str(DOCS_PATH) else ''}")
         return 1 if stale else 0
-    for path, text in targets:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-        print(f"wrote {path}")
+    write_files(targets)
     return 0
 
 

@@ -445,6 +445,8 @@ class _Loader:
         for error in schema_errors(value):
             messages.error(error)
         self.reasons += messages.reasons
+        if value.get("policy") is not None:
+            self.check_policy(doc, value["policy"], result.failed | result.unresolved.keys())
         bad = messages.bad | result.failed
         builder = _Builder(doc, bad, result.env_refs, result.unresolved.keys())
         for key, raw in value.items():
@@ -463,6 +465,14 @@ class _Loader:
                 if item is not None and self.place(key, raw, item.resource.source):
                     self.singletons[kind.name] = item
         self.reasons += builder.reasons
+
+    def check_policy(self, doc: Document, policy: Any, skip: set[PathT]) -> None:
+        """The `policy:` section as a policy file is checked (docs/policy.md), at its places."""
+        from .policy_file import check_policy
+
+        self.reasons += check_policy(
+            policy, lambda p, key: doc.position(("policy", *p), key=key), ("policy",),
+            lambda p: any(("policy", *p)[:n] in skip for n in range(len(p) + 2)))
 
     def place(self, key: str, value: Any, source: SourcePosition) -> bool:
         """Remember a one-per-config value; False when another file already set it differently."""
