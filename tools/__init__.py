@@ -1,4 +1,6 @@
+"""Generators of the repository's derived files (docs, schemas); out of the installed package."""
 
+from __future__ import annotations
 
 from pathlib import Path as _Path
 from typing import Iterable as _Iterable

@@ -94,7 +94,10 @@ bandwidth_alerts:
   Identities compare normalised: project and key names exactly, member emails
   case-insensitively, webhook URLs with scheme and host lower-cased and the default port
   dropped, bandwidth alerts by their threshold in bytes (`1GiB` is `1073741824`).
-- An empty file is an empty config.
+- An empty file is an empty config. A file that declares nothing at all (0 bytes, only
+  comments, or `{}`) is valid and plans no change, but `validate`, `plan` and `apply` warn
+  on stderr, naming it (the exit code is unchanged; nothing is deleted without `--prune`):
+  `Warning: infra/prod.yaml declares no resources or settings: is this the right path?`
 
 ## YAML
 

@@ -394,11 +394,14 @@ class _Loader:
         variables.update(self.variables or {})
         files, problems = config_files(paths)
         self.reasons += problems
+        empty: list[str] = []
         for file in files:
             doc = self.read(file)
             if doc is not None:
+                if doc.value is None or doc.value == {}:
+                    empty.append(file)
                 self.read_doc(doc, env, variables)
-        state = DesiredState(sources=tuple(files))
+        state = DesiredState(sources=tuple(files), empty_sources=tuple(empty))
         self.finish(state)
         self.check(state)
         order = {f: i for i, f in enumerate([str(v) for v in var_files] + files)}
