@@ -195,6 +195,10 @@ def _admits_text(schema: Mapping[str, Any]) -> bool:
 
 
 def _wants_text(path: PathT) -> bool:
+    if path[:1] == ("policy",):
+        from .policy_file import wants_text
+
+        return wants_text(path[1:])
     found = field_at(path)
     if found is None or len(path) != found[2]:
         return True

@@ -138,6 +138,13 @@ def check_policy(data: Any, locate: Locate, prefix: PathT = (),
     return sorted(found.values(), key=_place)
 
 
+def wants_text(path: PathT) -> bool:
+    """Whether the policy value at `path` may be text, so that an environment value there
+    stays text (`max_changes: ${env:LIMIT}` reads LIMIT=5 as the number 5)."""
+    rel = path[1:] if path[:1] == ("rules",) else path
+    return not (len(rel) == 1 and rel[0] in _NUMBERS)
+
+
 def _place(reason: Reason) -> tuple[int, int]:
     source = reason.source
     return (source.line or 0, source.column or 0) if source else (0, 0)

@@ -108,3 +108,20 @@ def test_the_check_mode_names_a_stale_copy(tmp_path: Path, monkeypatch: pytest.M
     monkeypatch.setattr(generator, "SCHEMA_PATH", stale)
     assert generator.main(["--check"]) == 1
     assert f"{stale} is out of date: run python -m tools.policy_schema" in capsys.readouterr().out
+
+
+def test_environment_values_in_the_config_section_read_as_numbers_where_rules_take_numbers(
+        tmp_path: Path) -> None:
+    path = tmp_path / "infra.yaml"
+    path.write_text("policy:\n  rules:\n    max_changes: ${env:LIMIT}\n    max_key_rotate_after_days: ${env:DAYS}\n"
+                    "    allowed_webhook_events: ['${env:EVENT}']\n", encoding="utf-8")
+    settings = load_config([path], env={"LIMIT": "3", "DAYS": "2w", "EVENT": "key.rotated"}).settings
+    policy = policy_for(None, settings)
+    assert policy is not None
+    assert (policy.max_changes, policy.max_key_rotate_after_days, policy.allowed_webhook_events) == (
+        3, 14, frozenset({"key.rotated"}))
+    with pytest.raises(ValidationError) as info:
+        load_config([path], env={"LIMIT": "lots", "DAYS": "1", "EVENT": "true"})
+    assert [str(r) for r in info.value.reasons] == [
+        f"{path}:3:18: policy.rules.max_changes: expected a whole number ≥ 0, got 'lots'",
+        f"{path}:5:30: policy.rules.allowed_webhook_events[0]: unknown webhook event 'true'"]
