@@ -133,6 +133,9 @@ class DesiredState:
     sources: tuple[str, ...] = ()
     # Free-form settings sections that later stages read (secret sinks, policies).
     settings: dict[str, Any] = field(default_factory=dict)
+    # Files among `sources` that declare nothing at all (0 bytes, only comments, `{}`):
+    # likely a wrong path; the CLI warns (docs/config-reference.md#files).
+    empty_sources: tuple[str, ...] = ()
 
     def of_kind(self, kind: str) -> list[DesiredResource]:
         return [r for r in self.resources.values() if r.kind == kind]

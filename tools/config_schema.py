@@ -13,6 +13,8 @@ from typing import Any, Iterable, Sequence
 
 from reconcile.config.schema import (PACKAGED_SCHEMA_PATH, build_schema, schema_text, type_text)
 
+from tools import write_files
+
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA_PATH = ROOT / "schemas" / "config.schema.json"
 DOCS_PATH = ROOT / "docs" / "config-reference.md"
@@ -92,7 +94,10 @@ bandwidth_alerts:
   Identities compare normalised: project and key names exactly, member emails
   case-insensitively, webhook URLs with scheme and host lower-cased and the default port
   dropped, bandwidth alerts by their threshold in bytes (`1GiB` is `1073741824`).
-- An empty file is an empty config.
+- An empty file is an empty config. A file that declares nothing at all (0 bytes, only
+  comments, or `{}`) is valid and plans no change, but `validate`, `plan` and `apply` warn
+  on stderr, naming it (the exit code is unchanged; nothing is deleted without `--prune`):
+  `Warning: infra/prod.yaml declares no resources or settings: is this the right path?`
 
 ## YAML
 
@@ -210,10 +215,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for p in stale:
             print(f"{p} is out of date: run python -m tools.config_schema{' --docs' if p == str(DOCS_PATH) else ''}")
         return 1 if stale else 0
-    for path, text in targets:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-        print(f"wrote {path}")
+    write_files(targets)
     return 0
 
 

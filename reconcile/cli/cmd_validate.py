@@ -15,6 +15,7 @@ from .common import (
     config_options,
     handle_errors,
     parse_var_pairs,
+    warn_empty_files,
 )
 from .wiring import use_color
 
@@ -75,6 +76,7 @@ def validate(paths: tuple[str, ...], var_pairs: tuple[str, ...], var_files: tupl
         out.result(json.dumps({**_doc(), "valid": True, "errors": [], "resources": len(desired.resources)}, indent=2))
     else:
         out.result(f"Configuration is valid: {len(desired.resources)} resources in {len(desired.sources)} file(s).")
+    warn_empty_files(desired, out)
     if checked.unresolved:
         refs = sorted({ref for ref, _ in checked.unresolved})
         shown = ", ".join(refs[:5]) + (f" and {len(refs) - 5} more" if len(refs) > 5 else "")

@@ -208,7 +208,15 @@ def load_desired(paths: tuple[str, ...], var_pairs: tuple[str, ...], var_files: 
 
     desired = load_config(list(paths), variables=parse_var_pairs(var_pairs), var_files=list(var_files))
     remember_declared_secrets(desired)
+    warn_empty_files(desired, Out(use_color("auto", sys.stderr)))
     return desired
+
+
+def warn_empty_files(desired: Any, out: Out) -> None:
+    """A config file that declares nothing is valid (and plans no change without --prune),
+    but is most often a wrong path: say so on stderr, naming each such file."""
+    for file in desired.empty_sources:
+        out.info(f"Warning: {file} declares no resources or settings: is this the right path?")
 
 
 def pick_color(color: str, no_color: bool) -> bool:

@@ -196,6 +196,10 @@ def _admits_text(schema: Mapping[str, Any]) -> bool:
 
 
 def _wants_text(path: PathT) -> bool:
+    if path[:1] == ("policy",):
+        from .policy_file import wants_text
+
+        return wants_text(path[1:])
     found = field_at(path)
     if found is None or len(path) != found[2]:
         return True
@@ -406,11 +410,14 @@ class _Loader:
         files, problems = config_files(paths)
         self.base_files = frozenset(config_files(paths[:1])[0]) if len(paths) > 1 else frozenset(files)
         self.reasons += problems
+        empty: list[str] = []
         for file in files:
             doc = self.read(file)
             if doc is not None:
+                if doc.value is None or doc.value == {}:
+                    empty.append(file)
                 self.read_doc(doc, env, variables)
-        state = DesiredState(sources=tuple(files))
+        state = DesiredState(sources=tuple(files), empty_sources=tuple(empty))
         self.finish(state)
         self.check(state)
         order = {f: i for i, f in enumerate([str(v) for v in var_files] + files)}
@@ -458,6 +465,8 @@ class _Loader:
         for error in schema_errors(value):
             messages.error(error)
         self.reasons += messages.reasons
+        if value.get("policy") is not None:
+            self.check_policy(doc, value["policy"], result.failed | result.unresolved.keys())
         bad = messages.bad | result.failed
         builder = _Builder(doc, bad, result.env_refs, result.unresolved.keys())
         builder.cite(result.refs, self.var_sources, "base" if doc.file in self.base_files else "overlay")
@@ -477,6 +486,14 @@ class _Loader:
                 if single is not None and self.place(key, raw, single.resource.source):
                     self.singletons[kind.name] = single
         self.reasons += builder.reasons
+
+    def check_policy(self, doc: Document, policy: Any, skip: set[PathT]) -> None:
+        """The `policy:` section as a policy file is checked (docs/policy.md), at its places."""
+        from .policy_file import check_policy
+
+        self.reasons += check_policy(
+            policy, lambda p, key: doc.position(("policy", *p), key=key), ("policy",),
+            lambda p: any(("policy", *p)[:n] in skip for n in range(len(p) + 2)))
 
     def place(self, key: str, value: Any, source: SourcePosition | None) -> bool:
         """Remember a one-per-config value; False when another file already set it differently."""

@@ -41,7 +41,8 @@ STACK_PATTERN = "^[a-z0-9-]{1,40}$"
 # Free-form sections for later features: stored raw in DesiredState.settings.
 SETTINGS_SECTIONS = {
     "secrets": "Where secrets returned once by the API (key secrets, generated webhook signing secrets) go: `sinks`, each a `file` or an `exec` command (docs/secrets.md).",
-    "policy": "Plan safety policy. Free-form for now; kept in the loaded state's settings.",
+    "policy": "Plan policy rules, as in a policy file (docs/policy.md; schemas/policy.schema.json): "
+              "checked when the config is loaded and enforced on every plan and apply.",
     "unmanaged": "Live objects the config does not declare, inside what it manages (a key in a declared project; "
                  "an object of a top-level kind the config declares any of): `drift` (the default: the plan reports "
                  "them and --detailed-exitcode exits 2) or `ignore` (they are not yours: listed, not drift). "

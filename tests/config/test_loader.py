@@ -25,7 +25,7 @@ def test_full_fixture_builds_the_desired_state() -> None:
     state = load_config([FIXTURES / "full.yaml"], env=FULL_ENV)
     assert state.stack == "web-platform"
     assert state.prune == {"project", "api_key", "webhook", "member", "bandwidth_alert"}
-    assert state.settings == {"secrets": {"sinks": [{"file": "./secrets.json"}]}, "policy": {"max_deletes": 5}}
+    assert state.settings == {"secrets": {"sinks": [{"file": "./secrets.json"}]}, "policy": {"max_changes": 5}}
     assert state.resources["tier"].values == {"tier": "pro"}
     assert state.resources["tier"].identity == ()
     assert state.resources["budget"].values == {"period": "monthly", "hard_cap_usd": 500, "alert_threshold_usd": 400}

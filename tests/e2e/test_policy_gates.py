@@ -105,8 +105,12 @@ def test_malformed_policy_is_a_located_error(tmp_path):
     path.write_text("version: 1\nrules:\n  forbid:\n    projects: [destroy]\n  max_changes: many\n")
     with pytest.raises(ConfigError) as err:
         load_policy(str(path))
-    assert str(err.value) == (f"{path}:4:16: rules.forbid.projects[0]: unknown action 'destroy'; "
-                              "use one of: create, update, replace, delete, rotate")
+    # Every problem at once (the schema check does not stop at the first).
+    assert str(err.value).splitlines() == [
+        f"2 errors in the policy ({path}):",
+        f"  {path}:4:16: rules.forbid.projects[0]: unknown action 'destroy'; "
+        "use one of: create, update, replace, delete, rotate",
+        f"  {path}:5:16: rules.max_changes: expected a whole number ≥ 0, got 'many'"]
     path.write_text("version: 1\nrules:\n  max_changez: 3\n")
     with pytest.raises(ConfigError, match=r"policy.yaml:3:3: rules.max_changez: unknown rule 'max_changez'"):
         load_policy(str(path))
