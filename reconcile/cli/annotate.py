@@ -9,12 +9,13 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from ..errors import Reason, ValidationError
-from ..plan import Plan
+if TYPE_CHECKING:  # `validate` imports this module: it must not pull in the planner
+    from ..plan import Plan
 
 
 def annotate_config_errors(reasons: Sequence[Reason]) -> None:

@@ -202,3 +202,26 @@ def test_own_clients_send_what_httpx_would(server: Server) -> None:
     assert sorted(direct.headers.multi_items()) == sorted(reference.headers.multi_items())
     assert direct.content == reference.read() and direct.url == reference.url and direct.method == "POST"
     assert "content-type" not in get.headers and get.headers["authorization"] == f"Bearer {SECRET}"
+
+
+@pytest.mark.parametrize(("method", "path", "body", "key"), [
+    ("POST", "/v1/account/keys/create", {"name": "ci", "note": "é"}, "k-1"),
+    ("POST", "/v1/account/keys/create", {"name": "ci"}, None),
+    ("POST", "/v1/account/keys/delete/key_1", None, "k-2"),  # bodiless: httpx adds Content-Length: 0
+    ("GET", "/v1/account/keys/get/key_1", None, None),
+    ("DELETE", "/v1/account/keys/key_1", None, "k-3"),
+])
+def test_own_clients_send_httpx_headers_for_every_shape(server: Server, method: str, path: str, body: Any,
+                                                        key: str | None) -> None:
+    # `_send_direct` builds the header bytes itself: every header httpx would send (its
+    # Content-Length: 0 of a bodiless POST included) and no other, the body byte for byte.
+    server.answer(ok({}))
+    with InfraiClient(BASE, SECRET) as client:
+        for http in client._clients:
+            http._transport = httpx.MockTransport(server)  # type: ignore[attr-defined]
+        client.request(method, path, json=body, idempotency_key=key)
+        reference = client._clients[0].build_request(method, f"{BASE}{path}", json=body,
+                                                     headers={"Idempotency-Key": key} if key else None)
+    (sent,) = server.requests
+    assert sorted(sent.headers.multi_items()) == sorted(reference.headers.multi_items())
+    assert sent.read() == reference.read() and sent.url == reference.url and sent.method == method
