@@ -140,11 +140,12 @@ def split_plan_args(args: list[str]) -> tuple[list[str], list[str]]:
 
 
 def failure_annotation(command: str, run: CliRun) -> str:
-    """One `::error` saying why the command failed: stale plan, policy, impact gate, auth,
-    API or interrupted, with the CLI's own message."""
+    """One `::error` saying why the command failed: stale plan, policy, the `--fail-on` gate
+    (an impact, a failing check or a status finding), auth, API or interrupted, with the
+    CLI's own message."""
     text = run.error or f"reconcile {command} exited with {run.code}"
     low = text.lower()
-    kind = {3: "policy violation", 4: "impact gate (--fail-on)", 130: "interrupted"}.get(run.code)
+    kind = {3: "policy violation", 4: "--fail-on gate (an impact, a failing check or a status finding)", 130: "interrupted"}.get(run.code)
     if kind is None:
         if "stale" in low:
             kind = "stale plan"
