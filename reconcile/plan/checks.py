@@ -56,6 +56,12 @@ class CheckResult:
         return {"check": self.check, "address": self.address, "severity": self.severity,
                 "status": self.status, "message": self.message, "details": dict(self.details)}
 
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any]) -> CheckResult:
+        """The inverse of `to_data`: a result read back from a JSON plan or apply report."""
+        return cls(str(data["check"]), str(data["address"]), str(data["severity"]), str(data["status"]),
+                   str(data["message"]), dict(data.get("details") or {}))
+
 
 # -- what the config declares -----------------------------------------------------------
 @dataclass(frozen=True)
