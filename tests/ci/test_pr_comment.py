@@ -153,6 +153,7 @@ def test_fail_on_gates_after_the_comment_shows_the_failing_check(job, github: Fa
     outputs, summary, step = job("prod", args="--fail-on warning")
     assert step.returncode == 4, step.stderr
     assert outputs["exitcode"] == "4" and outputs["plan_path"] == "" and outputs["comment_url"]
+    assert outputs["failing_checks"] == "1"
     (body,) = bodies(github)  # posted before the gate: the reviewer sees why the step fails
     assert "| ❌ fail | warn | `routing` | ai.chat selects vendor openai; expected vendor cohere |" in body
     assert "ai.chat selects vendor openai" in summary
@@ -171,6 +172,6 @@ def test_apply_reports_the_after_apply_checks_in_the_log_and_the_summary(job, tm
                       "      expect_vendor: cohere\n")
     outputs, summary, step = job("prod", command="apply", args="--secrets-out ../secrets.json")
     assert step.returncode == 0 and outputs["applied"] != "0", step.stderr  # no --fail-on: reported only
-    assert "**Checks (1 failing):**" in summary
+    assert "**Checks (1 failing):**" in summary and outputs["failing_checks"] == "1"
     assert "| ❌ fail | warn | `routing` | ai.chat selects vendor openai; expected vendor cohere |" in summary
     assert "  FAIL    [warn] routing: ai.chat selects vendor openai; expected vendor cohere" in step.stdout

@@ -44,6 +44,7 @@ from .github import (
     marker,
     plan_annotations,
     plan_outputs,
+    report_checks,
     workflow_command,
     write_outputs,
 )
@@ -53,7 +54,7 @@ COMMANDS = ("plan", "apply", "validate")
 ON_MISSING_PLAN = ("fail", "plan")
 # Every output the step writes; action.yml declares exactly these (tests/ci check both ways).
 OUTPUTS = ("has_changes", "create", "update", "replace", "delete", "rotate", "destroys", "destroy_count", "drift",
-           "applied", "failed", "plan_path", "comment_path", "comment_url", "exitcode")
+           "failing_checks", "applied", "failed", "plan_path", "comment_path", "comment_url", "exitcode")
 # Options that decide what the plan contains: for `apply` they go to the `plan` step, the
 # others (--force, --keep-going, --secrets-out…) to `apply PLANFILE`.
 PLAN_SHAPING = ("--prune", "--target", "--replace", "--var", "--var-file")
@@ -357,6 +358,7 @@ def _apply(inputs: ActionInputs, env: Mapping[str, str], runner: Runner, step: _
                   **{k: int(counts.get(k, 0)) for k in ("create", "update", "replace", "delete", "rotate")},
                   "destroys": gone > 0, "destroy_count": gone,
                   "drift": sum(1 for u in applied_plan.get("unmanaged") or [] if u.get("drift")),
+                  "failing_checks": sum(1 for c in report_checks(report or {}) if c.failing),
                   "applied": int(steps.get("succeeded", 0)),
                   "failed": int(steps.get("failed", 0)), "plan_path": plan_path, "exitcode": run.code})
     return run.code

@@ -135,7 +135,8 @@ def plan_outputs(plan: Plan) -> dict[str, object]:
             "destroys": gone > 0, "destroy_count": gone,
             # Undeclared live objects inside what the config manages (docs/gitops.md#drift):
             # not changes, but `plan --detailed-exitcode` exits 2 for them.
-            "drift": len(plan.drift)}
+            "drift": len(plan.drift),
+            "failing_checks": sum(1 for r in plan.checks if r.failing)}
 
 
 def destructive_banner(plan: Plan, budget: int) -> list[str]:
@@ -235,7 +236,7 @@ def apply_summary(report: Mapping[str, Any], name: str, plan_file: str | None = 
     lines = [f"### Infrai apply: {name}" if name else "### Infrai apply", ""]
     if plan_file:
         lines += [f"Applied the saved plan `{Path(plan_file).name}` (the plan reviewed in the pull request).", ""]
-    checks = _report_checks(report)
+    checks = report_checks(report)
     if not steps:
         lines.append("**No changes: the account already matched the plan.**")
         return "\n".join(lines + ["", *check_lines_markdown(checks)]).rstrip("\n") + "\n"
@@ -253,14 +254,15 @@ def apply_summary(report: Mapping[str, Any], name: str, plan_file: str | None = 
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
-def _report_checks(report: Mapping[str, Any]) -> list[CheckResult]:
+def report_checks(report: Mapping[str, Any]) -> list[CheckResult]:
+    """The after-apply check results of an apply report (`apply --format json`)."""
     return [CheckResult.from_data(c) for c in report.get("checks") or []]
 
 
 def apply_log(report: Mapping[str, Any]) -> str:
     """The apply report as lines for the job log."""
     steps = report.get("steps") or []
-    checks = check_lines(_report_checks(report))
+    checks = check_lines(report_checks(report))
     if not steps:
         return "\n".join(["No changes: the account already matched the plan.", *checks])
     lines = [f"{APPLY_MARK.get(str(s.get('status')), ' ')} {s.get('action'):<8} {s.get('address')}  {s.get('status')}"
