@@ -44,7 +44,7 @@ from .common import (
     plan_options,
 )
 from .git_guard import check_secrets_files
-from .jsonui import JSON_OPTION, emit, emit_line, emit_plan, json_diagnostics
+from .jsonui import JSON_OPTION, emit, emit_checks, emit_line, emit_plan, json_diagnostics
 from .progress import ApplyProgress
 from .signals import cancelling
 from .wiring import Connection, default_recovery_path, open_client, run_options
@@ -169,9 +169,7 @@ def _print_result(out: Out, fmt: str, colored: bool, result: ApplyResult, shown:
     elif fmt == "events":
         for note in report.notes:
             emit(ui.diagnostic(note, level="info"))
-        for c in checked:
-            emit(ui.diagnostic(f"check {c.status}: [{c.severity}] {c.address}: {c.message}",
-                               level="warning" if c.failing else "info"))
+        emit_checks(checked)
         emit(ui.apply_summary(report, result.plan))
     elif result.plan.has_changes:
         style = click.style if colored else None
