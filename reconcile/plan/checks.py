@@ -140,7 +140,7 @@ def _expectation(check: RoutingCheck | None, chain: Sequence[str]) -> tuple[str,
     if check.expect_vendor is not None and (chain[0] if chain else None) != check.expect_vendor:
         return FAILED, f"expected vendor {check.expect_vendor}"
     if check.expect_chain is not None and list(chain) != list(check.expect_chain):
-        return FAILED, f"expected chain {', '.join(check.expect_chain)}"
+        return FAILED, f"resolved chain {', '.join(chain) or 'empty'}, expected {', '.join(check.expect_chain)}"
     return PASSED, ""
 
 
