@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import sys
 import threading
 from pathlib import Path
@@ -19,7 +18,7 @@ import click
 from ..apply import ApplyEvent, ApplyReport, FileSink
 from ..apply.journal import default_journal_path
 from ..apply.secrets import SecretSink, sinks_from_settings
-from ..errors import ApplyError, ReconcileError, UsageError
+from ..errors import ApplyError, UsageError
 from ..plan import Plan
 from ..render import events as ui
 from ..render import render_plan_text, render_report_text, report_document
@@ -43,8 +42,9 @@ from .common import (
     pick_color,
     plan_options,
 )
+from .confirm import confirm
 from .git_guard import check_secrets_files
-from .jsonui import JSON_OPTION, emit, emit_line, emit_plan, json_diagnostics
+from .jsonui import JSON_OPTION, emit, emit_checks, emit_line, emit_plan, json_diagnostics
 from .progress import ApplyProgress
 from .signals import cancelling
 from .wiring import Connection, default_recovery_path, open_client, run_options
@@ -169,9 +169,7 @@ def _print_result(out: Out, fmt: str, colored: bool, result: ApplyResult, shown:
     elif fmt == "events":
         for note in report.notes:
             emit(ui.diagnostic(note, level="info"))
-        for c in checked:
-            emit(ui.diagnostic(f"check {c.status}: [{c.severity}] {c.address}: {c.message}",
-                               level="warning" if c.failing else "info"))
+        emit_checks(checked)
         emit(ui.apply_summary(report, result.plan))
     elif result.plan.has_changes:
         style = click.style if colored else None
@@ -209,21 +207,13 @@ class _MemorySink:
 def _confirm(plan: Plan, out: Out, json_events: bool) -> bool:
     if json_events:
         raise UsageError("--json needs --auto-approve: there is no prompt in a machine-readable run")
-    if os.environ.get("CI"):
-        # CI runs must never hang on a prompt, even when a pseudo-terminal is attached.
-        raise ReconcileError("refusing to prompt for confirmation: CI is set (non-interactive). "
-                             "Review the plan and pass --auto-approve (or INFRAI_AUTO_APPROVE=1) to apply it.")
-    if not sys.stdin.isatty():
-        raise ReconcileError("refusing to prompt for confirmation: standard input is not a terminal. "
-                             "Review the plan and pass --auto-approve to apply it non-interactively.")
     irreversible = [c.address for c in plan.changes if c.irreversible]
-    if irreversible:
-        out.info(f"These steps cannot be undone: {', '.join(irreversible)}")
-    try:
-        answer = click.prompt("Apply these changes? Only 'yes' will be accepted", default="", show_default=False)
-    except click.Abort:  # Ctrl-C or Ctrl-D at the prompt: a plain no, not click's "Aborted!"
-        answer = ""
-    return answer.strip() == "yes"
+
+    def weigh() -> None:
+        if irreversible:
+            out.info(f"These steps cannot be undone: {', '.join(irreversible)}")
+
+    return confirm("Apply these changes?", to="apply it", review=True, before=weigh)
 
 
 @contextlib.contextmanager

@@ -3,8 +3,6 @@ reconcile/workflow/webhooks.py). Asks for `yes` unless --auto-approve, like appl
 
 from __future__ import annotations
 
-import os
-import sys
 from typing import Any, Callable
 
 import click
@@ -12,27 +10,13 @@ import click
 from ..errors import ReconcileError
 from ..workflow.webhooks import Resent, find_webhook, resend
 from .common import EXIT_ERROR, EXIT_OK, Out, connection_options, handle_errors
+from .confirm import confirm
 from .wiring import Connection, open_client, run_options
 
 
 @click.group("webhooks")
 def webhooks() -> None:
     """Operations on webhook deliveries that are events, not declarations (retry, replay)."""
-
-
-def _confirm(question: str) -> None:
-    if os.environ.get("CI"):
-        raise ReconcileError("refusing to prompt for confirmation: CI is set (non-interactive). "
-                             "Pass --auto-approve (or INFRAI_AUTO_APPROVE=1) to send it.")
-    if not sys.stdin.isatty():
-        raise ReconcileError("refusing to prompt for confirmation: standard input is not a terminal. "
-                             "Pass --auto-approve to send it non-interactively.")
-    try:
-        answer = click.prompt(f"{question} Only 'yes' will be accepted", default="", show_default=False)
-    except click.Abort:
-        answer = ""
-    if answer.strip() != "yes":
-        raise ReconcileError("cancelled; nothing was sent")
 
 
 def _line(r: Resent) -> str:
@@ -50,8 +34,9 @@ def _resend(action: str, address: str, deliveries: tuple[str, ...], auto_approve
         hook = find_webhook(client, address, parallelism=parallelism)
         what = ", ".join(deliveries) if deliveries else (
             "the latest failed delivery" if action == "retry" else "the latest delivery")
-        if not auto_approve:
-            _confirm(f"{action.capitalize()} {what} of {hook.address} (a real request to the receiver)?")
+        if not auto_approve and not confirm(
+                f"{action.capitalize()} {what} of {hook.address} (a real request to the receiver)?", to="send it"):
+            raise ReconcileError("cancelled; nothing was sent")
         done = resend(client, action, hook, deliveries)
     for r in done:
         out.result(_line(r))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import functools
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import click
@@ -38,7 +38,14 @@ def emit_plan(plan: Plan) -> None:
         emit(ui.resource_drift(undeclared))
     for warning in plan.warnings:
         emit(ui.diagnostic(warning, level="warn"))
+    emit_checks(plan.checks)
     emit(ui.plan_summary(plan))
+
+
+def emit_checks(results: Sequence[Any]) -> None:
+    """One `diagnostic` per check result (plan: the previews; apply: the after-apply checks)."""
+    for result in results:
+        emit(ui.check_diagnostic(result))
 
 
 def json_diagnostics(fn: Callable[..., int | None]) -> Callable[..., int | None]:

@@ -56,6 +56,12 @@ class CheckResult:
         return {"check": self.check, "address": self.address, "severity": self.severity,
                 "status": self.status, "message": self.message, "details": dict(self.details)}
 
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any]) -> CheckResult:
+        """The inverse of `to_data`: a result read back from a JSON plan or apply report."""
+        return cls(str(data["check"]), str(data["address"]), str(data["severity"]), str(data["status"]),
+                   str(data["message"]), dict(data.get("details") or {}))
+
 
 # -- what the config declares -----------------------------------------------------------
 @dataclass(frozen=True)
@@ -134,7 +140,7 @@ def _expectation(check: RoutingCheck | None, chain: Sequence[str]) -> tuple[str,
     if check.expect_vendor is not None and (chain[0] if chain else None) != check.expect_vendor:
         return FAILED, f"expected vendor {check.expect_vendor}"
     if check.expect_chain is not None and list(chain) != list(check.expect_chain):
-        return FAILED, f"expected chain {', '.join(check.expect_chain)}"
+        return FAILED, f"resolved chain {', '.join(chain) or 'empty'}, expected {', '.join(check.expect_chain)}"
     return PASSED, ""
 
 

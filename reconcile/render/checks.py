@@ -20,12 +20,18 @@ def _heading(results: Sequence[Any]) -> str:
     return f"Checks ({', '.join(parts)}):"
 
 
+def _failing_first(results: Sequence[Any]) -> list[Any]:
+    """Failing (and could-not-run) checks first, the rest in the config's order: the line a
+    reviewer must read is never under a list of passes."""
+    return sorted(results, key=lambda r: not r.failing)
+
+
 def check_lines(results: Sequence[Any], style: Callable[..., str] = lambda text, **kw: text) -> list[str]:
-    """`Checks (1 failing, …):` then one line per check; nothing when there is none."""
+    """`Checks (1 failing, …):` then one line per check, failing first; nothing when there is none."""
     if not results:
         return []
     lines = ["", style(_heading(results), bold=True)]
-    for r in results:
+    for r in _failing_first(results):
         word, fg = _WORD.get(r.status, (r.status.upper(), "white"))
         lines.append("  " + style(f"{word:<7}", fg=fg, bold=True) + f" [{r.severity}] {r.address}: {r.message}")
     return lines
@@ -35,7 +41,7 @@ def check_lines_markdown(results: Sequence[Any]) -> list[str]:
     if not results:
         return []
     lines = [f"**{_heading(results)}**", "", "| result | severity | resource | check |", "|---|---|---|---|"]
-    for r in results:
+    for r in _failing_first(results):
         message = r.message.replace("|", "\\|")
         lines.append(f"| {_MD.get(r.status, r.status)} | {r.severity} | `{r.address}` | {message} |")
     return lines + [""]

@@ -18,7 +18,7 @@ from ..apply.events import ApplyEvent, ApplyReport, StepStatus
 from ..errors import Reason
 from ..plan import Change, Plan, Unmanaged
 
-UI_VERSION = "1.2"  # 1.1: resource_drift, change_summary drift count; 1.2: planned_change source
+UI_VERSION = "1.3"  # 1.1: resource_drift, change_summary drift count; 1.2: planned_change source; 1.3: check diagnostics
 MODULE = "reconcile.ui"
 
 _ING = {"create": "Creating", "update": "Updating", "replace": "Replacing", "delete": "Destroying",
@@ -110,6 +110,15 @@ def diagnostic(summary: str, detail: str = "", level: str = "error", reason: Rea
             diag["range"] = {"filename": reason.source.file,
                              "start": {"line": reason.source.line, "column": reason.source.column}}
     return message("diagnostic", summary, level=level, diagnostic=diag)
+
+
+def check_diagnostic(result: Any) -> dict[str, Any]:
+    """One check result (reconcile.plan.checks.CheckResult; docs/checks.md): `warn` when it
+    fails or could not run, else `info`; `check` carries the result as the JSON plan has it."""
+    msg = diagnostic(f"check {result.status}: [{result.severity}] {result.address}: {result.message}",
+                     level="warn" if result.failing else "info")
+    msg["diagnostic"]["address"] = result.address
+    return {**msg, "check": result.to_data()}
 
 
 def reason_diagnostic(reason: Reason) -> dict[str, Any]:

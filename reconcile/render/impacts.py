@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from ..plan import Plan, Severity
 
@@ -18,14 +18,19 @@ def _heading(plan: Plan) -> str:
     return f"Impact ({', '.join(parts)}), from the account's live usage:"
 
 
+def _loudest_first(plan: Plan) -> list[Any]:
+    """Danger, then warning, then info (the heading's order); the plan's order within each."""
+    return sorted(plan.impacts, key=lambda i: -i.severity.rank)
+
+
 def impact_lines(plan: Plan, style: Callable[..., str] = lambda text, **kw: text) -> list[str]:
-    """`Impact (1 danger, …):` then one line per impact, citing the change's declaration;
+    """`Impact (1 danger, …):` then one line per impact, loudest first, citing the change's declaration;
     nothing when there is none."""
     if not plan.impacts:
         return []
     lines = ["", style(_heading(plan), bold=True)]
     changes = plan.by_address()
-    for i in plan.impacts:
+    for i in _loudest_first(plan):
         src = changes[i.address].source if i.address in changes else None
         lines.append("  " + style(f"{i.severity.value.upper():<7}", fg=_COLOR[i.severity], bold=True)
                      + f" {i.address}: {i.message}" + (style(f"  — {src}", dim=True) if src is not None else ""))
@@ -37,7 +42,7 @@ def impact_lines_markdown(plan: Plan, links: "SourceLinks | None" = None) -> lis
         return []
     changes = plan.by_address()
     lines = [f"**{_heading(plan)}**", "", "| severity | resource | impact | declared at |", "|---|---|---|---|"]
-    for i in plan.impacts:
+    for i in _loudest_first(plan):
         message = i.message.replace("|", "\\|")
         src = changes[i.address].source if i.address in changes else None
         where = ""

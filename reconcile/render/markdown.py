@@ -135,4 +135,8 @@ def render_plan_markdown(plan: Plan, *, title: str = "Infrai plan", limit: int =
                    "for one comment; see the full plan in the job log or the JSON plan).", "", "</details>", ""]
     else:
         closing = ["```", *sources, "", "</details>", ""]
+    if not kept:  # nothing fits: no empty diff block
+        n = len(blocks)
+        opening, closing = opening[:2], [f"The plan is too long for one comment: its {n} change{'s are' if n != 1 else ' is'} "
+                                         "in the job log and the JSON plan.", "", "</details>", ""]
     return text_head + "\n" + "\n".join(opening + kept + closing) + "\n" + "\n".join(tail)

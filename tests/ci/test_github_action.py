@@ -303,7 +303,9 @@ def test_a_plan_without_deletes_has_no_banner(huge_plan):
 
 @pytest.mark.parametrize("run,title", [
     (CliRun(3, error="policy deny-delete: projects.web may not be deleted"), "infrai apply%3A policy violation"),
-    (CliRun(4, error="impact danger at or above --fail-on"), "infrai apply%3A impact gate (--fail-on)"),
+    (CliRun(4, error="impact danger at or above --fail-on"), "infrai apply%3A --fail-on gate (an impact%2C a failing check or a status finding)"),
+    (CliRun(4, error="check failed: routing ai.chat selects openai, expected anthropic"),
+     "infrai apply%3A --fail-on gate (an impact%2C a failing check or a status finding)"),
     (CliRun(130, error="interrupted"), "infrai apply%3A interrupted"),
     (CliRun(1, error="plan is stale: the account changed since it was planned:\n  projects.web"),
      "infrai apply%3A stale plan"),

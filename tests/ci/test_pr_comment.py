@@ -144,3 +144,34 @@ def test_deletes_come_first_with_a_banner_an_output_and_a_label(job, github: Fak
     outputs, _, step = job("prod", args="--prune webhooks", **label)
     assert outputs["destroys"] == "false" and outputs["destroy_count"] == "0"
     assert github.labels[PR] == set() and "This plan deletes" not in bodies(github)[0]
+
+
+def test_fail_on_gates_after_the_comment_shows_the_failing_check(job, github: FakeGitHub, tmp_path: Path):
+    config = tmp_path / "repo" / "infra" / "infrai.yaml"
+    config.write_text(config.read_text() + "checks:\n  routing:\n    - capability: ai.chat\n"
+                      "      expect_vendor: cohere\n")
+    outputs, summary, step = job("prod", args="--fail-on warning")
+    assert step.returncode == 4, step.stderr
+    assert outputs["exitcode"] == "4" and outputs["plan_path"] == "" and outputs["comment_url"]
+    assert outputs["failing_checks"] == "1"
+    (body,) = bodies(github)  # posted before the gate: the reviewer sees why the step fails
+    assert "| ❌ fail | warn | `routing` | ai.chat selects vendor openai; expected vendor cohere |" in body
+    assert "ai.chat selects vendor openai" in summary
+    errors = [line for line in step.stderr.splitlines() if line.startswith("::error")]
+    assert len(errors) == 1 and "title=infrai plan%3A --fail-on gate" in errors[0]
+    assert "1 failing check at or above --fail-on warning" in errors[0]
+
+    outputs, _, step = job("prod", args="--fail-on danger")
+    assert step.returncode == 0 and outputs["exitcode"] == "2", step.stderr  # a `warn` check: danger lets it pass
+    assert "expected vendor cohere" in bodies(github)[0]  # still reported, in the same comment
+
+
+def test_apply_reports_the_after_apply_checks_in_the_log_and_the_summary(job, tmp_path: Path):
+    config = tmp_path / "repo" / "infra" / "infrai.yaml"
+    config.write_text(config.read_text() + "checks:\n  routing:\n    - capability: ai.chat\n"
+                      "      expect_vendor: cohere\n")
+    outputs, summary, step = job("prod", command="apply", args="--secrets-out ../secrets.json")
+    assert step.returncode == 0 and outputs["applied"] != "0", step.stderr  # no --fail-on: reported only
+    assert "**Checks (1 failing):**" in summary and outputs["failing_checks"] == "1"
+    assert "| ❌ fail | warn | `routing` | ai.chat selects vendor openai; expected vendor cohere |" in summary
+    assert "  FAIL    [warn] routing: ai.chat selects vendor openai; expected vendor cohere" in step.stdout

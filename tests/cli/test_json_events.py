@@ -59,7 +59,7 @@ def test_every_line_of_a_real_apply_in_order(cfg: Path):
     types = [m["type"] for m in messages]
     assert re.fullmatch(r"version (planned_change )+change_summary (apply_(start|progress|complete) )+change_summary ",
                         "".join(t + " " for t in types).replace("diagnostic ", "")), types
-    assert messages[0] == {**messages[0], "type": "version", "ui": "1.2"}
+    assert messages[0] == {**messages[0], "type": "version", "ui": "1.3"}
     planned = [m["change"]["resource"]["addr"] for m in messages if m["type"] == "planned_change"]
     assert planned == ["projects.web", 'webhooks["https://hooks.example.com/a"]', "projects.web.keys.ci"]
     for address in planned:  # each step starts before it completes
@@ -91,3 +91,40 @@ def test_apply_json_needs_auto_approve(cfg: Path):
     code, stdout, stderr = run("apply", "infrai.yaml", "--local", "db", "--json")
     assert code == 1 and "--json needs --auto-approve" in stderr
     assert parse(stdout)[-1]["type"] == "diagnostic"
+
+
+# A failing `fail` check and an info-only preview (no expectation).
+CHECKED = """
+checks:
+  routing:
+    - {capability: ai.chat, expect_vendor: anthropic, severity: fail}
+    - {capability: ai.embed}
+routing: {chain_override: [openai, anthropic]}
+"""
+
+
+def test_plan_and_apply_emit_one_diagnostic_per_check_result(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "infrai.yaml").write_text(CHECKED)
+    code, stdout, stderr = run("plan", "infrai.yaml", "--local", "db", "--json")
+    assert code == 0, stderr
+    messages = parse(stdout)
+    checks = [m for m in messages if m["type"] == "diagnostic" and "check" in m]
+    assert [(m["@level"], m["check"]["status"], m["check"]["severity"]) for m in checks] == [
+        ("warn", "fail", "fail"), ("info", "info", "warn")]
+    failing = checks[0]
+    assert failing["diagnostic"] == {"severity": "warn", "summary": failing["@message"], "detail": "",
+                                     "address": "routing"}
+    assert failing["@message"] == ("check fail: [fail] routing: ai.chat would select vendor openai (unchanged); "
+                                   "expected vendor anthropic")
+    assert failing["check"]["details"]["selected_vendor"] == "openai"
+    assert messages[-1]["type"] == "change_summary" and messages.index(failing) < len(messages) - 1
+
+    code, stdout, stderr = run("plan", "infrai.yaml", "--local", "db", "--json", "--fail-on", "danger")
+    assert code == 4 and [m["check"]["status"] for m in parse(stdout) if "check" in m] == ["fail", "info"]
+
+    code, stdout, stderr = run("apply", "infrai.yaml", "--local", "db", "--json", "--auto-approve")
+    assert code == 0, stderr
+    after = [m for m in parse(stdout) if "check" in m]  # the after-apply checks, after the steps
+    assert [(m["@level"], m["check"]["status"]) for m in after][-2:] == [("warn", "fail"), ("info", "info")]
+    assert all(m["@level"] in {"info", "warn"} for m in after)

@@ -100,7 +100,7 @@ def test_a_routing_change_is_previewed_with_the_vendor_it_will_select(served, ru
     assert text.exit_code == 0, text.output
     assert "PASS    [fail] routing: ai.chat would select vendor anthropic (was openai)" in text.stdout
     assert ("FAIL    [warn] routing: ai.embed would select vendor anthropic (was openai); "
-            "expected chain openai, cohere, mistral") in text.stdout
+            "resolved chain anthropic, openai, expected openai, cohere, mistral") in text.stdout
     assert "INFO    [warn] routing: ai.image would select vendor anthropic (was openai)" in text.stdout
 
     summary = tmp_path / "summary.md"

@@ -9,6 +9,7 @@ tests/render/golden/ before committing it.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import json
 import os
@@ -25,6 +26,7 @@ from reconcile import __version__  # noqa: E402
 from reconcile.apply.events import ApplyEvent, ApplyReport, StepResult, StepStatus  # noqa: E402
 from reconcile.errors import Reason, SourcePosition  # noqa: E402
 from reconcile.plan import Plan, build_plan  # noqa: E402
+from reconcile.plan.checks import CheckResult  # noqa: E402
 from reconcile.render import events, plan_document, render_plan_markdown, render_plan_text, report_document  # noqa: E402
 from reconcile.render import render_report_text  # noqa: E402
 from reconcile.render.dot import render_plan_dot  # noqa: E402
@@ -57,7 +59,13 @@ def sample_plan() -> Plan:
         ("bandwidth_alert", {"id": "ba_1", "threshold_bytes": 1000, "enabled": True,
                              "created_at": "2026-01-01T00:00:00Z"}),
         project("p_old", "legacy"))
-    return build_plan(d, state)
+    return dataclasses.replace(build_plan(d, state), checks=(  # passing, failing (shown first), pending
+        CheckResult("routing", "routing", "fail", "pass", "ai.chat selects vendor anthropic",
+                    {"capability": "ai.chat", "selected_vendor": "anthropic"}),
+        CheckResult("routing", "routing", "warn", "fail", "ai.embed selects vendor openai; resolved chain openai, "
+                    "expected anthropic | openai", {"capability": "ai.embed", "selected_vendor": "openai"}),
+        CheckResult("webhook", f'webhooks["{NEW_HOOK}"]', "warn", "pending",
+                    "after apply: webhooks.test sends a webhook.test event and reads its delivery")))
 
 
 def sample_report(plan: Plan) -> ApplyReport:

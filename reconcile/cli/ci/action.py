@@ -6,7 +6,10 @@ holds one), the plan folded in the log, and the PR comment.
 The merge job applies the plan reviewed in the pull request (`plan-file`): a missing file
 fails (never a silent re-plan unless `on-missing-plan: plan`), a stale one is refused by
 `apply PLANFILE` itself.
-Imports: errors, plan, render, workflow (the planfile), cli.ci.
+
+`plan` with `--fail-on` (in `args` or INFRAI_FAIL_ON) gates after the comment is posted: the
+reviewer sees the failing check or impact that fails the step (exit 4).
+Imports: errors, plan, render, workflow (the planfile, the --fail-on gate), cli.ci.
 """
 
 from __future__ import annotations
@@ -24,8 +27,10 @@ from typing import Any
 
 import httpx
 
-from ...errors import ReconcileError
+from ...errors import ImpactAboveThreshold, ReconcileError
 from ...plan import Impact, Plan, Severity
+from ...plan.checks import CheckResult
+from ...workflow.gates import check_gates
 from ...workflow.planfile import is_plan_file, load_plan
 from ...render import render_plan_text
 from ..source_links import links_from_env
@@ -39,6 +44,7 @@ from .github import (
     marker,
     plan_annotations,
     plan_outputs,
+    report_checks,
     workflow_command,
     write_outputs,
 )
@@ -48,11 +54,12 @@ COMMANDS = ("plan", "apply", "validate")
 ON_MISSING_PLAN = ("fail", "plan")
 # Every output the step writes; action.yml declares exactly these (tests/ci check both ways).
 OUTPUTS = ("has_changes", "create", "update", "replace", "delete", "rotate", "destroys", "destroy_count", "drift",
-           "applied", "failed", "plan_path", "comment_path", "comment_url", "exitcode")
+           "failing_checks", "applied", "failed", "plan_path", "comment_path", "comment_url", "exitcode")
 # Options that decide what the plan contains: for `apply` they go to the `plan` step, the
 # others (--force, --keep-going, --secrets-out…) to `apply PLANFILE`.
 PLAN_SHAPING = ("--prune", "--target", "--replace", "--var", "--var-file")
 TITLE = "infrai-reconcile"
+FAIL_ON_LEVELS = ("warning", "danger")
 
 
 @dataclass(frozen=True)
@@ -139,12 +146,38 @@ def split_plan_args(args: list[str]) -> tuple[list[str], list[str]]:
     return shaping, rest
 
 
+def take_fail_on(args: list[str], env: Mapping[str, str]) -> tuple[str | None, list[str], dict[str, str]]:
+    """For `plan`: the `--fail-on` level (from `args`, else INFRAI_FAIL_ON) taken out of the
+    CLI's arguments and environment, so the plan is saved and commented on before the action
+    applies the gate itself. An invalid level stays in place for the CLI to refuse."""
+    rest: list[str] = []
+    level: str | None = None
+    i = 0
+    while i < len(args):
+        token = args[i]
+        value = token.split("=", 1)[1] if token.startswith("--fail-on=") else (
+            args[i + 1] if token == "--fail-on" and i + 1 < len(args) else None)
+        if value in FAIL_ON_LEVELS:
+            level = value
+            i += 1 if "=" in token else 2
+            continue
+        rest.append(token)
+        i += 1
+    child = dict(env)
+    from_env = child.get("INFRAI_FAIL_ON")
+    if from_env in FAIL_ON_LEVELS:
+        del child["INFRAI_FAIL_ON"]
+        level = level or from_env
+    return level, rest, child
+
+
 def failure_annotation(command: str, run: CliRun) -> str:
-    """One `::error` saying why the command failed: stale plan, policy, impact gate, auth,
-    API or interrupted, with the CLI's own message."""
+    """One `::error` saying why the command failed: stale plan, policy, the `--fail-on` gate
+    (an impact, a failing check or a status finding), auth, API or interrupted, with the
+    CLI's own message."""
     text = run.error or f"reconcile {command} exited with {run.code}"
     low = text.lower()
-    kind = {3: "policy violation", 4: "impact gate (--fail-on)", 130: "interrupted"}.get(run.code)
+    kind = {3: "policy violation", 4: "--fail-on gate (an impact, a failing check or a status finding)", 130: "interrupted"}.get(run.code)
     if kind is None:
         if "stale" in low:
             kind = "stale plan"
@@ -232,12 +265,15 @@ def run_action(inputs: ActionInputs, env: Mapping[str, str], runner: Runner = ru
     plan_path = temp / f"infrai-plan-{slug}.json"
     comment_path = temp / f"infrai-comment-{slug}.md"
     shaping, rest = split_plan_args(extra) if inputs.command == "apply" else (extra, [])
+    fail_on, child_env = None, env
+    if inputs.command == "plan":
+        fail_on, shaping, child_env = take_fail_on(shaping, env)
     # A plan file left by an earlier run (RUNNER_TEMP unset: the working directory) must
     # never stand in for this one: `plan` writes it only when it passes (not on 1, 3, 4).
     plan_path.unlink(missing_ok=True)
     comment_path.unlink(missing_ok=True)
     run = runner(["plan", *paths, *conn, "--no-color", "--detailed-exitcode", "--format", "json",
-                  "--out", str(plan_path), *shaping], env)
+                  "--out", str(plan_path), *shaping], child_env)
     document = _json(run.stdout)
     # --detailed-exitcode: 0 no changes, 2 changes; anything else (1 error, 3 policy,
     # 4 --fail-on, 130 interrupted) fails the step with that code, and nothing is applied.
@@ -250,7 +286,7 @@ def run_action(inputs: ActionInputs, env: Mapping[str, str], runner: Runner = ru
             step.annotate(failure_annotation("plan", run))
         return step.fail(failed)
     try:
-        plan = _with_impacts(load_plan(str(plan_path), env=env).plan, document)
+        plan = _with_results(load_plan(str(plan_path), env=env).plan, document)
     except ReconcileError as exc:  # e.g. a secret's variable unset in this process
         step.annotate(workflow_command("error", str(exc), title="infrai plan: saved plan unreadable"))
         return step.fail(1)
@@ -263,6 +299,12 @@ def run_action(inputs: ActionInputs, env: Mapping[str, str], runner: Runner = ru
     if inputs.command == "plan":
         if inputs.comment:
             outputs["comment_url"] = publish_comment(inputs, env, body, plan, step, http)
+        try:
+            check_gates(plan, None, fail_on=fail_on)
+        except ImpactAboveThreshold as exc:  # commented first: the reviewer sees why it fails
+            step.annotate(failure_annotation("plan", CliRun(exc.exit_code, error=str(exc))))
+            step.outputs({**outputs, "plan_path": "", "exitcode": exc.exit_code})
+            return exc.exit_code
         step.outputs({**outputs, "exitcode": run.code})
         return 0
     if not plan.has_changes:
@@ -316,6 +358,7 @@ def _apply(inputs: ActionInputs, env: Mapping[str, str], runner: Runner, step: _
                   **{k: int(counts.get(k, 0)) for k in ("create", "update", "replace", "delete", "rotate")},
                   "destroys": gone > 0, "destroy_count": gone,
                   "drift": sum(1 for u in applied_plan.get("unmanaged") or [] if u.get("drift")),
+                  "failing_checks": sum(1 for c in report_checks(report or {}) if c.failing),
                   "applied": int(steps.get("succeeded", 0)),
                   "failed": int(steps.get("failed", 0)), "plan_path": plan_path, "exitcode": run.code})
     return run.code
@@ -362,12 +405,14 @@ def _json(text: str) -> dict[str, Any] | None:
     return doc if isinstance(doc, dict) else None
 
 
-def _with_impacts(plan: Plan, document: Mapping[str, Any] | None) -> Plan:
-    """A saved plan keeps no impacts (they come from live usage): take them from the JSON
-    plan of the same run, for the comment and the annotations."""
+def _with_results(plan: Plan, document: Mapping[str, Any] | None) -> Plan:
+    """A saved plan keeps no impacts (they come from live usage) and no check results (they
+    come from the API's test endpoints): take both from the JSON plan of the same run, for
+    the comment, the annotations and the `--fail-on` gate."""
     impacts = tuple(Impact(Severity(i["severity"]), i["address"], i["rule"], i["message"])
                     for i in (document or {}).get("impacts") or [])
-    return dataclasses.replace(plan, impacts=impacts) if impacts else plan
+    checks = tuple(CheckResult.from_data(c) for c in (document or {}).get("checks") or [])
+    return dataclasses.replace(plan, impacts=impacts or plan.impacts, checks=checks or plan.checks)
 
 
 def _plan_counts_line(document: Mapping[str, Any]) -> str:

@@ -19,7 +19,9 @@ from urllib.parse import quote
 
 from ...errors import Reason
 from ...plan import Change, Plan
+from ...plan.checks import CheckResult
 from ...render import render_plan_markdown
+from ...render.checks import check_lines, check_lines_markdown
 from ...render.common import SourceLinks
 
 MAX_ANNOTATIONS = 10
@@ -133,7 +135,8 @@ def plan_outputs(plan: Plan) -> dict[str, object]:
             "destroys": gone > 0, "destroy_count": gone,
             # Undeclared live objects inside what the config manages (docs/gitops.md#drift):
             # not changes, but `plan --detailed-exitcode` exits 2 for them.
-            "drift": len(plan.drift)}
+            "drift": len(plan.drift),
+            "failing_checks": sum(1 for r in plan.checks if r.failing)}
 
 
 def destructive_banner(plan: Plan, budget: int) -> list[str]:
@@ -233,9 +236,10 @@ def apply_summary(report: Mapping[str, Any], name: str, plan_file: str | None = 
     lines = [f"### Infrai apply: {name}" if name else "### Infrai apply", ""]
     if plan_file:
         lines += [f"Applied the saved plan `{Path(plan_file).name}` (the plan reviewed in the pull request).", ""]
+    checks = report_checks(report)
     if not steps:
         lines.append("**No changes: the account already matched the plan.**")
-        return "\n".join(lines) + "\n"
+        return "\n".join(lines + ["", *check_lines_markdown(checks)]).rstrip("\n") + "\n"
     parts = [f"{counts.get(k, 0)} {k.replace('_', ' ')}" for k in ("succeeded", "failed", "skipped", "not_started",
                                                                      "undone") if counts.get(k)]
     lines += [f"**Applied {len(steps)} step{'s' if len(steps) != 1 else ''}: {', '.join(parts)}.**", "",
@@ -245,16 +249,24 @@ def apply_summary(report: Mapping[str, Any], name: str, plan_file: str | None = 
         error = f" ({s['error']})" if s.get("error") else ""
         lines.append(f"| {APPLY_MARK.get(status, '')} | {_cell(_code(str(s.get('address'))))} | {s.get('action')} "
                      f"| {_cell(status + error)} |")
-    return "\n".join(lines) + "\n"
+    if checks:  # the after-apply checks: did the account get the behaviour it was meant to have
+        lines += ["", *check_lines_markdown(checks)]
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def report_checks(report: Mapping[str, Any]) -> list[CheckResult]:
+    """The after-apply check results of an apply report (`apply --format json`)."""
+    return [CheckResult.from_data(c) for c in report.get("checks") or []]
 
 
 def apply_log(report: Mapping[str, Any]) -> str:
     """The apply report as lines for the job log."""
     steps = report.get("steps") or []
+    checks = check_lines(report_checks(report))
     if not steps:
-        return "No changes: the account already matched the plan."
+        return "\n".join(["No changes: the account already matched the plan.", *checks])
     lines = [f"{APPLY_MARK.get(str(s.get('status')), ' ')} {s.get('action'):<8} {s.get('address')}  {s.get('status')}"
              + (f": {s['error']}" if s.get("error") else "") for s in steps]
     counts = report.get("counts") or {}
     lines.append("Apply: " + ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in counts.items() if v) + ".")
-    return "\n".join(lines)
+    return "\n".join(lines + checks)
