@@ -136,7 +136,7 @@ def render_plan_markdown(plan: Plan, *, title: str = "Infrai plan", limit: int =
     else:
         closing = ["```", *sources, "", "</details>", ""]
     if not kept:  # nothing fits: no empty diff block
-        n = len(blocks)
-        opening, closing = opening[:2], [f"The plan is too long for one comment: its {n} change{'s are' if n != 1 else ' is'} "
+        count = len(blocks)
+        opening, closing = opening[:2], [f"The plan is too long for one comment: its {count} change{'s are' if count != 1 else ' is'} "
                                          "in the job log and the JSON plan.", "", "</details>", ""]
     return text_head + "\n" + "\n".join(opening + kept + closing) + "\n" + "\n".join(tail)
