@@ -105,9 +105,6 @@ def delta_text(added: list[Any], removed: list[Any]) -> str:
 
 
 # -- where a change was declared --------------------------------------------------------------
-_LAYER = {"base": "base", "overlay": "overlay"}
-
-
 def field_origin(fs: FieldSource) -> str:
     """Where a field's value came from, when not written out in the config file."""
     if fs.origin == "var_file":
@@ -142,7 +139,7 @@ def field_citation(c: Change, d: FieldDiff, *, line: bool = True) -> str:
 def change_citation(c: Change) -> str:
     """`examples/base/infrai.yaml:15 (base)`, or for a delete what is missing."""
     if c.source is not None:
-        return f"{c.source} ({_LAYER.get(c.source.layer, c.source.layer)})"
+        return f"{c.source} ({c.source.layer})"
     if c.last_declared is not None:
         ld = c.last_declared
         subject = f' "{ld.subject}"' if ld.subject else ""
