@@ -204,10 +204,9 @@ def parse_var_pairs(var_pairs: tuple[str, ...]) -> dict[str, str]:
 
 
 def load_desired(paths: tuple[str, ...], var_pairs: tuple[str, ...], var_files: tuple[str, ...]) -> Any:
-    from ..config import load_config
+    from ..workflow.run import load
 
-    desired = load_config(list(paths), variables=parse_var_pairs(var_pairs), var_files=list(var_files))
-    remember_declared_secrets(desired)
+    desired = load(paths, variables=parse_var_pairs(var_pairs), var_files=var_files)
     warn_empty_files(desired, Out(use_color("auto", sys.stderr)))
     return desired
 
@@ -230,8 +229,8 @@ def _remember(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
 
 
 def gate_options(fn: FC) -> FC:
-    """`--policy FILE` and `--fail-on warning|danger`, kept in the click context for
-    `run_gates` so the commands' signatures stay as they are."""
+    """`--policy FILE` and `--fail-on warning|danger`, kept in the click context (read back
+    by `gate_settings`) so the commands' signatures stay as they are."""
     fn = click.option("--policy", "policy_file", type=click.Path(exists=True, dir_okay=False), envvar="INFRAI_POLICY",
                       expose_value=False, callback=_remember,
                       help="Policy rules (docs/policy.md) the plan must pass; a violation exits 3 before any change.")(fn)
@@ -247,12 +246,3 @@ def gate_settings() -> tuple[str | None, str | None]:
     ctx = click.get_current_context(silent=True)
     meta = ctx.meta if ctx is not None else {}
     return meta.get("reconcile.gate.policy_file"), meta.get("reconcile.gate.fail_on")
-
-
-def run_gates(planned: Any) -> None:
-    """The gates (workflow/gates.py) with the current command's `--policy` and `--fail-on`."""
-    from ..workflow.gates import check_gates
-
-    policy_file, fail_on = gate_settings()
-    settings = planned.desired.settings if planned.desired is not None else {}
-    check_gates(planned.plan, settings, policy_file=policy_file, fail_on=fail_on)

@@ -1,4 +1,4 @@
-"""`run_gates` does no work nobody asked for: the plan document a policy is checked against
+"""`workflow.gates.check_gates` does no work nobody asked for: the plan document a policy is checked against
 is built only when there is a policy; --fail-on reads the plan's impacts."""
 
 from __future__ import annotations
@@ -6,13 +6,12 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Any
 
-import click
 import pytest
 
 import reconcile.render as render
-from reconcile.cli.common import run_gates
 from reconcile.errors import ImpactAboveThreshold
 from reconcile.plan import Plan
+from reconcile.workflow.gates import check_gates
 
 
 def _planned(settings: dict[str, Any]) -> Any:
@@ -33,10 +32,8 @@ def built(monkeypatch: pytest.MonkeyPatch) -> list[Plan]:
     return calls
 
 
-def _gates(planned: Any, **meta: Any) -> None:
-    with click.Context(click.Command("plan")) as ctx:
-        ctx.meta.update({f"reconcile.gate.{k}": v for k, v in meta.items()})
-        run_gates(planned)
+def _gates(planned: Any, fail_on: str | None = None) -> None:
+    check_gates(planned.plan, planned.desired.settings, fail_on=fail_on)
 
 
 def test_without_policy_or_fail_on_no_plan_document_is_built(built: list[Plan]) -> None:
