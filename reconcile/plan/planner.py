@@ -41,9 +41,6 @@ class PlanOptions:
     # Ownership marker check: returns a reason when a live object may not be deleted.
     ownership: Callable[[KindSpec, LiveResource], str | None] | None = None
     extra_warnings: tuple[str, ...] = field(default_factory=tuple)
-    # `desired.config_digest()` when already known; else the plan computes it when first
-    # read (a saved plan, JSON/markdown output, an apply), never for a plain text plan.
-    config_digest: str | None = None
 
 
 def build_plan(desired: DesiredState, live: LiveState, options: PlanOptions = PlanOptions()) -> Plan:
@@ -143,7 +140,7 @@ def build_plan(desired: DesiredState, live: LiveState, options: PlanOptions = Pl
         unmanaged=tuple(sorted(unmanaged, key=lambda u: (KIND_ORDER[u.kind], u.address))),
         warnings=tuple(warnings),
         targets=tuple(options.targets),
-        config_digest=options.config_digest or desired.config_digest,  # Deferred
+        config_digest=desired.config_digest,  # Deferred: computed when first read, never by a text plan
         live_fingerprint=live.fingerprint,  # Deferred: computed only if read
         live_counts=live_counts,
         managed_counts={k: n - exempt.get(k, 0) for k, n in live_counts.items()},
