@@ -80,12 +80,13 @@ def _routing(client: Any, plan: Plan, live: LiveState | None, config: C.ChecksCo
                                              "the default chain, which routing.test cannot preview while an "
                                              "override is set (asserted after apply)")
             return result
-        body: dict[str, Any] = {"capability": capability}
+        preview = now  # no override sent: the same question as above, so the same answer
         if sent is not None:
-            body["chain_override"] = sent
-        preview, error = _call(lambda: _post(client, ROUTING_TEST, body))
-        if error is not None:
-            return C.routing_result(capability, declared.get(capability), None, None, planned=planned, error=error)
+            preview, error = _call(lambda: _post(client, ROUTING_TEST, {"capability": capability,
+                                                                        "chain_override": sent}))
+            if error is not None:
+                return C.routing_result(capability, declared.get(capability), None, None, planned=planned,
+                                        error=error)
         desired_pins = (change.after or {}).get("pinned_vendors")
         new_chain = C.predicted_chain(preview, sent, _pins(live_values), desired_pins)
         return C.routing_result(capability, declared.get(capability), now_chain, new_chain, planned=planned)
