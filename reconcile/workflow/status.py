@@ -30,11 +30,10 @@ from ..live.pool import reading_pool
 from ..live.reader import server_now
 from ..plan.health import HealthOptions, StatusReport, assess_status
 from ..resources import DesiredState, LiveState
+from .checks import DELIVERIES, USAGE  # the same endpoints the checks read
 
-USAGE = "/v1/account/usage"
 PAYMENT_FAILURES = "/v1/account/autorecharge/payment_failures/list"
 SUBSCRIPTION = "/v1/account/subscription/get"
-DELIVERIES = "/v1/account/webhooks/deliveries/{id}"
 # The kinds the report counts or reads settings from.
 STATUS_KINDS = frozenset({"project", "api_key", "webhook", "member", "budget", "autorecharge", "bandwidth_alert"})
 FACTS = ("balance", "forecast", "timeseries", "tier", "bandwidth_quota")
