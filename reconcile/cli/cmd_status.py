@@ -23,7 +23,7 @@ from .wiring import Connection, open_client, run_options
 @connection_options
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True)
 @click.option("--fail-on", "fail_on", type=click.Choice(["warning", "danger"]),
-              help="Exit 5 when a finding is at least this severe (after printing the report).")
+              help="Exit 4 when a finding is at least this severe (after printing the report).")
 @click.option("--days", type=click.IntRange(1, 90), default=7, show_default=True,
               help="Look-back of payment failures and webhook deliveries, in days.")
 @click.option("--rotation-window", type=click.IntRange(0, 365), default=14, show_default=True,
