@@ -25,7 +25,7 @@ from typing import Any, Mapping
 from ..errors import ApiError
 from ..live.reader import read_live
 from ..live.facts import _paths as fact_paths
-from ..live.facts import object_counts, read_facts
+from ..live.facts import read_facts
 from ..live.pool import reading_pool
 from ..live.reader import server_now
 from ..plan.health import HealthOptions, StatusReport, assess_status
@@ -106,7 +106,7 @@ def read_status(client: Any, *, parallelism: int = 8) -> StatusRead:
     now = server_now(live) or datetime.now(timezone.utc)
     webhooks = [str(r.id) for r in live.of_kind("webhook") if r.id]
     with reading_pool(min(width, len(webhooks) + 1), "status-read-2") as pool:
-        facts_f = pool.submit(read_facts, client, LiveState(), FACTS, parallelism=width, now=now)
+        facts_f = pool.submit(read_facts, client, live, FACTS, parallelism=width, now=now)
         got = {hook: pool.submit(_tolerant, client.list_all, DELIVERIES.replace("{id}", hook)) for hook in webhooks}
         facts.update(facts_f.result())
         answers = {hook: future.result() for hook, future in got.items()}
@@ -121,7 +121,6 @@ def read_status(client: Any, *, parallelism: int = 8) -> StatusRead:
         else:
             deliveries[hook] = value
     facts["deliveries"] = deliveries
-    facts["counts"] = object_counts(live)
     return StatusRead(live, facts, unavailable, now)
 
 
