@@ -16,6 +16,7 @@ import click
 from ..errors import Reason, ValidationError
 if TYPE_CHECKING:  # `validate` imports this module: it must not pull in the planner
     from ..plan import Plan
+    from ..render.common import SourceLinks
 
 
 def annotate_config_errors(reasons: Sequence[Reason]) -> None:
@@ -50,7 +51,7 @@ def annotating(fn: Callable[..., int | None]) -> Callable[..., int | None]:
     return wrapper
 
 
-def annotate_plan(plan: Plan) -> None:
+def annotate_plan(plan: Plan, links: SourceLinks | None = None) -> None:
     """Under GitHub Actions, `::warning` lines for the plan's deletes, replaces and loud
     impacts, attached to the config lines that declare them (reconcile/cli/ci/github.py
     `plan_annotations`). Not when the composite action runs the CLI: it annotates itself
@@ -63,5 +64,5 @@ def annotate_plan(plan: Plan) -> None:
     from .ci.github import plan_annotations
     from .source_links import links_from_env
 
-    for line in plan_annotations(plan_document(plan), links=links_from_env()):
+    for line in plan_annotations(plan_document(plan), links=links or links_from_env()):
         click.echo(line, err=True)

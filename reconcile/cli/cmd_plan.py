@@ -9,6 +9,7 @@ import click
 from ..render.gitlab import plan_report
 from ..plan import Plan
 from ..render import plan_document, render_plan_markdown, render_plan_text
+from ..render.common import SourceLinks
 from ..workflow.events import PlanReady, WorkflowEvent
 from ..workflow.run import PlanRequest
 from ..workflow.run import plan as workflow_plan
@@ -32,11 +33,11 @@ from .jsonui import JSON_OPTION, emit_plan, json_diagnostics
 from .wiring import Connection, open_client, run_options
 
 
-def _render(plan: Plan, fmt: str, color: bool) -> str:
+def _render(plan: Plan, fmt: str, color: bool, links: SourceLinks | None) -> str:
     if fmt == "json":
         return json.dumps(plan_document(plan), indent=2, sort_keys=False) + "\n"
     if fmt == "markdown":
-        return render_plan_markdown(plan, links=links_from_env())
+        return render_plan_markdown(plan, links=links)
     return render_plan_text(plan, style=click.style if color else None)
 
 
@@ -82,14 +83,15 @@ def _show(event: WorkflowEvent, fmt: str, color: bool, json_events: bool, gitlab
           drift_file: str | None) -> None:
     if not isinstance(event, PlanReady):
         return
+    links = links_from_env()  # once: it may parse the CI's event file
     if json_events:
         emit_plan(event.plan)
     else:
-        Out(color).result(_render(event.plan, fmt, color))
+        Out(color).result(_render(event.plan, fmt, color, links))
     if gitlab_file:
         with open(gitlab_file, "w", encoding="utf-8") as fh:
             json.dump(plan_report(event.plan), fh)
-    write_step_summary(event.plan)
-    annotate_plan(event.plan)
+    write_step_summary(event.plan, links)
+    annotate_plan(event.plan, links)
     if drift_file:
         write_drift_report(drift_file, event.plan)
