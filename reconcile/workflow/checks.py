@@ -27,6 +27,7 @@ from ..live.pool import reading_pool
 from ..plan.model import Plan
 from ..plan import checks as C
 from ..resources import DesiredState, LiveState
+from .options import DEFAULT_PARALLELISM
 
 ROUTING_TEST = "/v1/account/routing/test"
 USAGE = "/v1/account/usage"
@@ -117,7 +118,7 @@ def _reachable_live(desired: DesiredState | None, live: LiveState) -> list[tuple
 
 
 def plan_checks(client: Any, plan: Plan, desired: DesiredState | None, live: LiveState, *,
-                parallelism: int = 4) -> Plan:
+                parallelism: int = DEFAULT_PARALLELISM) -> Plan:
     """The plan with its check results (the plan itself when no check is declared)."""
     settings = desired.settings if desired is not None else {}
     config = C.checks_config(settings)
@@ -140,7 +141,7 @@ def plan_checks(client: Any, plan: Plan, desired: DesiredState | None, live: Liv
 
 
 def apply_checks(client: Any, plan: Plan, report: ApplyReport, settings: Mapping[str, Any] | None, *,
-                 parallelism: int = 4) -> tuple[C.CheckResult, ...]:
+                 parallelism: int = DEFAULT_PARALLELISM) -> tuple[C.CheckResult, ...]:
     """After apply: the checks that prove what was just applied (module docstring)."""
     settings = settings or {}
     config = C.checks_config(settings)

@@ -31,6 +31,7 @@ from ..live.reader import server_now
 from ..plan.health import HealthOptions, StatusReport, assess_status
 from ..resources import DesiredState, LiveState
 from .checks import DELIVERIES, USAGE  # the same endpoints the checks read
+from .options import DEFAULT_PARALLELISM
 
 PAYMENT_FAILURES = "/v1/account/autorecharge/payment_failures/list"
 SUBSCRIPTION = "/v1/account/subscription/get"
@@ -89,7 +90,7 @@ def _tolerant(fn: Any, *args: Any, **kwargs: Any) -> Any:
         return exc
 
 
-def read_status(client: Any, *, parallelism: int = 8) -> StatusRead:
+def read_status(client: Any, *, parallelism: int = DEFAULT_PARALLELISM) -> StatusRead:
     """Every GET the report needs, at most `parallelism` in flight at any time."""
     width = max(1, parallelism)
     client = _Bounded(client, width)
@@ -133,7 +134,7 @@ def rotation_settings(desired: DesiredState | None) -> dict[str, Mapping[str, An
 
 
 def account_status(client: Any, options: HealthOptions, *, desired: DesiredState | None = None,
-                   parallelism: int = 8) -> StatusReport:
+                   parallelism: int = DEFAULT_PARALLELISM) -> StatusReport:
     """Read, then assess: the report `reconcile status` prints."""
     read = read_status(client, parallelism=parallelism)
     return assess_status(read.facts, read.live, rotation_settings(desired), options, read.now,

@@ -19,6 +19,7 @@ from ..kinds import REGISTRY
 from ..kinds.webhook import normalize_url
 from ..live.reader import read_live
 from ..resources import LiveResource
+from .options import DEFAULT_PARALLELISM
 
 WEBHOOK = REGISTRY["webhook"]
 RETRY = "/v1/account/webhooks/retry/{id}"
@@ -40,16 +41,15 @@ class Resent:
         return bool(self.delivery.get("ok"))
 
 
-def find_webhook(client: Any, address: str, *, parallelism: int = 8) -> LiveResource:
+def find_webhook(client: Any, address: str, *, parallelism: int = DEFAULT_PARALLELISM) -> LiveResource:
     """The live webhook at ADDRESS (`webhooks["https://…"]`, or its URL alone)."""
     live = read_live(client, {WEBHOOK.name}, parallelism=parallelism)
-    candidates = [address] if address.startswith("webhooks[") else [WEBHOOK.address((normalize_url(address),))]
-    for candidate in candidates:
-        found = live.resources.get(candidate)
-        if found is not None and found.kind == WEBHOOK.name and found.id:
-            return found
+    wanted = address if address.startswith("webhooks[") else WEBHOOK.address((normalize_url(address),))
+    found = live.resources.get(wanted)
+    if found is not None and found.kind == WEBHOOK.name and found.id:
+        return found
     known = sorted(a for a, r in live.resources.items() if r.kind == WEBHOOK.name)
-    close = difflib.get_close_matches(candidates[0], known, n=3)
+    close = difflib.get_close_matches(wanted, known, n=3)
     hint = f"; did you mean {', '.join(close)}?" if close else f"; live webhooks: {', '.join(known[:10]) or 'none'}"
     raise ReconcileError(f"no live webhook at {address}{hint}")
 
