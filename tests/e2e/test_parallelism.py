@@ -97,3 +97,24 @@ def test_one_default_everywhere():
     for name in ("plan", "apply", "adopt", "export", "graph"):
         option = next(p for p in cli.get_command(ctx, name).params if p.name == "parallelism")
         assert option.default == DEFAULT_PARALLELISM, name
+
+
+def test_no_function_writes_its_own_parallelism_default():
+    """Every `parallelism=` default below the CLI is the one default by name, never a number
+    of its own (status, webhooks and checks once brought back 8 and 4)."""
+    import ast
+    from pathlib import Path
+
+    package = Path(__file__).parents[2] / "reconcile"
+    own = []
+    for path in package.rglob("*.py"):
+        if "emulator" in path.parts:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                args = node.args
+                positional = list(zip(args.args[len(args.args) - len(args.defaults):], args.defaults))
+                keyword = [(a, d) for a, d in zip(args.kwonlyargs, args.kw_defaults) if d is not None]
+                own += [f"{path.relative_to(package)}:{node.lineno} {node.name}" for a, d in positional + keyword
+                        if a.arg == "parallelism" and isinstance(d, ast.Constant)]
+    assert not own, f"parallelism defaults written as numbers: {own}"
