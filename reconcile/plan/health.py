@@ -32,6 +32,7 @@ from ..errors import ReconcileError
 from ..kinds.units import parse_api_time, parse_duration_hours
 from .model import Severity
 from ..kinds.account import period_spend
+from ..kinds.api_key import DEFAULT_GRACE_HOURS
 from ..kinds.impact import AccountFacts, size, usd, when
 
 SECTIONS = ("spend", "headroom", "keys", "webhooks")
@@ -352,7 +353,7 @@ def _keys(live: Any, rotation: Mapping[str, Mapping[str, Any]], o: HealthOptions
             continue
         due = since + timedelta(hours=hours)
         grace_setting = settings.get("grace_hours")
-        grace = int(grace_setting) if grace_setting is not None else 24
+        grace = int(grace_setting) if grace_setting is not None else DEFAULT_GRACE_HOURS
         policy = f"rotate_after {settings['rotate_after']}"
         remedy = f"reconcile apply (it rotates keys past rotate_after), or: reconcile apply --replace {key.address}"
         if now >= due + timedelta(hours=grace):
