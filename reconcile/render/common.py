@@ -6,12 +6,12 @@ from __future__ import annotations
 import json
 import posixpath
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable, Iterable
 from urllib.parse import quote
 
 from ..kinds import REGISTRY
 from ..plan import MASK, Action, Change, FieldDiff, Plan
-from ..plan.model import NOT_DECLARED, FieldSource
+from ..plan.model import NOT_DECLARED, FieldSource, Severity
 
 SYMBOL = {
     Action.CREATE: "+",
@@ -195,3 +195,18 @@ class SourceLinks:
 
     def commit_url(self, commit: str) -> str:
         return f"{self.repo.rstrip('/')}/{'commit' if self.style == 'github' else '-/commit'}/{commit}"
+
+
+# -- severities (impacts and status findings) -------------------------------------------------
+_SEVERITY_COLOR = {Severity.INFO: "cyan", Severity.WARNING: "yellow", Severity.DANGER: "red"}
+
+
+def severity_tag(severity: Severity, style: Callable[..., str]) -> str:
+    """`DANGER ` in red (padded so the messages after it line up)."""
+    return style(f"{severity.value.upper():<7}", fg=_SEVERITY_COLOR[severity], bold=True)
+
+
+def severity_counts(severities: Iterable[Severity]) -> list[str]:
+    """`["1 danger", "2 warning"]`: how many of each, loudest first, none for an absent one."""
+    listed = list(severities)
+    return [f"{n} {s.value}" for s in sorted(Severity, key=lambda s: -s.rank) if (n := listed.count(s))]

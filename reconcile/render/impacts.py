@@ -4,18 +4,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Callable
 
-from ..plan import Plan, Severity
+from ..plan import Plan
+from .common import severity_counts, severity_tag
 
 if TYPE_CHECKING:
     from .common import SourceLinks
 
-_COLOR = {Severity.INFO: "cyan", Severity.WARNING: "yellow", Severity.DANGER: "red"}
 
 
 def _heading(plan: Plan) -> str:
-    counts = {s: sum(1 for i in plan.impacts if i.severity is s) for s in Severity}
-    parts = [f"{n} {s.value}" for s, n in sorted(counts.items(), key=lambda kv: -kv[0].rank) if n]
-    return f"Impact ({', '.join(parts)}), from the account's live usage:"
+    return f"Impact ({', '.join(severity_counts(i.severity for i in plan.impacts))}), from the account's live usage:"
 
 
 def _loudest_first(plan: Plan) -> list[Any]:
@@ -32,7 +30,7 @@ def impact_lines(plan: Plan, style: Callable[..., str] = lambda text, **kw: text
     changes = plan.by_address()
     for i in _loudest_first(plan):
         src = changes[i.address].source if i.address in changes else None
-        lines.append("  " + style(f"{i.severity.value.upper():<7}", fg=_COLOR[i.severity], bold=True)
+        lines.append("  " + severity_tag(i.severity, style)
                      + f" {i.address}: {i.message}" + (style(f"  — {src}", dim=True) if src is not None else ""))
     return lines
 

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from ..plan.model import Severity
 from ..plan.health import SECTIONS, Finding, StatusReport, severities
 from ..kinds.impact import size
+from .common import severity_counts, severity_tag
 
 STATUS_FORMAT_VERSION = 1
-_COLOR = {Severity.INFO: "cyan", Severity.WARNING: "yellow", Severity.DANGER: "red"}
 _TITLES = {"spend": "Spend", "headroom": "Headroom", "keys": "Keys", "webhooks": "Webhooks"}
 
 
@@ -71,8 +70,7 @@ def _summaries(report: StatusReport) -> dict[str, list[str]]:
 
 
 def _headline(report: StatusReport) -> str:
-    counts = severities(report.findings)
-    parts = [f"{counts[s.value]} {s.value}" for s in sorted(Severity, key=lambda s: -s.rank) if counts[s.value]]
+    parts = severity_counts(f.severity for f in report.findings)
     return f"Account status: {', '.join(parts) if parts else 'healthy, nothing to report'}."
 
 
@@ -84,7 +82,7 @@ def render_status_text(report: StatusReport, style: Callable[..., str] | None = 
         lines += ["", st(_TITLES[section], bold=True)]
         lines += [f"  {line}" for line in summaries[section]]
         for f in report.in_section(section):
-            lines.append("  " + st(f"{f.severity.value.upper():<7}", fg=_COLOR[f.severity], bold=True)
+            lines.append("  " + severity_tag(f.severity, st)
                          + f" {f.subject}: {f.message}")
             if f.remedy:
                 lines.append(f"          → {f.remedy}")
