@@ -7,8 +7,3 @@ nothing else from this package; only the CLI's `--local` wiring imports it.
 """
 
 __version__ = "0.1.0"
-
-#: True in the `reconcile` command (set by `cli.main.main`): one process, one run, so a bulk
-#: step may leave what it allocated out of later garbage collections (`resources.gc_paused`).
-#: False for a library caller, whose process may live on.
-SHORT_LIVED_PROCESS = False

@@ -16,11 +16,13 @@ Imports nothing internal.
 
 from __future__ import annotations
 
-import logging
 import re
 import threading
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import logging
 
 #: A sensitive field's value in plans, reports and digests.
 MASK = "(sensitive)"
@@ -109,18 +111,22 @@ class Redactor:
         return data
 
 
-class RedactingFilter(logging.Filter):
+class RedactingFilter:
     """A logging filter that blanks the redactor's secrets in each record (message,
-    arguments and traceback), for handlers that write where a user or a file sees it."""
+    arguments and traceback), for handlers that write where a user or a file sees it.
+
+    Not a `logging.Filter` subclass: a handler takes any object with a `filter(record)`
+    method, and this module must not import logging (a `validate` never loads it)."""
 
     def __init__(self, redactor: Redactor) -> None:
-        super().__init__()
         self.redactor = redactor
 
     def filter(self, record: logging.LogRecord) -> bool:
         if len(self.redactor):
             record.msg, record.args = self.redactor.redact(record.getMessage()), None
             if record.exc_info and not record.exc_text:
+                import logging  # loaded already: the record came from it
+
                 record.exc_text = logging.Formatter().formatException(record.exc_info)
             if record.exc_text:
                 record.exc_text = self.redactor.redact(record.exc_text)

@@ -6,16 +6,11 @@ Imports: errors, kinds, redact.
 
 from __future__ import annotations
 
-import contextlib
-import gc
-import hashlib
 import json
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
-from typing import Any, Iterator, Mapping
-
-import reconcile
+from functools import cached_property, lru_cache
+from typing import Any, Mapping
 
 from .errors import SourcePosition
 from .kinds import REGISTRY, KindSpec, LiveItem
@@ -35,33 +30,9 @@ def secret_env_name(address: str, field: str) -> str:
 
 
 def digest(value: Any) -> str:
+    import hashlib  # on first use: `validate` digests nothing (2-3 ms of start)
+
     return hashlib.sha256(canonical_json(value).encode()).hexdigest()
-
-
-@contextlib.contextmanager
-def gc_paused() -> Iterator[None]:
-    """Run a bulk step (reading 10,000 live objects, planning them) without the cyclic GC.
-
-    Such a step allocates hundreds of thousands of objects that all stay alive, so each
-    collection it triggers finds nothing, yet a full one walks every object, two or three
-    times per plan (figures: docs/benchmarks.md). Reference counting still
-    frees everything; only the cycle detector waits. A context manager and a decorator;
-    nests, and restores the collector's previous state.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            if reconcile.SHORT_LIVED_PROCESS:
-                # Every object alive goes to the collector's permanent generation: else the
-                # first collection after the step walks all it allocated and frees nothing
-                # (~0.1 s after loading 10,000 resources, again after reading them).
-                # Reference counting still frees frozen objects; only a reference cycle among
-                # them waits for the process to end: fine for one CLI run, not for a library.
-                gc.freeze()
-            gc.enable()
 
 
 @lru_cache(maxsize=None)
@@ -118,13 +89,15 @@ class DesiredResource:
     def spec(self) -> KindSpec:
         return REGISTRY[self.kind]
 
-    @property
+    @cached_property  # asked for often (the loader, the planner, every renderer); never changes
     def address(self) -> str:
         return self.spec.address(self.identity)
 
 
 @dataclass
 class DesiredState:
+    """The account as the config declares it, by address."""
+
     resources: dict[str, DesiredResource] = field(default_factory=dict)
     # Kinds whose undeclared live objects are deleted (config `prune:` or `--prune`).
     prune: set[str] = field(default_factory=set)
@@ -158,6 +131,8 @@ class DesiredState:
 
 @dataclass(frozen=True)
 class LiveResource:
+    """One object the API returned, filed under its address."""
+
     kind: str
     address: str
     item: LiveItem
@@ -179,6 +154,8 @@ class LiveResource:
 
 @dataclass
 class LiveState:
+    """The account as the API reports it, by address."""
+
     resources: dict[str, LiveResource] = field(default_factory=dict)
     # Live objects that share an identity with an earlier one (e.g. two alerts of one
     # threshold): never matched to config, deleted only when their kind is pruned.

@@ -15,9 +15,9 @@ from .common import (
     config_options,
     handle_errors,
     parse_var_pairs,
+    use_color,
     warn_empty_files,
 )
-from .wiring import use_color
 
 
 

@@ -19,11 +19,27 @@ import click
 
 from ..errors import ReconcileError, ValidationError
 from ..redact import RUN_SECRETS
-from ..workflow.connect import remember_declared_secrets
-from ..workflow.options import DEFAULT_PARALLELISM, DEFAULT_RETRIES, DEFAULT_RETRY_DELAY
-from .wiring import BOUNDS_META, DEFAULT_LOCAL_DB, use_color
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+DEFAULT_LOCAL_DB = ".infrai-local.db"
+#: Prefix of the click context keys the network options are kept under (cli/wiring.py
+#: builds the run's options from them).
+BOUNDS_META = "reconcile.net."
+
+
+def use_color(choice: str, stream: object = None) -> bool:
+    """`--color auto|always|never`, honouring NO_COLOR and FORCE_COLOR like most CLIs."""
+    if choice == "never":
+        return False
+    if choice == "always":
+        return True
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    stream = stream or sys.stdout
+    return bool(getattr(stream, "isatty", lambda: False)())
 
 
 class Out:
@@ -135,6 +151,9 @@ def config_options(fn: FC) -> FC:
 
 
 def connection_options(fn: FC) -> FC:
+    # The run's defaults, imported by the commands that connect (`validate` does not).
+    from ..workflow.options import DEFAULT_PARALLELISM, DEFAULT_RETRIES, DEFAULT_RETRY_DELAY
+
     fn = click.option("--endpoint", envvar="INFRAI_BASE_URL", help="API base URL (env INFRAI_BASE_URL).")(fn)
     fn = click.option("--local", "local_db", is_flag=False, flag_value=DEFAULT_LOCAL_DB, default=None,
                       metavar="[DB]", help=f"Use the embedded emulator with this SQLite file (default {DEFAULT_LOCAL_DB}).")(fn)

@@ -8,7 +8,7 @@ This module also owns two contracts every command shares:
 - environment variables: `INFRAI_<COMMAND>_<OPTION>` is named after the option as typed
   (`INFRAI_PLAN_FORMAT` for `--format`), not after the Python parameter behind it.
 
-Imports: click, redact and `reconcile.__version__` at start; a command's module on dispatch.
+Imports: click, collector, redact and `reconcile.__version__` at start; a command's module on dispatch.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from typing import Any, NamedTuple
 import click
 
 from .. import __version__
+from ..collector import gc_paused, mark_short_lived
 
 ENV_PREFIX = "INFRAI"
 EXIT_USAGE = 1
@@ -29,6 +30,9 @@ class LazyCommand(NamedTuple):
     module: str  # relative to reconcile.cli (or absolute, for the emulator)
     attr: str
     short_help: str  # what `--help` lists, without importing the module (a test keeps it true)
+    # False for a command whose modules never log (it reads files, sends nothing): logging
+    # is then configured only for -v (it is ~3 ms of a `validate`; tests/cli/test_startup_imports.py).
+    logs: bool = True
 
 
 COMMANDS: dict[str, LazyCommand] = {
@@ -46,7 +50,8 @@ COMMANDS: dict[str, LazyCommand] = {
     "keys": LazyCommand(".cmd_keys", "keys", "Operations on API keys that are events, not declarations (a leak)."),
     "plan": LazyCommand(".cmd_plan", "plan", "Show what apply would change, without changing anything."),
     "status": LazyCommand(".cmd_status", "status", "Report the account's health, read-only: spend, headroom, keys, webhooks."),
-    "validate": LazyCommand(".cmd_validate", "validate", "Check configuration files offline: schema, references, duplicates."),
+    "validate": LazyCommand(".cmd_validate", "validate", "Check configuration files offline: schema, references, duplicates.",
+                            logs=False),
     "version": LazyCommand(".cmd_version", "version",
                            "Print the version of infrai-reconcile and of its machine-readable formats."),
     "webhooks": LazyCommand(".cmd_webhooks", "webhooks",
@@ -97,7 +102,8 @@ class ReconcileGroup(click.Group):
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name not in self.commands and cmd_name in COMMANDS:
             entry = COMMANDS[cmd_name]
-            module = importlib.import_module(entry.module, package=__package__)
+            with gc_paused():  # as the command tree's (cli/__init__.py)
+                module = importlib.import_module(entry.module, package=__package__)
             command = getattr(module, entry.attr)
             name_env_vars(command, [cmd_name])
             self.commands[cmd_name] = command
@@ -175,6 +181,9 @@ def cli(verbose: int) -> None:
     Declare projects, keys, webhooks, budgets, routing and alerts in YAML; `validate` it,
     `plan` to see what would change, `apply` to make the account match.
     """
+    command = COMMANDS.get(click.get_current_context().invoked_subcommand or "")
+    if verbose == 0 and command is not None and not command.logs:
+        return
     import logging
 
     from ..redact import RUN_SECRETS, RedactingFilter
@@ -196,9 +205,7 @@ def main() -> None:
     from .signals import interrupt_on_sigterm
 
     interrupt_on_sigterm()
-    import reconcile
-
-    reconcile.SHORT_LIVED_PROCESS = True
+    mark_short_lived()  # one process, one run: reconcile/collector.py
     cli(prog_name="reconcile")
 
 

@@ -1,5 +1,5 @@
 """Builds what the commands need from flags and environment: the API client (remote, or the
-embedded emulator for `--local`), the secret sinks, and the colour decision.
+embedded emulator for `--local`) and the run's options.
 
 With `main.py` (which registers the `emulator` command group), the only code outside
 `reconcile.emulator` that imports the emulator; the core never does.
@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Callable, Iterator
 import click
 
 from ..errors import ReconcileError
-from ..workflow.connect import connect
+from .common import BOUNDS_META, DEFAULT_LOCAL_DB
 from ..workflow.options import DEFAULT_PARALLELISM, DEFAULT_RETRIES, DEFAULT_RETRY_DELAY, RunOptions
 
 if TYPE_CHECKING:
@@ -28,14 +28,9 @@ if TYPE_CHECKING:
     from ..client import InfraiClient, RetryNotice
 
 DEFAULT_ENDPOINT = "https://api.infrai.cc"
-DEFAULT_LOCAL_DB = ".infrai-local.db"
 LOCAL_BASE_URL = "http://infrai.local"
 SQLITE_HEADER = b"SQLite format 3\x00"
 CONFIG_SUFFIXES = (".yaml", ".yml")
-
-
-#: Prefix of the click context keys the network options are kept under (cli/common.py).
-BOUNDS_META = "reconcile.net."
 
 
 def run_options(parallelism: int = DEFAULT_PARALLELISM, retries: int = DEFAULT_RETRIES,
@@ -85,6 +80,8 @@ def open_client(conn: Connection, *, on_response: Callable[[httpx.Response], Non
 
     `on_response` sees every HTTP answer, retried ones included (`doctor` reads headers of
     error answers with it); then one `httpx.Client` carries every request."""
+    from ..workflow.connect import connect  # here: `validate` imports this module, and connects nowhere
+
     hooks = {"response": [on_response]} if on_response is not None else {}
     if conn.local_db is not None:
         # Only --local imports the emulator: the reconciler core never does.
@@ -161,20 +158,6 @@ def prepare_local_db(path: str) -> None:
         raise ReconcileError(f"--local {path}: cannot read the emulator database: {exc.strerror}.") from None
     if head and head != SQLITE_HEADER:  # an empty file is a new database
         raise ReconcileError(f"--local {path}: not an emulator database (not a SQLite file). {_LOCAL_HINT}")
-
-
-def use_color(choice: str, stream: object = None) -> bool:
-    """`--color auto|always|never`, honouring NO_COLOR and FORCE_COLOR like most CLIs."""
-    if choice == "never":
-        return False
-    if choice == "always":
-        return True
-    if os.environ.get("NO_COLOR"):
-        return False
-    if os.environ.get("FORCE_COLOR"):
-        return True
-    stream = stream or sys.stdout
-    return bool(getattr(stream, "isatty", lambda: False)())
 
 
 def default_recovery_path(secrets_out: str | None) -> Path:

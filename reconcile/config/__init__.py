@@ -2,7 +2,7 @@
 
 `load_config` is what the CLI calls; it raises `ValidationError` with every problem, each
 located at file:line:col. The schema is derived from the kinds registry (`schema.py`).
-Imports: nothing (its modules: errors, kinds, resources, plan.policy).
+Imports: nothing (its modules: errors, collector, kinds, resources, plan.policy).
 """
 
 from __future__ import annotations

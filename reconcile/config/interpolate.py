@@ -191,5 +191,5 @@ def interpolate(doc: Document, *, env: Mapping[str, str], variables: Mapping[str
     `placeholders` keeps references without a value as written (see the module docstring).
     """
     it = _Interpolator(doc, env, variables, wants_text, sensitive, placeholders)
-    it.result.value = it.walk(doc.value, ())
+    it.result.value = it.walk(doc.value, ()) if doc.has_references else doc.value
     return it.result

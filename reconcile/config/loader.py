@@ -7,12 +7,11 @@ declared twice or a singleton/top-level setting declared differently, naming bot
 then the reference checks that need several values at once. Problems never stop the run
 early: they are gathered, sorted by file and line, and raised once.
 
-Imports: errors, kinds, resources and this package.
+Imports: errors, collector, kinds, resources and this package.
 """
 
 from __future__ import annotations
 
-import difflib
 import json
 import os
 from dataclasses import dataclass, field
@@ -24,7 +23,8 @@ from urllib.parse import urlsplit
 from ..errors import ConfigError, Reason, SourcePosition, ValidationError
 from ..kinds import KINDS, KindSpec
 from ..kinds.units import DURATION_PATTERN, parse_duration_hours
-from ..resources import DesiredResource, DesiredState, ValueOrigin, gc_paused
+from ..collector import gc_paused
+from ..resources import DesiredResource, DesiredState, ValueOrigin
 from .interpolate import interpolate
 from .schema_check import compile_schema
 from .schema import (PATTERN_HINTS, SETTINGS_SECTIONS, build_schema, children, config_names, implied_fields,
@@ -62,7 +62,7 @@ def validate_only(paths: Sequence[str | Path], *, env: Mapping[str, str] | None 
     return _Loader(env, variables).run(paths, var_files)[1]
 
 
-@dataclass
+@dataclass(eq=False)  # compared by identity: nothing asks two for equality
 class ConfigCheck:
     """What an offline check of the config found (`check_config`)."""
 
@@ -278,6 +278,8 @@ class _SchemaMessages:
             for extra in inst:
                 if extra in allowed:
                     continue
+                import difflib  # only for an error
+
                 close = difflib.get_close_matches(extra, allowed, n=1)
                 hint = f"; did you mean '{close[0]}'?" if close else ""
                 self.add(f"unknown field '{extra}'{hint} (allowed: {', '.join(allowed)})", path + (extra,), key=True)
@@ -340,8 +342,10 @@ class _SchemaMessages:
 
 
 # -- building resources -------------------------------------------------------------------
-@dataclass
+@dataclass(eq=False)  # compared by identity: nothing asks two for equality
 class _Item:
+    """One resource built from the config, with where it was written."""
+
     resource: DesiredResource
     doc: Document
     path: PathT
@@ -350,7 +354,7 @@ class _Item:
     valid: bool = True
 
 
-@dataclass
+@dataclass(eq=False)  # compared by identity: nothing asks two for equality
 class _Placed:
     """A top-level setting or singleton, remembered with where it was written."""
 
@@ -373,8 +377,10 @@ def _identity_key(value: Any) -> Any:
     return value
 
 
-@dataclass
+@dataclass(eq=False)  # compared by identity: nothing asks two for equality
 class _Loader:
+    """One load of a config: the files, the variables, and every problem found in them."""
+
     env: Mapping[str, str] | None
     variables: Mapping[str, Any] | None
     reasons: list[Reason] = field(default_factory=list)
@@ -508,7 +514,7 @@ class _Loader:
 
     def add_item(self, item: _Item) -> None:
         r = item.resource
-        key = (r.kind, tuple(_identity_key(v) for v in r.identity))
+        key = (r.kind, tuple([_identity_key(v) for v in r.identity]))
         first = self.items.get(key)
         if first is not None:
             self.reason(f"{r.spec.title} {r.address} is declared twice: at {first.resource.source} and at {r.source}",
@@ -580,16 +586,18 @@ class _Builder:
         keys = self.doc.key_positions
         at: dict[str, tuple[int, int]] = {}
         origins: dict[str, ValueOrigin] = {}
+        # A singleton written as a scalar (`tier: pro`) has its one value at its config key.
+        scalar_at = None if path or scalar_field(kind) is None else (kind.config_key,)
         for spelling in raw:
             name = names.get(spelling) or (spelling if spelling in kind.meta else None)
             if name is None:
                 continue
-            where = path + (spelling,) if path or scalar_field(kind) is None else (kind.config_key,)
+            where = path + (spelling,) if scalar_at is None else scalar_at
             pos = keys.get(where) or self.doc.positions.get(where)
             if pos is not None:
                 at[name] = pos
             if self.origins:
-                origin = self.origins.get(where if path or scalar_field(kind) is None else (kind.config_key,))
+                origin = self.origins.get(where)
                 if origin is not None:
                     origins[name] = origin
         return at, origins

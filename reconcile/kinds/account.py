@@ -12,7 +12,6 @@ budget increase policy.
 
 from __future__ import annotations
 
-import calendar
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable, Mapping
 
@@ -203,8 +202,8 @@ def period_spend(period: str, f: AccountFacts) -> tuple[float, float, str, datet
         return None
     spent = float(forecast.get("spend_to_date_usd") or 0)
     projected = float(forecast.get("projected_spend_usd") or 0)
-    days = calendar.monthrange(f.now.year, f.now.month)[1]
-    end = datetime(f.now.year, f.now.month, 1, tzinfo=timezone.utc) + timedelta(days=days)
+    start = datetime(f.now.year, f.now.month, 1, tzinfo=timezone.utc)
+    end = (start + timedelta(days=32)).replace(day=1)  # the first of next month
     return spent, projected, f"{forecast.get('period') or 'this month'}", end
 
 

@@ -29,7 +29,7 @@ RelPath = tuple[str | int, ...]
 Problems = Iterable[tuple[str, RelPath]]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # a declaration, compared by identity (see KindSpec)
 class Field:
     """One attribute of a kind.
 
@@ -59,7 +59,7 @@ class Field:
         return self.normalize(value)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # a declaration, compared by identity (see KindSpec)
 class Meta:
     """A config-only setting of a resource: it steers the plan, the API never sees it."""
 
@@ -67,7 +67,7 @@ class Meta:
     description: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # a declaration, compared by identity (see KindSpec)
 class OwnershipMarker:
     """Where a kind can carry the name of the stack that owns it.
 
@@ -81,8 +81,10 @@ class OwnershipMarker:
     inherit: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # a declaration, compared by identity (see KindSpec)
 class Endpoint:
+    """One API route of a kind."""
+
     method: str
     path: str  # may hold `{id}`
 
@@ -90,8 +92,10 @@ class Endpoint:
         return self.path.replace("{id}", id_) if id_ is not None else self.path
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # a declaration, compared by identity (see KindSpec)
 class KindApi:
+    """How the API lists, creates, updates, deletes and rotates objects of a kind."""
+
     list: Endpoint
     paginated: bool = True
     create: Endpoint | None = None
@@ -137,8 +141,13 @@ class LiveItem:
     moved_from: str | None = None
 
 
-@dataclass(frozen=True)
+# A declaration: one object per kind, in the registry, compared by identity. eq=False and
+# repr=False: no generated __eq__, __hash__ or 31-field __repr__ to compile at import, where
+# each dataclass method costs ~0.1 ms of every start (docs/benchmarks.md).
+@dataclass(frozen=True, eq=False, repr=False)
 class KindSpec:
+    """A kind, declared once: its fields, its API and the rules it owns."""
+
     name: str
     title: str
     config_key: str
@@ -209,6 +218,9 @@ class KindSpec:
             return f"{parent.address(identity[:-1])}.{self.config_key}{_address_part(identity[-1])}"
         return f"{self.config_key}{_address_part(identity[-1])}"
 
+    def __repr__(self) -> str:
+        return f"KindSpec({self.name!r})"
+
     @property
     def managed_fields(self) -> dict[str, Field]:
         """Fields that appear in the config (everything but computed)."""
@@ -250,7 +262,7 @@ class KindSpec:
             raise KindDefinitionError(f"kind {self.name!r} is inconsistent: " + "; ".join(problems))
 
 
-@dataclass
+@dataclass(eq=False)  # compared by identity: nothing asks two for equality
 class LiveContext:
     """What normalising one kind's live items needs to know about others."""
 

@@ -46,8 +46,10 @@ class Finding:
     message: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compared by identity: nothing asks two for equality
 class ImpactRule:
+    """What a rule needs to know of the account for a change, and its assessment."""
+
     needs: Callable[[ChangeView], frozenset[str]]
     assess: Callable[[ChangeView, "AccountFacts"], list[Finding]]
 

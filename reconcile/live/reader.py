@@ -9,7 +9,7 @@ object, an item whose identity is not a plain value, an item its kind cannot rea
 `MalformedResponse` naming the endpoint and the item, never a crash deeper in. Turning
 the answers into a `LiveState` is `normalise.normalise`, pure.
 
-Imports: kinds, resources (and a client by its protocol only).
+Imports: collector, kinds, resources (and a client by its protocol only).
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ from typing import Any, Iterable, Protocol
 from ..kinds import KINDS, REGISTRY
 from ..kinds.base import KindSpec
 from ..kinds.units import parse_api_time
-from ..resources import LiveState, gc_paused
+from ..collector import gc_paused
+from ..resources import LiveState
 from .normalise import WHOAMI, malformed, normalise
 from .pool import reading_pool
 

@@ -47,7 +47,8 @@ from ..plan.safety import check_replaced_parents, threshold_problems
 from ..plan.staleness import check_not_stale, without
 from .planfile import SavedPlan
 from ..plan.targets import check_targets
-from ..resources import DesiredState, LiveState, gc_paused
+from ..collector import gc_paused
+from ..resources import DesiredState, LiveState
 
 PRUNABLE = tuple(k.name for k in KINDS if not k.singleton)
 

@@ -22,7 +22,7 @@ REPO = Path(__file__).parents[2]
 # Run the CLI as the entry point does, then print the names in sys.modules.
 PROBE = """
 import json, sys
-from reconcile.cli.main import main
+from reconcile.cli import main
 sys.argv = ["reconcile", *json.loads(sys.argv[1])]
 try:
     main()
@@ -33,8 +33,10 @@ sys.__stdout__.write("\\nMODULES " + json.dumps(sorted(sys.modules)) + "\\n")
 
 NEVER_AT_START = ("reconcile.emulator", "starlette", "uvicorn", "asyncio", "deepdiff", "httpx", "reconcile.client",
                   "reconcile.workflow.engine", "reconcile.live")
-# A text `validate` reads and checks the config: it plans nothing (reconcile.plan is 5 modules).
-NOT_FOR_VALIDATE = NEVER_AT_START + ("reconcile.plan", "reconcile.apply")
+# A text `validate` reads and checks the config: it plans nothing (reconcile.plan is 5 modules),
+# connects nowhere and logs nothing (cli/main.py's `logs=False`), and digests nothing.
+NOT_FOR_VALIDATE = NEVER_AT_START + ("reconcile.plan", "reconcile.apply", "reconcile.workflow.connect", "logging",
+                                     "hashlib", "difflib")
 NOT_FOR_VERSION = NEVER_AT_START + ("yaml", "jsonschema", "reconcile.config", "reconcile.plan", "reconcile.apply",
                                     "reconcile.cli.cmd_", "logging")
 
@@ -101,3 +103,33 @@ def test_help_lists_every_command():
     listed = result.output.split("Commands:")[1]
     for name in COMMANDS:
         assert f"\n  {name} " in listed, name
+
+
+def test_validate_with_verbose_still_configures_logging(tmp_path):
+    (tmp_path / "infrai.yaml").write_text("version: 1\n")
+    assert "logging" in imported(["-v", "validate", "infrai.yaml"], tmp_path)
+
+
+# The entry point imports the command tree with the cyclic GC paused (cli/__init__.py):
+# by the time the process ends, the collector must be back on, what startup left frozen.
+COLLECTOR_PROBE = """
+import gc, json, sys
+from reconcile.cli import main
+sys.argv = ["reconcile", *json.loads(sys.argv[1])]
+try:
+    main()
+except SystemExit:
+    pass
+sys.__stdout__.write(f"\\nGC {gc.isenabled()} {gc.get_freeze_count()}\\n")
+"""
+
+
+@pytest.mark.parametrize("args", [["--version"], ["validate", "infrai.yaml"], ["version"]])
+def test_the_collector_is_back_on_after_startup(args, tmp_path):
+    (tmp_path / "infrai.yaml").write_text("version: 1\nprojects:\n  - name: web\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("INFRAI_", "GITHUB_"))}
+    proc = subprocess.run([sys.executable, "-c", COLLECTOR_PROBE, json.dumps(args)], cwd=tmp_path,
+                          env={**env, "PYTHONPATH": str(REPO)}, capture_output=True, text=True, timeout=60)
+    enabled, frozen = proc.stdout.rsplit("\nGC ", 1)[1].split()
+    assert enabled == "True", proc.stderr
+    assert int(frozen) > 1000  # the modules imported at startup

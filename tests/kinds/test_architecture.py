@@ -19,16 +19,17 @@ PACKAGE = Path(__file__).parents[2] / "reconcile"
 ALLOWED = {
     "errors": set(),
     "redact": set(),
+    "collector": set(),
     "kinds": {"errors"},
     "resources": {"errors", "kinds", "redact"},
     # config.policy_file builds the Policy the plan's policy checks read: that module only.
-    "config": {"errors", "kinds", "resources", "redact", "plan.policy"},
+    "config": {"errors", "collector", "kinds", "resources", "redact", "plan.policy"},
     "client": {"errors", "redact"},
-    "live": {"errors", "kinds", "resources", "client", "redact"},
+    "live": {"errors", "collector", "kinds", "resources", "client", "redact"},
     "plan": {"errors", "kinds", "resources", "redact"},
     "apply": {"errors", "kinds", "resources", "client", "plan", "redact"},
     "render": {"errors", "kinds", "resources", "plan", "apply", "redact"},
-    "workflow": {"errors", "kinds", "resources", "config", "client", "live", "plan", "apply", "render", "redact"},
+    "workflow": {"errors", "collector", "kinds", "resources", "config", "client", "live", "plan", "apply", "render", "redact"},
     # The public façade (docs/python-api.md): names re-exported from below, nothing of its own.
     "api": {"errors", "resources", "plan", "apply", "workflow"},
     "emulator": set(),

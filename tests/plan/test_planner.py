@@ -58,8 +58,8 @@ def test_bulk_steps_freeze_what_they_leave_only_in_the_cli_process(monkeypatch):
     collections; a library caller's objects stay collectable as before."""
     import gc
 
-    import reconcile
-    from reconcile.resources import gc_paused
+    from reconcile import collector
+    from reconcile.collector import gc_paused
 
     def frozen_after_a_step() -> int:
         gc.unfreeze()
@@ -70,8 +70,8 @@ def test_bulk_steps_freeze_what_they_leave_only_in_the_cli_process(monkeypatch):
         gc.unfreeze()
         return count
 
-    assert reconcile.SHORT_LIVED_PROCESS is False
+    assert collector.is_short_lived() is False
     assert frozen_after_a_step() == 0
-    monkeypatch.setattr(reconcile, "SHORT_LIVED_PROCESS", True)
+    monkeypatch.setattr(collector, "_short_lived", True)
     assert frozen_after_a_step() >= 2000
     assert gc.isenabled()
