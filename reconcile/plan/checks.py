@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
 from ..errors import ImpactAboveThreshold
+from .fail_on import Hit, fail_on_message
 from .model import Action, Plan
 
 WARN, FAIL = "warn", "fail"
@@ -263,13 +264,15 @@ def failing(results: Sequence[CheckResult], fail_on: str | None) -> list[CheckRe
     return [r for r in results if r.failing and r.severity in severities]
 
 
+def fail_on_hits(results: Sequence[CheckResult], fail_on: str | None) -> list[Hit]:
+    """The failing checks at or above `--fail-on` (plan/fail_on.py)."""
+    return [Hit(r.severity, r.address, r.message) for r in failing(results, fail_on)]
+
+
 def check_fail_on(results: Sequence[CheckResult], fail_on: str | None, *, applied: bool = False) -> None:
     """`--fail-on`: raise ImpactAboveThreshold (exit 4) for failing checks at that level."""
-    hits = failing(results, fail_on)
-    if hits:
-        lines = "\n".join(f"  [{r.severity}] {r.address}: {r.message}" for r in hits)
-        tail = "the changes were applied" if applied else "nothing was applied"
-        raise ImpactAboveThreshold(
-            f"{len(hits)} failing check{'s' if len(hits) != 1 else ''} at or above --fail-on {fail_on}; {tail}:\n"
-            + lines)
+    outcome = "the changes were applied" if applied else "nothing was applied"
+    message = fail_on_message([("failing check", fail_on_hits(results, fail_on))], fail_on or "", outcome)
+    if message:
+        raise ImpactAboveThreshold(message)
 

@@ -30,6 +30,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from ..errors import ReconcileError
 from ..kinds.units import parse_api_time, parse_duration_hours
+from .fail_on import Hit, fail_on_message
 from .model import Severity
 from ..kinds.account import period_spend
 from ..kinds.api_key import DEFAULT_GRACE_HOURS
@@ -94,11 +95,10 @@ def check_status_fail_on(report: StatusReport, fail_on: str | None) -> None:
     """`status --fail-on warning|danger`: raise (exit 4) when a finding is at least that severe."""
     if not fail_on:
         return
-    hits = report.at_or_above(fail_on)
-    if hits:
-        lines = "\n".join(f"  [{f.severity.value}] {f.subject}: {f.message}" for f in hits)
-        raise StatusAboveThreshold(
-            f"{len(hits)} finding{'s' if len(hits) != 1 else ''} at or above --fail-on {fail_on}:\n{lines}")
+    hits = [Hit(f.severity.value, f.subject, f.message) for f in report.at_or_above(fail_on)]
+    message = fail_on_message([("finding", hits)], fail_on)
+    if message:
+        raise StatusAboveThreshold(message)
 
 
 def assess_status(facts: Mapping[str, Any], live: Any, rotation: Mapping[str, Mapping[str, Any]],

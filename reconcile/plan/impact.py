@@ -23,6 +23,7 @@ from ..errors import ImpactAboveThreshold
 from ..kinds import REGISTRY
 from ..kinds.impact import AccountFacts, ChangeView
 from . import Action, Change, Impact, Plan, Severity
+from .fail_on import Hit, fail_on_message
 
 
 def _view(c: Change) -> ChangeView | None:
@@ -73,14 +74,16 @@ def worst(impacts: Iterable[Impact]) -> Severity | None:
     return ranked[-1].severity if ranked else None
 
 
+def fail_on_hits(plan: Plan, fail_on: str | None) -> list[Hit]:
+    """The plan's impacts at or above `--fail-on warning|danger` (plan/fail_on.py)."""
+    if not fail_on:
+        return []
+    floor = Severity(fail_on).rank
+    return [Hit(i.severity.value, i.address, i.message) for i in plan.impacts if i.severity.rank >= floor]
+
+
 def check_fail_on(plan: Plan, fail_on: str | None) -> None:
     """`--fail-on warning|danger`: raise when an impact is at or above that severity."""
-    if not fail_on:
-        return
-    floor = Severity(fail_on).rank
-    hits = [i for i in plan.impacts if i.severity.rank >= floor]
-    if hits:
-        lines = "\n".join(f"  [{i.severity.value}] {i.address}: {i.message}" for i in hits)
-        raise ImpactAboveThreshold(
-            f"{len(hits)} impact{'s' if len(hits) != 1 else ''} at or above --fail-on {fail_on}; nothing was applied:\n"
-            + lines)
+    message = fail_on_message([("impact", fail_on_hits(plan, fail_on))], fail_on or "", "nothing was applied")
+    if message:
+        raise ImpactAboveThreshold(message)

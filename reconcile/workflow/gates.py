@@ -27,10 +27,16 @@ def check_gates(plan: Any, settings: Mapping[str, Any] | None, *, policy_file: s
         if policy is not None:
             enforce(policy, plan_document(plan))
     if fail_on:
-        from ..plan.impact import check_fail_on
+        from ..errors import ImpactAboveThreshold
+        from ..plan import checks, impact
+        from ..plan.fail_on import fail_on_message
 
-        check_fail_on(plan, fail_on)
-        check_results(plan.checks, fail_on)
+        # Impacts and failing checks in one message: a plan that trips both says both.
+        message = fail_on_message([("impact", impact.fail_on_hits(plan, fail_on)),
+                                   ("failing check", checks.fail_on_hits(plan.checks, fail_on))],
+                                  fail_on, "nothing was applied")
+        if message:
+            raise ImpactAboveThreshold(message)
 
 
 def check_results(results: Any, fail_on: str | None, *, applied: bool = False) -> None:
