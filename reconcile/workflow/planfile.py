@@ -6,7 +6,7 @@ values are kept as the environment variable they came from plus a digest of the 
 are read from that variable again at apply time (a different value makes the plan stale).
 
 (De)serialisation and the file's integrity; the staleness rules are `reconcile.plan.staleness`.
-Imports: errors, kinds, plan.model.
+Imports: errors, kinds, plan (its model and check results).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from typing import Any, Mapping
 from .. import __version__
 from ..errors import PlanFileError, StalePlan
 from ..kinds import REGISTRY
+from ..plan.checks import CheckResult
 from ..plan.model import Action, Change, FieldDiff, LastDeclared, Plan, Source, Unmanaged
 
 FILE_FORMAT = "infrai-reconcile-plan"
@@ -103,6 +104,8 @@ def dump_plan(plan: Plan, options: Mapping[str, Any], now: datetime | None = Non
         "unmanaged": [u.to_data() for u in plan.unmanaged],
         "live_counts": dict(plan.live_counts),
         "managed_counts": dict(plan.managed_counts),
+        # The check results the plan showed (optional: a file without them has none).
+        "checks": [c.to_data() for c in plan.checks],
     }
     return json.dumps(doc, indent=2, sort_keys=False, ensure_ascii=False) + "\n"
 
@@ -165,7 +168,9 @@ def load_plan(path: str | Path, env: Mapping[str, str] | None = None) -> SavedPl
                                     for u in doc.get("unmanaged", [])),
                     targets=tuple(doc.get("targets", [])), config_digest=doc.get("config_digest", ""),
                     live_fingerprint=doc.get("live_fingerprint", ""), live_counts=doc.get("live_counts") or {},
-                    managed_counts=doc.get("managed_counts") or {})
+                    managed_counts=doc.get("managed_counts") or {},
+                    # The previews the reviewer saw: `apply FILE --fail-on` gates on them.
+                    checks=tuple(CheckResult.from_data(c) for c in doc.get("checks") or []))
     except (KeyError, TypeError, ValueError) as exc:
         raise PlanFileError(f"{path}: the plan file is damaged ({type(exc).__name__}: {exc})") from None
     if plan.fingerprint != doc.get("plan_fingerprint"):

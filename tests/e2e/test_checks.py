@@ -195,7 +195,26 @@ def test_a_saved_plan_keeps_its_checks_for_after_apply(served, run_cli, workdir,
     saved = tmp_path / "plan.json"
     assert run_cli("plan", str(workdir), "--out", str(saved), env=env).exit_code == 0
     (workdir / "c.yaml").unlink()  # the saved plan alone says what to check
-    applied = run_cli("apply", str(saved), "--auto-approve", "--no-color", "--fail-on", "danger", env=env)
-    assert applied.exit_code == 4, applied.output
+    # (With --fail-on the saved failing preview would stop it first: the test below.)
+    applied = run_cli("apply", str(saved), "--auto-approve", "--no-color", env=env)
+    assert applied.exit_code == 0, applied.output
     assert "FAIL    [fail] routing: ai.chat selects vendor anthropic; expected vendor google" in applied.stdout
-    assert "the changes were applied" in applied.stderr
+
+
+def test_apply_of_a_saved_plan_gates_on_the_checks_it_showed(served, run_cli, workdir, tmp_path):
+    """The reviewed plan's failing preview stops `apply PLANFILE --fail-on` before any change,
+    as it stopped `plan --fail-on`: the gate judges what the reviewer saw."""
+    url, env = served
+    (workdir / "c.yaml").write_text(ROUTING.replace("expect_vendor: anthropic", "expect_vendor: google"))
+    saved = tmp_path / "plan.json"
+    assert run_cli("plan", str(workdir), "--out", str(saved), env=env).exit_code == 0
+    assert any(c["status"] == "fail" for c in json.loads(saved.read_text())["checks"])
+    stopped = run_cli("apply", str(saved), "--auto-approve", "--fail-on", "danger", env=env)
+    assert stopped.exit_code == 4, stopped.output
+    assert "1 failing check at or above --fail-on danger; nothing was applied" in stopped.stderr
+    routing = httpx.get(f"{url}/v1/account/routing/get", headers={"Authorization": f"Bearer {env['INFRAI_API_KEY']}"})
+    assert routing.json()["chain_override"] is None
+    # Without the gate, the reviewed plan applies.
+    assert run_cli("apply", str(saved), "--auto-approve", env=env).exit_code == 0
+    routing = httpx.get(f"{url}/v1/account/routing/get", headers={"Authorization": f"Bearer {env['INFRAI_API_KEY']}"})
+    assert routing.json()["chain_override"] == ["anthropic", "openai"]
