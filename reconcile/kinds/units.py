@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Mapping
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGTP]i?B|B)?\s*$", re.IGNORECASE)
 _FACTORS = {
@@ -55,6 +55,17 @@ def parse_duration_hours(value: str | int) -> int:
     if not m:
         raise ValueError(f"{value!r} is not a duration: use e.g. 12h, 90d or 2w")
     return int(m.group(1)) * _HOURS[m.group(2)]
+
+
+def rotation_start(values: Mapping[str, Any]) -> tuple[str, datetime] | None:
+    """Where a secret's age starts for `rotate_after`: its last rotation, else its creation
+    (an unreadable timestamp counts as absent), and which of the two it was ("last rotated",
+    "created"). The planner rotates and `status` warns from the same start."""
+    for field, what in (("last_rotated_at", "last rotated"), ("created_at", "created")):
+        since = parse_api_time(values.get(field))
+        if since is not None:
+            return what, since
+    return None
 
 
 def parse_api_time(value: Any) -> datetime | None:

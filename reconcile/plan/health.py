@@ -29,7 +29,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable, Mapping, Sequence
 
 from ..errors import ReconcileError
-from ..kinds.units import parse_api_time, parse_duration_hours
+from ..kinds.units import parse_api_time, parse_duration_hours, rotation_start
 from .fail_on import Hit, fail_on_message
 from .model import Severity
 from ..kinds.account import period_spend
@@ -348,10 +348,10 @@ def _keys(live: Any, rotation: Mapping[str, Mapping[str, Any]], o: HealthOptions
             hours = parse_duration_hours(settings["rotate_after"])
         except ValueError:
             continue  # the config loader has already refused such a value
-        since = parse_api_time(values.get("last_rotated_at")) or parse_api_time(values.get("created_at"))
-        if since is None:
+        start = rotation_start(values)  # as the planner counts it
+        if start is None:
             continue
-        due = since + timedelta(hours=hours)
+        due = start[1] + timedelta(hours=hours)
         grace_setting = settings.get("grace_hours")
         grace = int(grace_setting) if grace_setting is not None else DEFAULT_GRACE_HOURS
         policy = f"rotate_after {settings['rotate_after']}"

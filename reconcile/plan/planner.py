@@ -21,7 +21,7 @@ from typing import Any, Callable, Iterable
 
 from ..errors import ConfigError
 from ..kinds import KINDS, LEVELS, REGISTRY, KindSpec
-from ..kinds.units import parse_api_time, parse_duration_hours
+from ..kinds.units import parse_duration_hours, rotation_start
 from ..resources import DesiredResource, DesiredState, LiveResource, LiveState
 from .model import Action, Change, FieldDiff, Plan, Unmanaged, source_of
 from .moves import apply_moves, clashing_renames, rename_hints
@@ -265,14 +265,13 @@ def _rotation_due(kind: KindSpec, want: DesiredResource, got: LiveResource, now:
         hours = parse_duration_hours(policy)
     except ValueError as exc:
         raise ConfigError(f"{want.address}: rotate_after: {exc}", want.source) from exc
-    since_field = "last_rotated_at" if got.values.get("last_rotated_at") else "created_at"
-    since = parse_api_time(got.values.get(since_field))
-    if since is None:
+    start = rotation_start(got.values)
+    if start is None:
         return None
+    what, since = start
     age_hours = (now - since).total_seconds() / 3600
     if age_hours < hours:
         return None
-    what = "last rotated" if since_field == "last_rotated_at" else "created"
     return f"{what} {_age(age_hours)} ago; policy rotate_after {policy}"
 
 

@@ -3,7 +3,7 @@
 config's checks (docs/checks.md). Run after the plan is shown and before any change:
 PolicyViolation exits 3, ImpactAboveThreshold exits 4.
 
-Imports: config, plan, render (each when a gate is asked for).
+Imports: errors, config, plan, render (each when a gate is asked for).
 """
 
 from __future__ import annotations
