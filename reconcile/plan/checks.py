@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
 from ..errors import ImpactAboveThreshold
+from .deliveries import delivery_stats
 from .fail_on import Hit, fail_on_message
 from .model import Action, Plan
 
@@ -205,16 +206,14 @@ def delivery_health(address: str, deliveries: Sequence[Mapping[str, Any]], *, se
     if error is not None:
         return CheckResult("webhook deliveries", address, severity, ERROR,
                            f"webhooks.deliveries could not be read: {error}")
-    recent = list(deliveries)[-window:] if window > 0 else []
-    if not recent:
+    stats = delivery_stats(list(deliveries)[-window:] if window > 0 else [])
+    if not stats.recent:
         return CheckResult("webhook deliveries", address, severity, INFO, "no deliveries yet",
                            {"deliveries": 0})
-    failed = [d for d in recent if not d.get("ok")]
-    rate = len(failed) / len(recent)
-    last_ok = next((d.get("created_at") for d in reversed(recent) if d.get("ok")), None)
-    details = {"deliveries": len(recent), "failed": len(failed), "failure_rate": round(rate, 3),
+    failed, rate, last_ok = stats.failed, stats.failure_rate, stats.last_success
+    details = {"deliveries": len(stats.recent), "failed": len(failed), "failure_rate": round(rate, 3),
                "last_success": last_ok, "last_error": failed[-1].get("error") if failed else None}
-    n = len(recent)
+    n = len(stats.recent)
     plural = "y" if n == 1 else "ies"
     summary = (f"{len(failed)} of the last {n} deliver{plural} failed ({rate:.0%})" if failed
                else f"{n} recent deliver{plural}, none failed") + f"; last success: {last_ok or 'none in them'}"

@@ -30,6 +30,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from ..errors import ReconcileError
 from ..kinds.units import parse_api_time, parse_duration_hours, rotation_start
+from .deliveries import delivery_stats
 from .fail_on import Hit, fail_on_message
 from .model import Severity
 from ..kinds.account import period_spend
@@ -378,33 +379,31 @@ def _webhooks(deliveries: Mapping[str, Sequence[Mapping[str, Any]]], live: Any, 
               out: list[Finding]) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     for hook in sorted(live.of_kind("webhook"), key=lambda r: r.address):
-        recent = _recent(list(deliveries.get(str(hook.id)) or []), now, o.days)
-        ok = [d for d in recent if d.get("ok")]
-        failed = [d for d in recent if not d.get("ok")]
+        stats = delivery_stats(_recent(list(deliveries.get(str(hook.id)) or []), now, o.days))
+        latest = stats.latest_failed
         row: dict[str, Any] = {
             "address": hook.address, "id": hook.id, "active": hook.values.get("active", True),
-            "deliveries": len(recent), "ok": len(ok),
-            "success_rate": round(len(ok) / len(recent) * 100, 1) if recent else None,
-            "last_success": ok[-1].get("created_at") if ok else None,
-            "last_failure": failed[-1].get("created_at") if failed else None,
-            "failed_ids": [d.get("delivery_id") for d in failed[-5:]],
+            "deliveries": len(stats.recent), "ok": stats.ok,
+            "success_rate": round(stats.ok / len(stats.recent) * 100, 1) if stats.recent else None,
+            "last_success": stats.last_success,
+            "last_failure": latest.get("created_at") if latest else None,
+            "failed_ids": [d.get("delivery_id") for d in stats.failed[-5:]],
         }
         rows.append(row)
-        if not failed:
+        if latest is None:
             continue
-        latest = failed[-1]
         retry = f"reconcile webhooks retry '{hook.address}'"
         replay = f"reconcile webhooks replay '{hook.address}' --delivery {latest.get('delivery_id')}"
         why = latest.get("error") or f"HTTP {latest.get('status_code')}"
-        last_ok = f"last success {row['last_success']}" if ok else "no success in the window"
-        if not ok:
+        last_ok = f"last success {row['last_success']}" if stats.ok else "no success in the window"
+        if not stats.ok:
             level = Severity.DANGER
-        elif row["success_rate"] < o.min_delivery_rate or recent[-1] is latest:
+        elif row["success_rate"] < o.min_delivery_rate or stats.latest_is_a_failure:
             level = Severity.WARNING
         else:
             continue
         out.append(Finding(level, "webhooks", hook.address, "webhook.deliveries_failing",
-                           f"{len(ok)} of {len(recent)} deliveries in the last {o.days} days succeeded "
+                           f"{stats.ok} of {len(stats.recent)} deliveries in the last {o.days} days succeeded "
                            f"({row['success_rate']:.0f}%); latest failure {latest.get('created_at')}: {why}; {last_ok}",
                            f"once the receiver is fixed: {retry} (the latest failed delivery), or {replay}"))
     return rows
