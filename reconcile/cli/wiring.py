@@ -161,7 +161,10 @@ def prepare_local_db(path: str) -> None:
 
 
 def default_recovery_path(secrets_out: str | None) -> Path:
+    """Where apply keeps a secret no sink took: beside `--secrets-out`, else the workflow's default."""
+    from ..workflow.run import DEFAULT_RECOVERY_PATH
+
     if secrets_out:
         p = Path(secrets_out)
         return p.with_name(p.name + ".recovery.json")
-    return Path(".infrai-secrets.json")
+    return DEFAULT_RECOVERY_PATH
