@@ -9,9 +9,15 @@ def main() -> None:
     process, so a collection during the imports would walk them and free nothing
     (~6 ms of a `validate`'s start; reconcile/collector.py, docs/benchmarks.md).
     """
-    from .. import collector
+    import gc
 
-    collector.mark_short_lived()
-    with collector.gc_paused():
+    gc.disable()  # first: the collections startup would trigger begin before any import
+    try:
+        from .. import collector
+
+        collector.mark_short_lived()
         from .main import main as run
+    finally:
+        gc.freeze()  # as collector.gc_paused leaves a bulk step in this process
+        gc.enable()
     run()

@@ -2,7 +2,7 @@
 
 `load_config` is what the CLI calls; it raises `ValidationError` with every problem, each
 located at file:line:col. The schema is derived from the kinds registry (`schema.py`).
-Imports: nothing (its modules: errors, collector, kinds, resources, plan.policy).
+Imports: collector (its modules: errors, collector, kinds, resources, plan.policy).
 """
 
 from __future__ import annotations
@@ -25,5 +25,9 @@ def __getattr__(name: str) -> Any:
     if name in _HOME:
         from importlib import import_module
 
-        return getattr(import_module(f"{__name__}.{_HOME[name]}"), name)
+        from ..collector import gc_paused
+
+        with gc_paused():  # the loader, the kinds and the schema: objects that live on
+            module = import_module(f"{__name__}.{_HOME[name]}")
+        return getattr(module, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
