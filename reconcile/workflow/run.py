@@ -164,9 +164,8 @@ def plan(client: Any, request: PlanRequest, *, on_event: Callable[[WorkflowEvent
     """Read the account, plan, check protections (thresholds only stop an apply), tell
     `on_event` (PlanReady), run the gates, save the plan if asked. Changes nothing."""
     emit = on_event or _ignore
-    planned = make_plan(client, request.desired, prune=prune_kinds(request.prune), targets=request.targets,
-                        replace=request.replace, parallelism=request.options.parallelism)
-    check_plan(planned, force=True)
+    # Protections stop a plan too; thresholds only an apply (a reviewer must see that plan).
+    planned = _plan_config(client, request.desired, request, force=True)
     if request.history_paths:  # what each delete was last declared in (git)
         planned.plan = with_history(planned.plan, request.history_paths)
     emit(PlanReady(planned.plan, planned.live, planned.desired))
@@ -251,9 +250,15 @@ def _planned(client: Any, request: ApplyRequest, emit: Callable[[WorkflowEvent],
                       + ", ".join(planned.already_done)))
         return planned
     assert request.desired is not None
-    planned = make_plan(client, request.desired, prune=prune_kinds(request.prune), targets=request.targets,
-                        replace=request.replace, parallelism=parallelism)
-    check_plan(planned, force=request.force)
+    return _plan_config(client, request.desired, request, force=request.force)
+
+
+def _plan_config(client: Any, desired: DesiredState, planning: Planning, *, force: bool) -> Planned:
+    """The config's plan against the live account, its protections (and, without `force`,
+    its thresholds) checked: what `plan` shows and `apply` applies."""
+    planned = make_plan(client, desired, prune=prune_kinds(planning.prune), targets=planning.targets,
+                        replace=planning.replace, parallelism=planning.options.parallelism)
+    check_plan(planned, force=force)
     return planned
 
 
