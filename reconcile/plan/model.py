@@ -268,6 +268,11 @@ class Impact:
         return {"severity": self.severity.value, "address": self.address, "rule": self.rule,
                 "message": self.message}
 
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any]) -> Impact:
+        """The inverse of `to_data`: an impact read back from a JSON plan."""
+        return cls(Severity(data["severity"]), str(data["address"]), str(data["rule"]), str(data["message"]))
+
 
 T = TypeVar("T")
 

@@ -28,7 +28,7 @@ from typing import Any
 import httpx
 
 from ...errors import ImpactAboveThreshold, ReconcileError
-from ...plan import Impact, Plan, Severity
+from ...plan import Impact, Plan
 from ...plan.checks import CheckResult
 from ...workflow.gates import check_gates
 from ...workflow.planfile import is_plan_file, load_plan
@@ -406,11 +406,10 @@ def _json(text: str) -> dict[str, Any] | None:
 
 
 def _with_results(plan: Plan, document: Mapping[str, Any] | None) -> Plan:
-    """A saved plan keeps no impacts (they come from live usage) and no check results (they
-    come from the API's test endpoints): take both from the JSON plan of the same run, for
-    the comment, the annotations and the `--fail-on` gate."""
-    impacts = tuple(Impact(Severity(i["severity"]), i["address"], i["rule"], i["message"])
-                    for i in (document or {}).get("impacts") or [])
+    """A saved plan keeps no impacts (they come from live usage; an apply assesses them
+    again): take them, and the check results, from the JSON plan of the same run, for the
+    comment, the annotations and the `--fail-on` gate."""
+    impacts = tuple(Impact.from_data(i) for i in (document or {}).get("impacts") or [])
     checks = tuple(CheckResult.from_data(c) for c in (document or {}).get("checks") or [])
     return dataclasses.replace(plan, impacts=impacts or plan.impacts, checks=checks or plan.checks)
 
