@@ -20,6 +20,7 @@ from ..kinds import KINDS
 from ..kinds.impact import BALANCE, BANDWIDTH, FORECAST, TIER, TIMESERIES, WINDOW_DAYS
 from ..resources import LiveState
 from .pool import reading_pool
+from .tolerant import tolerant
 
 log = logging.getLogger(__name__)
 
@@ -55,11 +56,10 @@ def read_facts(client: FactsClient, live: LiveState, names: Iterable[str], *, pa
 
     def fetch(name: str) -> Any:
         path, params = paths[name]
-        try:
-            return client.get(path, **params)
-        except ApiError as exc:
-            log.warning("read_facts: %s unavailable: %s", name, exc)
-            return exc
+        value = tolerant(lambda: client.get(path, **params))
+        if isinstance(value, ApiError):
+            log.warning("read_facts: %s unavailable: %s", name, value)
+        return value
 
     with reading_pool(min(parallelism, len(wanted)), "read-facts") as pool:
         results = dict(zip(wanted, pool.map(fetch, wanted)))

@@ -22,8 +22,9 @@ from secrets import token_hex
 from typing import Any, Callable, Mapping, Sequence
 
 from ..apply.events import ApplyReport, StepStatus
-from ..errors import ReconcileError
+from ..errors import ApiError
 from ..live.pool import reading_pool
+from ..live.tolerant import tolerant
 from ..plan.model import Plan
 from ..plan import checks as C
 from ..resources import DesiredState, LiveState
@@ -38,10 +39,10 @@ TEST_CHARGE = "/v1/account/autorecharge/test_charge"
 
 def _call(fn: Callable[[], Any]) -> tuple[Any, str | None]:
     """(answer, None), or (None, why) when the API refused or could not be reached."""
-    try:
-        return fn(), None
-    except ReconcileError as exc:
-        return None, str(exc).splitlines()[0]
+    answer = tolerant(fn)
+    if isinstance(answer, ApiError):
+        return None, str(answer).splitlines()[0]
+    return answer, None
 
 
 def _post(client: Any, path: str, body: Mapping[str, Any], *, once: bool = False) -> Any:

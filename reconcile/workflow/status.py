@@ -16,6 +16,7 @@ Imports: errors, resources, live, plan.
 
 from __future__ import annotations
 
+import functools
 import threading
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ from ..live.reader import read_live
 from ..live.facts import _paths as fact_paths
 from ..live.facts import read_facts
 from ..live.pool import reading_pool
+from ..live.tolerant import tolerant
 from ..live.reader import server_now
 from ..plan.health import HealthOptions, StatusReport, assess_status
 from ..resources import DesiredState, LiveState
@@ -83,13 +85,6 @@ class _Bounded:
             return self._client.request(method, path, **kwargs)
 
 
-def _tolerant(fn: Any, *args: Any, **kwargs: Any) -> Any:
-    try:
-        return fn(*args, **kwargs)
-    except ApiError as exc:
-        return exc
-
-
 def read_status(client: Any, *, parallelism: int = DEFAULT_PARALLELISM) -> StatusRead:
     """Every GET the report needs, at most `parallelism` in flight at any time."""
     width = max(1, parallelism)
@@ -97,9 +92,9 @@ def read_status(client: Any, *, parallelism: int = DEFAULT_PARALLELISM) -> Statu
     with reading_pool(min(width, 4), "status-read") as pool:
         live_f: Future[LiveState] = pool.submit(read_live, client, STATUS_KINDS, parallelism=width)
         extra = {
-            "usage": pool.submit(_tolerant, client.get, USAGE),
-            "payment_failures": pool.submit(_tolerant, client.list_all, PAYMENT_FAILURES),
-            "subscription": pool.submit(_tolerant, client.get, SUBSCRIPTION),
+            "usage": pool.submit(tolerant, lambda: client.get(USAGE)),
+            "payment_failures": pool.submit(tolerant, lambda: client.list_all(PAYMENT_FAILURES)),
+            "subscription": pool.submit(tolerant, lambda: client.get(SUBSCRIPTION)),
         }
         live = live_f.result()
         facts: dict[str, Any] = {name: future.result() for name, future in extra.items()}
@@ -108,7 +103,8 @@ def read_status(client: Any, *, parallelism: int = DEFAULT_PARALLELISM) -> Statu
     webhooks = [str(r.id) for r in live.of_kind("webhook") if r.id]
     with reading_pool(min(width, len(webhooks) + 1), "status-read-2") as pool:
         facts_f = pool.submit(read_facts, client, live, FACTS, parallelism=width, now=now)
-        got = {hook: pool.submit(_tolerant, client.list_all, DELIVERIES.replace("{id}", hook)) for hook in webhooks}
+        got = {hook: pool.submit(tolerant, functools.partial(client.list_all, DELIVERIES.replace("{id}", hook)))
+               for hook in webhooks}
         facts.update(facts_f.result())
         answers = {hook: future.result() for hook, future in got.items()}
     unavailable: dict[str, str] = dict(facts.pop("unavailable", {}))
