@@ -55,6 +55,29 @@ _TYPES: dict[str, Check] = {
 }
 
 
+def _all_of(checks: list[Check]) -> Check:
+    """One check that passes when each of `checks` does. Spelled out for the usual one to
+    three: a generator per value checked was ~40% of the check's time."""
+    if not checks:
+        return _always
+    if len(checks) == 1:
+        return checks[0]
+    if len(checks) == 2:
+        a, b = checks
+        return lambda v: a(v) and b(v)
+    if len(checks) == 3:
+        a, b, c = checks
+        return lambda v: a(v) and b(v) and c(v)
+
+    def every(v: Any) -> bool:
+        for check in checks:
+            if not check(v):
+                return False
+        return True
+
+    return every
+
+
 class _Compiler:
     def __init__(self, root: Mapping[str, Any]):
         self.root = root
@@ -83,11 +106,7 @@ class _Compiler:
             checks.append(self.keyword(keyword, arg, schema))
         if "properties" in schema or "additionalProperties" in schema or "required" in schema:
             checks.append(self.object(schema))
-        if not checks:
-            return _always
-        if len(checks) == 1:
-            return checks[0]
-        return lambda v: all(c(v) for c in checks)
+        return _all_of(checks)
 
     def keyword(self, keyword: str, arg: Any, schema: Mapping[str, Any]) -> Check:
         if keyword == "type":
@@ -117,7 +136,15 @@ class _Compiler:
             return lambda v: not _is_number(v) or compare(v)
         if keyword == "items":
             item = self.compile(arg)
-            return lambda v: not isinstance(v, list) or all(item(x) for x in v)
+
+            def items(v: Any) -> bool:
+                if isinstance(v, list):
+                    for x in v:
+                        if not item(x):
+                            return False
+                return True
+
+            return items
         if keyword == "minItems":
             return lambda v: not isinstance(v, list) or len(v) >= arg
         if keyword == "maxItems":
