@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -19,16 +20,18 @@ from reconcile.cli.main import COMMANDS, cli
 
 REPO = Path(__file__).parents[2]
 
-# Run the CLI as the entry point does, then print the names in sys.modules.
+# Run the CLI as the entry point does, then print the names in sys.modules and whether the
+# cyclic GC is on, with how many objects startup left frozen.
 PROBE = """
-import json, sys
+import gc, json, sys
 from reconcile.cli import main
 sys.argv = ["reconcile", *json.loads(sys.argv[1])]
 try:
     main()
 except SystemExit:
     pass
-sys.__stdout__.write("\\nMODULES " + json.dumps(sorted(sys.modules)) + "\\n")
+sys.__stdout__.write("\\nPROBE " + json.dumps({"modules": sorted(sys.modules), "gc_enabled": gc.isenabled(),
+                                                "frozen": gc.get_freeze_count()}) + "\\n")
 """
 
 NEVER_AT_START = ("reconcile.emulator", "starlette", "uvicorn", "asyncio", "deepdiff", "httpx", "reconcile.client",
@@ -41,14 +44,19 @@ NOT_FOR_VERSION = NEVER_AT_START + ("yaml", "jsonschema", "reconcile.config", "r
                                     "reconcile.cli.cmd_", "logging")
 
 
-def imported(args: list[str], tmp_path: Path, **env: str) -> set[str]:
+def probe(args: list[str], tmp_path: Path, **env: str) -> dict[str, Any]:
     run_env = {k: v for k, v in os.environ.items() if not k.startswith(("INFRAI_", "GITHUB_"))}
     run_env.update(PYTHONPATH=str(REPO), **env)
     proc = subprocess.run([sys.executable, "-c", PROBE, json.dumps(args)], cwd=tmp_path, env=run_env,
                           capture_output=True, text=True, timeout=60)
-    marker = proc.stdout.rsplit("\nMODULES ", 1)
+    marker = proc.stdout.rsplit("\nPROBE ", 1)
     assert len(marker) == 2, proc.stdout + proc.stderr
-    return set(json.loads(marker[1]))
+    found: dict[str, Any] = json.loads(marker[1])
+    return found
+
+
+def imported(args: list[str], tmp_path: Path, **env: str) -> set[str]:
+    return set(probe(args, tmp_path, **env)["modules"])
 
 
 def offending(modules: set[str], forbidden: tuple[str, ...]) -> list[str]:
@@ -112,24 +120,9 @@ def test_validate_with_verbose_still_configures_logging(tmp_path):
 
 # The entry point imports the command tree with the cyclic GC paused (cli/__init__.py):
 # by the time the process ends, the collector must be back on, what startup left frozen.
-COLLECTOR_PROBE = """
-import gc, json, sys
-from reconcile.cli import main
-sys.argv = ["reconcile", *json.loads(sys.argv[1])]
-try:
-    main()
-except SystemExit:
-    pass
-sys.__stdout__.write(f"\\nGC {gc.isenabled()} {gc.get_freeze_count()}\\n")
-"""
-
-
 @pytest.mark.parametrize("args", [["--version"], ["validate", "infrai.yaml"], ["version"]])
 def test_the_collector_is_back_on_after_startup(args, tmp_path):
     (tmp_path / "infrai.yaml").write_text("version: 1\nprojects:\n  - name: web\n")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("INFRAI_", "GITHUB_"))}
-    proc = subprocess.run([sys.executable, "-c", COLLECTOR_PROBE, json.dumps(args)], cwd=tmp_path,
-                          env={**env, "PYTHONPATH": str(REPO)}, capture_output=True, text=True, timeout=60)
-    enabled, frozen = proc.stdout.rsplit("\nGC ", 1)[1].split()
-    assert enabled == "True", proc.stderr
-    assert int(frozen) > 1000  # the modules imported at startup
+    found = probe(args, tmp_path)
+    assert found["gc_enabled"] is True
+    assert found["frozen"] > 1000  # the modules imported at startup
