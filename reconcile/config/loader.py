@@ -274,12 +274,12 @@ class _SchemaMessages:
             self.add(f"key {_show(inst)} is too long (maximum {sch.get('maxLength')} characters)"
                      if v == "maxLength" else f"key {_show(inst)} is not allowed", path + (str(inst),), key=True)
         elif v == "additionalProperties" and rule is False:
+            import difflib  # here: only a config with an unknown field needs it
+
             allowed = list(sch.get("properties", {}))
             for extra in inst:
                 if extra in allowed:
                     continue
-                import difflib  # only for an error
-
                 close = difflib.get_close_matches(extra, allowed, n=1)
                 hint = f"; did you mean '{close[0]}'?" if close else ""
                 self.add(f"unknown field '{extra}'{hint} (allowed: {', '.join(allowed)})", path + (extra,), key=True)
