@@ -228,40 +228,58 @@ def run_action(inputs: ActionInputs, env: Mapping[str, str], runner: Runner = ru
     0 on success (a plan with changes is a success; the `exitcode` output says 2), else the
     failing command's own code (1 error, 3 policy, 4 --fail-on, 130 interrupted)."""
     step = _Step(env)
-    if inputs.command not in COMMANDS:
-        step.annotate(workflow_command("error", f"command must be one of {', '.join(COMMANDS)}, not {inputs.command!r}",
-                                       title=TITLE))
-        return step.fail(1)
-    if inputs.on_missing_plan not in ON_MISSING_PLAN:
-        step.annotate(workflow_command("error", f"on-missing-plan must be one of {', '.join(ON_MISSING_PLAN)}, not "
-                                       f"{inputs.on_missing_plan!r}", title=TITLE))
+    problem = _bad_inputs(inputs)
+    if problem:
+        step.annotate(workflow_command("error", problem, title=TITLE))
         return step.fail(1)
     temp = Path(env.get("RUNNER_TEMP") or ".")
     slug = environment_slug(inputs.name)
     paths = shlex.split(inputs.paths) or ["."]
     extra = shlex.split(inputs.args)
-    conn: list[str] = []
-    if inputs.local:
-        conn += ["--local", str(temp / f"infrai-local-{slug}.db")]
-    if inputs.endpoint:
-        conn += ["--endpoint", inputs.endpoint]
-    if inputs.parallelism:
-        conn += ["--parallelism", inputs.parallelism]
-
+    conn = _connection_args(inputs, temp / f"infrai-local-{slug}.db")
     if inputs.command == "validate":
-        run = runner(["validate", *paths, *extra], env)
-        step.log(run.stdout)
-        if run.code and not run.annotated:
-            step.annotate(failure_annotation("validate", run))
-        step.outputs({"exitcode": run.code, "has_changes": False})
-        return run.code
-
+        return _validate(runner, env, step, paths, extra)
     reviewed = _reviewed_plan_file(inputs, paths, step)
     if isinstance(reviewed, int):
         return reviewed
     if reviewed is not None:
         return _apply(inputs, env, runner, step, reviewed, conn, extra)
+    return _plan_here(inputs, env, runner, step, http, paths, conn, extra, temp, slug)
 
+
+def _bad_inputs(inputs: ActionInputs) -> str | None:
+    if inputs.command not in COMMANDS:
+        return f"command must be one of {', '.join(COMMANDS)}, not {inputs.command!r}"
+    if inputs.on_missing_plan not in ON_MISSING_PLAN:
+        return f"on-missing-plan must be one of {', '.join(ON_MISSING_PLAN)}, not {inputs.on_missing_plan!r}"
+    return None
+
+
+def _connection_args(inputs: ActionInputs, local_db: Path) -> list[str]:
+    conn: list[str] = []
+    if inputs.local:
+        conn += ["--local", str(local_db)]
+    if inputs.endpoint:
+        conn += ["--endpoint", inputs.endpoint]
+    if inputs.parallelism:
+        conn += ["--parallelism", inputs.parallelism]
+    return conn
+
+
+def _validate(runner: Runner, env: Mapping[str, str], step: _Step, paths: list[str], extra: list[str]) -> int:
+    run = runner(["validate", *paths, *extra], env)
+    step.log(run.stdout)
+    if run.code and not run.annotated:
+        step.annotate(failure_annotation("validate", run))
+    step.outputs({"exitcode": run.code, "has_changes": False})
+    return run.code
+
+
+def _plan_here(inputs: ActionInputs, env: Mapping[str, str], runner: Runner, step: _Step,
+               http: httpx.Client | None, paths: list[str], conn: list[str], extra: list[str], temp: Path,
+               slug: str) -> int:
+    """`plan`, or an `apply` without a reviewed plan: plan here (saved, commented), then
+    gate (plan) or apply exactly the plan just made."""
     plan_path = temp / f"infrai-plan-{slug}.json"
     comment_path = temp / f"infrai-comment-{slug}.md"
     shaping, rest = split_plan_args(extra) if inputs.command == "apply" else (extra, [])
@@ -281,10 +299,9 @@ def run_action(inputs: ActionInputs, env: Mapping[str, str], runner: Runner = ru
         if document:
             step.log(_plan_counts_line(document))
             step.annotate(*plan_annotations(document, links=links_from_env(env)))
-        failed = run.code if run.code not in (0, 2) else 1
         if not run.annotated:
             step.annotate(failure_annotation("plan", run))
-        return step.fail(failed)
+        return step.fail(run.code if run.code not in (0, 2) else 1)
     try:
         plan = _with_results(load_plan(str(plan_path), env=env).plan, document)
     except ReconcileError as exc:  # e.g. a secret's variable unset in this process
