@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 from typing import Any, Awaitable, Callable, Sequence
+from urllib.parse import parse_qsl
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -73,9 +74,12 @@ def json_response(status: int, body: "dict[str, Any] | str", headers: dict[str, 
 
 def _query_params(request: Request) -> dict[str, Any]:
     params: dict[str, Any] = {}
-    if not request.scope.get("query_string"):
+    query = request.scope.get("query_string")
+    if not query:
         return params
-    for name, value in request.query_params.items():
+    # What Starlette's QueryParams holds (latin-1, blank values kept, the last of a repeated
+    # name), without building its multi-dict for every request.
+    for name, value in dict(parse_qsl(query.decode("latin-1"), keep_blank_values=True)).items():
         if name in QUERY_INTEGERS:
             try:
                 params[name] = int(value)
