@@ -105,14 +105,37 @@ def delta_text(added: list[Any], removed: list[Any]) -> str:
 
 
 # -- where a change was declared --------------------------------------------------------------
-def field_origin(fs: FieldSource) -> str:
+def _plain_place(file: str, line: int | None, end_line: int | None = None, commit: str | None = None) -> str:
+    return f"{file}:{line}" if line else file
+
+
+@dataclass(frozen=True)
+class CitationStyle:
+    """How a citation shows its parts. The words are `change_citation`'s and
+    `field_origin`'s; a style only dresses them: plain text for the terminal, links and code
+    spans for a pull-request comment (render/markdown.py)."""
+
+    place: Callable[[str, int | None, int | None, str | None], str] = _plain_place
+    """(file, line, last line, commit) → a place in the config ("file:line")."""
+    commit: Callable[[str], str] = lambda sha: sha[:12]
+    subject: Callable[[str], str] = lambda text: f'"{text}"'
+    """A commit's subject."""
+    reference: Callable[[str], str] = lambda text: text
+    """A `${var:NAME}` or `${env:NAME}` as written."""
+
+
+PLAIN = CitationStyle()
+
+
+def field_origin(fs: FieldSource, style: CitationStyle = PLAIN) -> str:
     """Where a field's value came from, when not written out in the config file."""
     if fs.origin == "var_file":
-        return f"${{var:{fs.variable}}} from var file {fs.defined_file}:{fs.defined_line}"
+        where = style.place(fs.defined_file or "", fs.defined_line, None, None)
+        return f"{style.reference(f'${{var:{fs.variable}}}')} from var file {where}"
     if fs.origin == "var":
-        return f"${{var:{fs.variable}}} from --var"
+        return f"{style.reference(f'${{var:{fs.variable}}}')} from --var"
     if fs.origin == "env":
-        return f"${{env:{fs.variable}}} from the environment"
+        return f"{style.reference(f'${{env:{fs.variable}}}')} from the environment"
     return ""
 
 
@@ -136,15 +159,16 @@ def field_citation(c: Change, d: FieldDiff, *, line: bool = True) -> str:
     return ", ".join(parts)
 
 
-def change_citation(c: Change) -> str:
+def change_citation(c: Change, style: CitationStyle = PLAIN) -> str:
     """`examples/base/infrai.yaml:15 (base)`, or for a delete what is missing."""
     if c.source is not None:
-        return f"{c.source} ({c.source.layer})"
+        src = c.source
+        return f"{style.place(src.file, src.line, src.end_line, None)} ({src.layer})"
     if c.last_declared is not None:
         ld = c.last_declared
-        subject = f' "{ld.subject}"' if ld.subject else ""
-        removed = f", removed in {ld.removed_in[:12]}" if ld.removed_in else ", removal not committed yet"
-        return f"last declared in {ld.file} at {ld.commit[:12]}{subject}{removed}"
+        subject = f" {style.subject(ld.subject)}" if ld.subject else ""
+        removed = f", removed in {style.commit(ld.removed_in)}" if ld.removed_in else ", removal not committed yet"
+        return f"last declared in {style.place(ld.file, None, None, ld.commit)} at {style.commit(ld.commit)}{subject}{removed}"
     return NOT_DECLARED
 
 

@@ -5,7 +5,7 @@ declared, linked to the line in the repository when `links` says how (docs/ci.md
 from __future__ import annotations
 
 from ..plan import Action, Change, Plan
-from .common import (SYMBOL, SourceLinks, change_citation, deleted_with_parent, delta_text, diff_values, field_origin,
+from .common import (SYMBOL, CitationStyle, SourceLinks, change_citation, deleted_with_parent, delta_text, diff_values, field_origin,
                      field_source, headline, list_delta, with_it_line)
 from .checks import check_lines_markdown
 from .impacts import impact_lines_markdown
@@ -31,20 +31,21 @@ def _plain(text: str) -> str:
     return "".join("\\" + ch if ch in "\\`*_[]<>|#!" else ch for ch in text)
 
 
+def _style(links: SourceLinks | None) -> CitationStyle:
+    """Citations as the text plan words them, each place and commit a link, references code."""
+    return CitationStyle(place=lambda file, line, end_line, commit: _at(links, file, line, end_line, commit=commit),
+                         commit=lambda sha: _commit(links, sha), subject=lambda text: f"({_plain(text)})",
+                         reference=lambda text: f"`{text}`")
+
+
 def citation_lines(c: Change, links: SourceLinks | None) -> list[str]:
     """One list item per change saying where it is declared (its lines), with a sub-item
     per changed field whose value was not written out there (a variable, the environment)."""
+    style = _style(links)
+    lines = [f"- `{c.address}` ({c.action.value}): {change_citation(c, style)}"]
     src = c.source
     if src is None:
-        ld = c.last_declared
-        if ld is None:
-            return [f"- `{c.address}` ({c.action.value}): {change_citation(c)}"]
-        subject = f" ({_plain(ld.subject)})" if ld.subject else ""
-        removed = (f", removed in {_commit(links, ld.removed_in)}" if ld.removed_in
-                   else ", removal not committed yet")
-        return [f"- `{c.address}` ({c.action.value}): last declared in {_at(links, ld.file, None, commit=ld.commit)} "
-                f"at {_commit(links, ld.commit)}{subject}{removed}"]
-    lines = [f"- `{c.address}` ({c.action.value}): {_at(links, src.file, src.line, src.end_line)} ({src.layer})"]
+        return lines
     seen: set[str] = set()
     for d in c.diffs:
         fs = field_source(c, d)
@@ -53,12 +54,7 @@ def citation_lines(c: Change, links: SourceLinks | None) -> list[str]:
         if fs is None or name in seen or not field_origin(fs):
             continue
         seen.add(name)
-        item = f"  - `{name}` at {_at(links, src.file, fs.line, text=f'line {fs.line}')}"
-        if fs.origin == "var_file" and fs.defined_file:
-            item += f": `${{var:{fs.variable}}}` from var file {_at(links, fs.defined_file, fs.defined_line)}"
-        elif field_origin(fs):
-            item += f": {field_origin(fs)}"
-        lines.append(item)
+        lines.append(f"  - `{name}` at {_at(links, src.file, fs.line, text=f'line {fs.line}')}: {field_origin(fs, style)}")
     return lines
 
 
