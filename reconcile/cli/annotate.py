@@ -51,18 +51,17 @@ def annotating(fn: Callable[..., int | None]) -> Callable[..., int | None]:
     return wrapper
 
 
-def annotate_plan(plan: Plan, links: SourceLinks | None = None) -> None:
+def annotate_plan(plan: Plan, links: SourceLinks | None) -> None:
     """Under GitHub Actions, `::warning` lines for the plan's deletes, replaces and loud
     impacts, attached to the config lines that declare them (reconcile/cli/ci/github.py
     `plan_annotations`). Not when the composite action runs the CLI: it annotates itself
-    (it sets INFRAI_PLAN_ANNOTATIONS=0)."""
+    (it sets INFRAI_PLAN_ANNOTATIONS=0). `links`: the caller's `links_from_env()`, read once a run."""
     from .ci.github import in_github_actions
 
     if not in_github_actions() or os.environ.get("INFRAI_PLAN_ANNOTATIONS") == "0":
         return
     from ..render import plan_document
     from .ci.github import plan_annotations
-    from .source_links import links_from_env
 
-    for line in plan_annotations(plan_document(plan), links=links or links_from_env()):
+    for line in plan_annotations(plan_document(plan), links=links):
         click.echo(line, err=True)

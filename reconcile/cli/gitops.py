@@ -10,22 +10,21 @@ from ..render.drift import drift_report
 from ..plan import Plan
 from ..render import render_plan_markdown
 from ..render.common import SourceLinks
-from .source_links import links_from_env
 
 # GitHub refuses a step summary over 1 MiB; stay well under it, whole lines only.
 STEP_SUMMARY_LIMIT = 512 * 1024
 
 
-def write_step_summary(plan: Plan, links: SourceLinks | None = None) -> str | None:
+def write_step_summary(plan: Plan, links: SourceLinks | None) -> str | None:
     """Under GitHub Actions, append the markdown plan to $GITHUB_STEP_SUMMARY; return its path.
-    `links` as the caller already read them from the environment (default: read them here)."""
+    `links`: the caller's `links_from_env()` (None without a known host), read once a run."""
     from .ci.github import in_github_actions
 
     path = os.environ.get("GITHUB_STEP_SUMMARY")
     if not in_github_actions() or not path:
         return None
     with open(path, "a", encoding="utf-8") as f:
-        f.write(render_plan_markdown(plan, limit=STEP_SUMMARY_LIMIT, links=links or links_from_env()) + "\n")
+        f.write(render_plan_markdown(plan, limit=STEP_SUMMARY_LIMIT, links=links) + "\n")
     return path
 
 

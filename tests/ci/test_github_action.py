@@ -255,7 +255,7 @@ def test_step_summary_of_5000_changes_stays_under_one_mebibyte(huge_plan, tmp_pa
     summary = tmp_path / "summary.md"
     monkeypatch.setenv("GITHUB_ACTIONS", "true")
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
-    write_step_summary(huge_plan)
+    write_step_summary(huge_plan, None)
     assert 0 < summary.stat().st_size < 1024 * 1024
     append_summary(summary, "x" * (2 * SUMMARY_LIMIT))  # a later writer cannot push it over
     assert summary.stat().st_size <= SUMMARY_LIMIT
