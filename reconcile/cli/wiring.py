@@ -19,8 +19,9 @@ from typing import TYPE_CHECKING, Callable, Iterator
 import click
 
 from ..errors import ReconcileError
-from .common import BOUNDS_META, DEFAULT_LOCAL_DB
+from ..workflow.connect import connect
 from ..workflow.options import DEFAULT_PARALLELISM, DEFAULT_RETRIES, DEFAULT_RETRY_DELAY, RunOptions
+from .common import BOUNDS_META, DEFAULT_LOCAL_DB
 
 if TYPE_CHECKING:
     import httpx
@@ -80,8 +81,6 @@ def open_client(conn: Connection, *, on_response: Callable[[httpx.Response], Non
 
     `on_response` sees every HTTP answer, retried ones included (`doctor` reads headers of
     error answers with it); then one `httpx.Client` carries every request."""
-    from ..workflow.connect import connect  # here: `validate` imports this module, and connects nowhere
-
     hooks = {"response": [on_response]} if on_response is not None else {}
     if conn.local_db is not None:
         # Only --local imports the emulator: the reconciler core never does.
