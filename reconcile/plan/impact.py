@@ -11,7 +11,7 @@ alert against spend and forecast, a tier downgrade against current use, auto-rec
 worst case and trigger, a bandwidth alert against the quota, a project's lowered rate
 limit against the recent peak. A missing fact (the read failed) skips the rules that need
 it; `read_facts` records it.
-Imports: errors, kinds, plan.
+Imports: kinds, plan.
 """
 
 from __future__ import annotations
@@ -19,11 +19,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Iterable, Mapping
 
-from ..errors import ImpactAboveThreshold
 from ..kinds import REGISTRY
 from ..kinds.impact import AccountFacts, ChangeView
 from . import Action, Change, Impact, Plan, Severity
-from .fail_on import Hit, fail_on_message
+from .fail_on import Hit
 
 
 def _view(c: Change) -> ChangeView | None:
@@ -80,10 +79,3 @@ def fail_on_hits(plan: Plan, fail_on: str | None) -> list[Hit]:
         return []
     floor = Severity(fail_on).rank
     return [Hit(i.severity.value, i.address, i.message) for i in plan.impacts if i.severity.rank >= floor]
-
-
-def check_fail_on(plan: Plan, fail_on: str | None) -> None:
-    """`--fail-on warning|danger`: raise when an impact is at or above that severity."""
-    message = fail_on_message([("impact", fail_on_hits(plan, fail_on))], fail_on or "", "nothing was applied")
-    if message:
-        raise ImpactAboveThreshold(message)

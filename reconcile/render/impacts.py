@@ -11,7 +11,6 @@ if TYPE_CHECKING:
     from .common import SourceLinks
 
 
-
 def _heading(plan: Plan) -> str:
     return f"Impact ({', '.join(severity_counts(i.severity for i in plan.impacts))}), from the account's live usage:"
 
