@@ -45,6 +45,13 @@ def gc_paused() -> Iterator[None]:
         yield
     finally:
         if was_enabled:
-            if _short_lived:
-                gc.freeze()
-            gc.enable()
+            resume()
+
+
+def resume() -> None:
+    """Turn the collector back on after a pause; in a short-lived process, what is alive
+    first goes to the permanent generation (the entry point calls this after the imports
+    it made with the collector off from its first line, cli/__init__.py)."""
+    if _short_lived:
+        gc.freeze()
+    gc.enable()

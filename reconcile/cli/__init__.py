@@ -12,12 +12,11 @@ def main() -> None:
     import gc
 
     gc.disable()  # first: the collections startup would trigger begin before any import
-    try:
-        from .. import collector
+    from .. import collector
 
+    try:
         collector.mark_short_lived()
         from .main import main as run
     finally:
-        gc.freeze()  # as collector.gc_paused leaves a bulk step in this process
-        gc.enable()
+        collector.resume()
     run()
