@@ -33,5 +33,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     write_files((path, text) for path in stale)  # the others hold this text already
     return 0
 
+
 if __name__ == "__main__":
     sys.exit(main())
